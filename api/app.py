@@ -1,0 +1,69 @@
+"""The FastAPI application: routers, lifespan (models and index loaded once), error mapping."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from api.routers import ask, documents, health
+from rag import __version__
+from rag.ingest import IngestError, UnsupportedFileType
+from rag.pipeline import Pipeline, QuestionError
+from rag.settings import Settings
+
+log = logging.getLogger("rag.api")
+
+
+def _error(code: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=code)
+
+
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    """Build the app. A given ``pipeline`` is used as is (already loaded), which lets
+    tests and benchmarks share one set of loaded models between apps."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if pipeline is None:
+            p = Pipeline(settings)
+            p.load()
+            p.ensure_index(progress=True)
+            app.state.pipeline = p
+            yield
+            p.close()
+        else:
+            app.state.pipeline = pipeline
+            yield
+
+    app = FastAPI(
+        title="rag: extractive question answering",
+        version=__version__,
+        description="Ask questions about your documents; answers are spans copied from them, "
+        "with the passages they came from.",
+        lifespan=lifespan,
+    )
+    app.include_router(ask.router)
+    app.include_router(documents.router)
+    app.include_router(health.router)
+
+    @app.exception_handler(QuestionError)
+    async def _question_error(request: Request, exc: QuestionError) -> JSONResponse:
+        return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+
+    @app.exception_handler(UnsupportedFileType)
+    async def _file_type(request: Request, exc: UnsupportedFileType) -> JSONResponse:
+        return _error(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc))
+
+    @app.exception_handler(IngestError)
+    async def _ingest_error(request: Request, exc: IngestError) -> JSONResponse:
+        return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error; see the server log")
+
+    return app

@@ -1,0 +1,251 @@
+"""The ``rag`` command line: a thin shell over the library."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.settings import PACKAGED_READER, Settings, get_settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Retrieval-augmented extractive question answering.",
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Retrieval-augmented extractive question answering."""
+
+
+def fail(message: str, code: int = 1) -> None:
+    """One clear line on stderr and a non-zero exit, never a traceback."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def clear_errors():
+    """Turn the library's expected errors into one line and exit code 1."""
+    from rag.ingest import IngestError
+    from rag.pipeline import QuestionError
+    from rag.squad import SquadFormatError
+    from rag.store import StoreError
+
+    try:
+        yield
+    except (
+        IngestError,
+        QuestionError,
+        StoreError,
+        SquadFormatError,
+        FileNotFoundError,
+        PermissionError,
+    ) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+
+
+def _pipeline(settings: Settings | None = None):
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline(settings)
+    pipeline.load()
+    return pipeline
+
+
+@app.command()
+def index(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: RAG_DOCS_DIR).")
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option(help="Re-embed every stored document into a new index.")
+    ] = False,
+) -> None:
+    """Add .txt/.md files to the index (unchanged files are skipped)."""
+    from rag.pipeline import rebuild_index
+
+    settings = get_settings()
+    paths = paths or [settings.docs_dir]
+    with clear_errors():
+        for p in paths:
+            if not p.exists():
+                fail(f"{p}: no such file or folder")
+        if rebuild:
+            added = rebuild_index(settings, paths)
+            typer.echo(f"rebuilt {settings.index_dir}: {added} documents")
+            return
+        pipeline = _pipeline(settings)
+        results = pipeline.index_paths(paths, progress=True)
+        added = sum(created for _, created in results)
+        docs, chunks = pipeline.store.counts()
+        typer.echo(
+            f"{added} added, {len(results) - added} unchanged; "
+            f"index: {docs} documents, {chunks} passages"
+        )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    top_k: Annotated[int | None, typer.Option(min=1, max=50, help="Passages to read.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+) -> None:
+    """Answer a question from the index."""
+    with clear_errors():
+        pipeline = _pipeline()
+        pipeline.ensure_index(progress=True)
+        result = pipeline.ask(question, top_k)
+    if as_json:
+        typer.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+        return
+    if result.answer is None:
+        typer.echo(
+            f"No answer in the documents (best guess below the threshold, "
+            f"confidence {result.confidence:.2f})."
+        )
+    else:
+        typer.echo(f"{result.answer}  (confidence {result.confidence:.2f})")
+    sources = result.answers[0].sources if result.answer is not None else result.passages[:3]
+    for c in sources:
+        typer.echo(f"  - {c.title} [{c.doc_id} {c.start}:{c.end}]")
+
+
+@app.command()
+def documents(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the indexed documents."""
+    from rag.embedding import Embedder
+    from rag.store import Store
+
+    settings = get_settings()
+    with clear_errors():
+        if not settings.index_dir.exists():
+            fail(f"no index at {settings.index_dir}: run `rag index` first")
+        embedder = Embedder(settings.embedding_model)
+        store = Store(settings.index_dir, model_id=embedder.identity, dimension=embedder.dimension)
+        store.open()
+        docs = store.documents()
+    if as_json:
+        typer.echo(json.dumps({"documents": docs}, ensure_ascii=False, indent=2))
+        return
+    for d in docs:
+        typer.echo(f"{d['doc_id']}\t{d['chunks']} passages\t{d['title']}")
+
+
+@app.command()
+def delete(doc_id: Annotated[str, typer.Argument(help="Id of the document to remove.")]) -> None:
+    """Remove a document from the index."""
+    with clear_errors():
+        if not _pipeline().delete_document(doc_id):
+            fail(f"no document with id {doc_id!r}")
+    typer.echo(f"deleted {doc_id}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    allow_insecure: Annotated[
+        bool,
+        typer.Option(
+            help="Listen on a non-loopback address without RAG_API_KEY (reads open to all; "
+            "writes still only from this machine)."
+        ),
+    ] = False,
+) -> None:
+    """Run the HTTP API (builds the index from RAG_DOCS_DIR on first start)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.deps import is_loopback
+
+    settings = get_settings()
+    if not is_loopback(host) and settings.api_key is None and not allow_insecure:
+        fail(
+            f"refusing to listen on {host} without RAG_API_KEY: set a key, or pass "
+            "--allow-insecure to let anyone who reaches this port ask questions"
+        )
+    with clear_errors():
+        pipeline = _pipeline(settings)
+        pipeline.ensure_index(progress=True)
+    uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
+
+
+@app.command("train-reader")
+def train_reader(
+    files: Annotated[list[Path], typer.Argument(help="SQuAD v1.1 JSON files.")],
+    output: Annotated[Path, typer.Option(help="Run folder (checkpoints, log).")] = Path(
+        "runs/reader"
+    ),
+    minutes: Annotated[
+        float | None, typer.Option(help="Time budget; the schedule ends with it.")
+    ] = None,
+    epochs: Annotated[
+        float, typer.Option(help="Epochs when no time budget ends training first.")
+    ] = 3.0,
+    lr: Annotated[float, typer.Option()] = 1e-4,
+    batch_size: Annotated[int, typer.Option()] = 16,
+    max_length: Annotated[int, typer.Option()] = 384,
+    stride: Annotated[int, typer.Option()] = 128,
+    negatives: Annotated[
+        float, typer.Option(help="Share of questions given a no-answer pair.")
+    ] = 0.3,
+    val_articles: Annotated[int, typer.Option(help="Articles held out for validation.")] = 6,
+    max_val_questions: Annotated[int | None, typer.Option()] = None,
+    eval_every: Annotated[float, typer.Option(help="Minutes between validations.")] = 20.0,
+    seed: Annotated[int, typer.Option()] = 13,
+    install: Annotated[
+        bool, typer.Option(help="Copy the best checkpoint into the package.")
+    ] = False,
+) -> None:
+    """Fine-tune the extractive reader from the packaged MiniLM encoder."""
+    from rag.training import TrainConfig, Trainer, config_dict
+
+    for f in files:
+        if not f.is_file():
+            fail(f"no such file: {f}")
+    cfg = TrainConfig(
+        files=files,
+        output=output,
+        base_model=get_settings().embedding_model,
+        minutes=minutes,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        max_length=max_length,
+        stride=stride,
+        negatives=negatives,
+        val_articles=val_articles,
+        seed=seed,
+        eval_every_minutes=eval_every,
+        max_val_questions=max_val_questions,
+    )
+    result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).run()
+    result["config"] = config_dict(cfg)
+    (output / "best" / "training.json").write_text(json.dumps(result, indent=2))
+    typer.echo(json.dumps(result))
+    if install:
+        if PACKAGED_READER.exists():
+            shutil.rmtree(PACKAGED_READER)
+        shutil.copytree(output / "best", PACKAGED_READER)
+        typer.echo(f"installed into {PACKAGED_READER}", err=True)
+
+
+def main() -> None:  # pragma: no cover - entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,86 @@
+"""Dense embeddings with sentence-transformers, loaded once, never from a hub at run time."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from threading import Lock
+
+import numpy as np
+
+from rag.settings import packaged_embedding_model
+
+
+def model_identity(model: str) -> str:
+    """A name for the model that does not depend on where it is installed.
+
+    The index records it so that a different model is refused, while the same
+    packaged model in another virtual environment is accepted.
+    """
+    if Path(model).resolve() == Path(packaged_embedding_model()).resolve():
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    return model
+
+
+class Embedder:
+    """Normalised float32 embeddings (inner product = cosine similarity)."""
+
+    def __init__(self, model: str, *, batch_size: int = 32, cache_size: int = 1024) -> None:
+        self.model_name = model
+        self.identity = model_identity(model)
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self._model = None
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = Lock()
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(self.model_name, device="cpu")
+        self._model.encode(["warm up"], normalize_embeddings=True)
+
+    @property
+    def dimension(self) -> int:
+        self.warm_up()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        return int(get_dim())
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Embeddings of many texts, batch by batch (``progress`` gets each batch's size)."""
+        self.warm_up()
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for lo in range(0, len(texts), self.batch_size):
+            batch = list(texts[lo : lo + self.batch_size])
+            out[lo : lo + len(batch)] = self._model.encode(
+                batch,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+            )
+            if progress:
+                progress(len(batch))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One question's embedding; repeated questions come from a small LRU cache."""
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        vector = self.embed([text])[0]
+        with self._lock:
+            self._cache[text] = vector
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return vector

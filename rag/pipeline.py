@@ -1,0 +1,249 @@
+"""The pipeline: ingest → chunk → embed → store, and retrieve → read → answer.
+
+:class:`Pipeline` is what the HTTP API and the CLI talk to. Construct it with
+settings, call :meth:`Pipeline.load` once (models and index), then ask.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rag import ingest
+from rag.chunking import Chunker
+from rag.embedding import Embedder
+from rag.reader import LexicalReader, Reader, Span, load_reader
+from rag.retrieval import HybridRetriever
+from rag.settings import Settings, get_settings
+from rag.squad import normalize_answer
+from rag.store import Reconciliation, Store, read_documents
+from rag.types import Answer, AskResult, Citation, Document, Passage
+
+MAX_QUESTION_CHARS = 2000
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked (empty, too long)."""
+
+
+def _citation(passage: Passage, span: tuple[int, int] | None = None) -> Citation:
+    chunk = passage.chunk
+    return Citation(
+        doc_id=chunk.doc_id,
+        title=passage.title,
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        answer_start=span[0] if span else None,
+        answer_end=span[1] if span else None,
+        score=passage.score,
+    )
+
+
+def merge_answers(spans: Iterable[Span], passages: list[Passage]) -> list[Answer]:
+    """Group spans that are the same answer: equal normalised text, or overlapping
+    offsets in the same document (neighbouring passages overlap).
+
+    A group's confidence combines its evidence as a noisy-OR over documents (the
+    best span of each document counts once, so overlapping passages of one
+    article are not counted twice): 1 - Π(1 - p_doc).
+    """
+    groups: list[dict] = []
+    for span in sorted(spans, key=lambda s: s.confidence, reverse=True):
+        passage = passages[span.context]
+        key = normalize_answer(span.text) or span.text.strip().lower()
+        if not key:
+            continue
+        doc = passage.chunk.doc_id
+        a0, a1 = passage.chunk.start + span.start, passage.chunk.start + span.end
+        group = next(
+            (
+                g
+                for g in groups
+                if g["key"] == key
+                or any(d == doc and a0 < e and s < a1 for d, s, e, _ in g["members"])
+            ),
+            None,
+        )
+        if group is None:
+            group = {"key": key, "text": span.text, "members": [], "passages": set()}
+            groups.append(group)
+        if span.context in group["passages"]:
+            continue
+        group["passages"].add(span.context)
+        group["members"].append((doc, a0, a1, span))
+    answers = []
+    for g in groups:
+        per_doc: dict[str, float] = {}
+        for doc, _, _, span in g["members"]:
+            per_doc[doc] = max(per_doc.get(doc, 0.0), span.confidence)
+        confidence = 1.0 - math.prod(1.0 - p for p in per_doc.values())
+        sources = [_citation(passages[span.context], (a0, a1)) for _, a0, a1, span in g["members"]]
+        answers.append(Answer(g["text"], round(min(max(confidence, 0.0), 1.0), 4), sources))
+    answers.sort(key=lambda a: a.confidence, reverse=True)
+    return answers
+
+
+class Pipeline:
+    """Loads the models and the index once; answers questions; adds and deletes documents."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        reader: Reader | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        """``reader`` and ``embedder`` may be shared, already loaded, between pipelines."""
+        self.settings = settings if settings is not None else get_settings()
+        s = self.settings
+        self.chunker = Chunker(s.chunk_words, s.max_chunk_words, s.overlap_words)
+        self.embedder = embedder if embedder is not None else Embedder(s.embedding_model)
+        self.reader = (
+            reader
+            if reader is not None
+            else load_reader(
+                s.reader_model, max_answer_tokens=s.max_answer_tokens, precision=s.reader_precision
+            )
+        )
+        self.store: Store | None = None
+        self.retriever: HybridRetriever | None = None
+        self._write_lock = threading.Lock()
+
+    @property
+    def threshold(self) -> float:
+        s = self.settings.min_confidence
+        return s if s is not None else self.reader.threshold
+
+    def load(self) -> Reconciliation:
+        if self.settings.threads:
+            import torch
+
+            torch.set_num_threads(self.settings.threads)
+        self.embedder.warm_up()
+        self.store = Store(
+            self.settings.index_dir,
+            model_id=self.embedder.identity,
+            dimension=self.embedder.dimension,
+        )
+        report = self.store.open()
+        self.retriever = HybridRetriever(self.store, self.embedder, self.settings.candidates)
+        self.reader.warm_up()
+        return report
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    # ------------------------------------------------------------------ writes
+
+    def add_document(self, document: Document) -> tuple[Document, bool]:
+        """Chunk, embed and store a document; it is answerable when this returns."""
+        chunks = self.chunker.split(document)
+        vectors = self.embedder.embed([c.text for c in chunks])
+        with self._write_lock:
+            return self.store.add(document, chunks, vectors)
+
+    def add_text(
+        self, text: str, title: str | None = None, source: str = ""
+    ) -> tuple[Document, bool]:
+        return self.add_document(ingest.make_document(text, title=title, source=source))
+
+    def index_paths(
+        self, paths: Iterable[Path], progress: bool = False
+    ) -> list[tuple[Document, bool]]:
+        files = list(ingest.iter_files(paths))
+        results = []
+        for path in tqdm(files, desc="indexing", unit="doc", disable=not progress):
+            results.append(self.add_document(ingest.read_file(path)))
+        return results
+
+    def ensure_index(self, progress: bool = False) -> int:
+        """Build the index from ``docs_dir`` when it is empty (first start); documents added."""
+        docs, _ = self.store.counts()
+        if docs or not self.settings.docs_dir.is_dir():
+            return 0
+        return sum(created for _, created in self.index_paths([self.settings.docs_dir], progress))
+
+    def delete_document(self, doc_id: str) -> bool:
+        with self._write_lock:
+            return self.store.delete(doc_id)
+
+    # ------------------------------------------------------------------ reads
+
+    def ask(self, question: str, top_k: int | None = None) -> AskResult:
+        t0 = time.perf_counter()
+        question = " ".join(question.split())
+        if not question:
+            raise QuestionError("the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        k = top_k if top_k is not None else self.settings.top_k
+        passages = self.retriever.retrieve(question, k)
+        t1 = time.perf_counter()
+        spans = self.reader.read(question, [p.chunk.text for p in passages]) if passages else []
+        t2 = time.perf_counter()
+        answers = merge_answers(spans, passages)
+        best = answers[0] if answers else None
+        answered = best is not None and best.confidence >= self.threshold
+        cited = {}
+        if best is not None:
+            cited = {(c.doc_id, c.start): (c.answer_start, c.answer_end) for c in best.sources}
+        citations = [_citation(p, cited.get((p.chunk.doc_id, p.chunk.start))) for p in passages]
+        t3 = time.perf_counter()
+        return AskResult(
+            question=question,
+            answer=best.text if answered else None,
+            confidence=best.confidence if best else 0.0,
+            answers=answers,
+            passages=citations,
+            took_ms=round((t3 - t0) * 1000, 1),
+            timings_ms={
+                "retrieve": round((t1 - t0) * 1000, 1),
+                "read": round((t2 - t1) * 1000, 1),
+                "merge": round((t3 - t2) * 1000, 1),
+            },
+        )
+
+    def health(self) -> dict:
+        docs, chunks = self.store.counts()
+        return {
+            "status": "ok",
+            "documents": docs,
+            "chunks": chunks,
+            "embedding_model": self.embedder.identity,
+            "reader": getattr(self.reader, "model_name", type(self.reader).__name__),
+            "threshold": self.threshold,
+        }
+
+
+def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
+    """Re-embed every stored document, plus ``paths``, into a new index and swap it in.
+
+    The new index is built beside the old one, which stays untouched until the
+    new one is complete: an interrupted rebuild loses nothing. Use it after
+    changing the embedding model or the chunking settings.
+    """
+    target = settings.index_dir
+    documents = read_documents(target)
+    fresh = target.with_name(target.name + ".rebuild")
+    shutil.rmtree(fresh, ignore_errors=True)
+    builder = Pipeline(settings.model_copy(update={"index_dir": fresh}), reader=LexicalReader())
+    builder.load()
+    for document in tqdm(documents, desc="re-embedding", unit="doc"):
+        builder.add_document(document)
+    builder.index_paths(paths, progress=True)
+    count = builder.store.counts()[0]
+    builder.close()
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return count

@@ -1,0 +1,333 @@
+"""Extractive readers: passages in, scored answer spans out.
+
+Two implementations share one small interface (:class:`Reader`):
+
+* :class:`TransformerReader` runs a SQuAD-style span model (by default the one
+  trained by ``rag train-reader`` and shipped in ``rag/models/reader``).
+* :class:`LexicalReader` needs no model at all; it is the fallback when no
+  span model is available, and a baseline to beat.
+
+Every span is a slice of the passage it came from, so ``context[start:end] == text``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+#: Confidence threshold used when neither the settings nor the model say otherwise.
+DEFAULT_THRESHOLD = 0.3
+READER_CONFIG = "reader_config.json"
+MAX_QUESTION_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class Span:
+    """An answer candidate inside one passage."""
+
+    context: int  #: index of the passage in the list given to ``read``
+    start: int  #: character offsets into that passage's text
+    end: int
+    text: str
+    confidence: float  #: P(this span) against every span and "no answer", in 0..1
+
+
+class Reader(Protocol):
+    """What the pipeline needs from a reader."""
+
+    threshold: float
+
+    def warm_up(self) -> None:
+        """Load models once, before the first question."""
+
+    def read(self, question: str, contexts: Sequence[str]) -> list[Span]:
+        """Best spans of every passage, most confident first."""
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def truncate_question(tokenizer, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:
+    """Cut an over-long question so that a window always has room for context."""
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    if len(offsets) <= max_tokens:
+        return question
+    return question[: offsets[max_tokens - 1][1]]
+
+
+def encode_windows(
+    tokenizer, questions: Sequence[str], contexts: Sequence[str], max_length: int, stride: int
+):
+    """Question + context windows with stride, keeping character offsets.
+
+    Training and inference both call this, so the model sees at query time exactly
+    the kind of window it was trained on.
+    """
+    questions = [truncate_question(tokenizer, q) for q in questions]
+    return tokenizer(
+        list(questions),
+        list(contexts),
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=False,
+    )
+
+
+def context_mask(encoding, window: int) -> list[bool]:
+    return [sid == 1 for sid in encoding.sequence_ids(window)]
+
+
+def pad_batch(encoding, windows: Sequence[int], pad_id: int) -> dict[str, torch.Tensor]:
+    """Dynamic padding of a few windows to their own longest length."""
+    length = max(len(encoding["input_ids"][w]) for w in windows)
+    ids = torch.full((len(windows), length), pad_id, dtype=torch.long)
+    types = torch.zeros((len(windows), length), dtype=torch.long)
+    attn = torch.zeros((len(windows), length), dtype=torch.long)
+    for row, w in enumerate(windows):
+        n = len(encoding["input_ids"][w])
+        ids[row, :n] = torch.tensor(encoding["input_ids"][w])
+        if "token_type_ids" in encoding:
+            types[row, :n] = torch.tensor(encoding["token_type_ids"][w])
+        attn[row, :n] = 1
+    batch = {"input_ids": ids, "attention_mask": attn}
+    if "token_type_ids" in encoding:
+        batch["token_type_ids"] = types
+    return batch
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+@dataclass(frozen=True)
+class TokenSpan:
+    start: int
+    end: int  #: inclusive token index
+    probability: float
+
+
+def decode_windows(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    ctx_mask: torch.Tensor,
+    max_answer_tokens: int,
+    n_best: int = 1,
+) -> list[list[TokenSpan]]:
+    """Best non-overlapping spans of each window with their probability.
+
+    A span's probability is a softmax over every valid (start, end) pair of the
+    window *and* the no-answer score at [CLS], so a passage that does not hold the
+    answer gives every span a low probability. Valid spans lie inside the context
+    (never across the question boundary) and are at most ``max_answer_tokens`` long.
+    """
+    s = start_logits.float()
+    e = end_logits.float()
+    batch, length = s.shape
+    idx = torch.arange(length)
+    band = (idx[None, :] >= idx[:, None]) & (idx[None, :] - idx[:, None] < max_answer_tokens)
+    ctx = ctx_mask.bool()
+    valid = band[None] & ctx[:, :, None] & ctx[:, None, :]
+    scores = (s[:, :, None] + e[:, None, :]).masked_fill(~valid, float("-inf"))
+    flat = scores.view(batch, -1)
+    null = s[:, 0] + e[:, 0]
+    logz = torch.logsumexp(torch.cat([flat, null[:, None]], dim=1), dim=1)
+    k = min(flat.shape[1], max(20, 4 * n_best))
+    values, indices = flat.topk(k, dim=1)
+    out: list[list[TokenSpan]] = []
+    for b in range(batch):
+        spans: list[TokenSpan] = []
+        for value, index in zip(values[b].tolist(), indices[b].tolist(), strict=True):
+            if value == float("-inf") or len(spans) >= n_best:
+                break
+            i, j = divmod(index, length)
+            if any(not (j < sp.start or i > sp.end) for sp in spans):
+                continue
+            spans.append(TokenSpan(i, j, math.exp(value - logz[b].item())))
+        out.append(spans)
+    return out
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def read_reader_config(model: str | Path) -> dict:
+    path = Path(model) / READER_CONFIG
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {}
+
+
+class TransformerReader:
+    """A span-extraction model (``AutoModelForQuestionAnswering``) with our own decoding."""
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        max_length: int = 384,
+        stride: int = 128,
+        max_answer_tokens: int = 30,
+        precision: str = "bf16",
+        n_best: int = 2,
+        batch_size: int = 32,
+        threshold: float | None = None,
+    ) -> None:
+        self.model_name = str(model)
+        self.max_length = max_length
+        self.stride = stride
+        self.max_answer_tokens = max_answer_tokens
+        self.precision = precision
+        self.n_best = n_best
+        self.batch_size = batch_size
+        config = read_reader_config(model)
+        self.threshold = (
+            threshold if threshold is not None else config.get("threshold", DEFAULT_THRESHOLD)
+        )
+        self._model = None
+        self._tokenizer = None
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        self._tokenizer = AutoTokenizer.from_pretrained(self.model_name)
+        model = AutoModelForQuestionAnswering.from_pretrained(self.model_name, dtype=torch.float32)
+        self._model = model.eval()
+        self.read("warm up?", ["A short passage to warm the kernels up."])
+
+    @property
+    def tokenizer(self):
+        self.warm_up()
+        return self._tokenizer
+
+    def _forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        with (
+            torch.inference_mode(),
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"),
+        ):
+            out = self._model(**batch)
+        return out.start_logits.float(), out.end_logits.float()
+
+    def read_pairs(self, questions: Sequence[str], contexts: Sequence[str]) -> list[list[Span]]:
+        """Read each (question, context) pair; all windows go through batched forward passes."""
+        self.warm_up()
+        if not contexts:
+            return []
+        enc = encode_windows(self._tokenizer, questions, contexts, self.max_length, self.stride)
+        n_windows = len(enc["input_ids"])
+        order = sorted(range(n_windows), key=lambda w: len(enc["input_ids"][w]))
+        per_pair: list[list[Span]] = [[] for _ in contexts]
+        for lo in range(0, n_windows, self.batch_size):
+            windows = order[lo : lo + self.batch_size]
+            batch = pad_batch(enc, windows, self._tokenizer.pad_token_id or 0)
+            start, end = self._forward(batch)
+            length = batch["input_ids"].shape[1]
+            mask = torch.zeros((len(windows), length), dtype=torch.bool)
+            for row, w in enumerate(windows):
+                cm = context_mask(enc, w)
+                mask[row, : len(cm)] = torch.tensor(cm)
+            decoded = decode_windows(start, end, mask, self.max_answer_tokens, self.n_best)
+            for row, w in enumerate(windows):
+                pair = enc["overflow_to_sample_mapping"][w]
+                offsets = enc["offset_mapping"][w]
+                for ts in decoded[row]:
+                    a, b = offsets[ts.start][0], offsets[ts.end][1]
+                    text = contexts[pair][a:b]
+                    per_pair[pair].append(Span(pair, a, b, text, ts.probability))
+        for spans in per_pair:
+            spans.sort(key=lambda sp: sp.confidence, reverse=True)
+        return per_pair
+
+    def read(self, question: str, contexts: Sequence[str]) -> list[Span]:
+        per_pair = self.read_pairs([question] * len(contexts), contexts)
+        spans = [sp for spans in per_pair for sp in spans]
+        return sorted(spans, key=lambda sp: sp.confidence, reverse=True)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CANDIDATE = re.compile(
+    r"(?:[A-Z][\w'’-]*(?:[ \t]+(?:of|de|the|von|van)?[ \t]*[A-Z][\w'’-]*)*)"
+    r"|(?:\d[\d,.:/]*(?:[ \t]+\w+)?)"
+)
+_STOP = frozenset(
+    "a an and are as at be by did do does for from has have how in is it its of on or that the "
+    "this to was were what when where which who whom whose why will with".split()
+)
+
+
+class LexicalReader:
+    """A model-free reader: the capitalised phrase or number closest to the question's words.
+
+    It is a fallback for installs without a span model and a floor for the
+    trained reader, not a substitute for it; its confidences are rough.
+    """
+
+    threshold = 0.2
+
+    def warm_up(self) -> None:
+        return None
+
+    @staticmethod
+    def _type_fit(question: str, sentence: str, match: re.Match) -> float:
+        """How well a candidate fits the question's wh-word (a place after "in/to", a number)."""
+        q = question.lower()
+        before = sentence[: match.start()].rstrip().lower()
+        is_number = match.group()[0].isdigit()
+        if q.startswith(("when", "how many", "how much", "what year")):
+            return 0.9 if is_number else 0.3
+        if q.startswith("where"):
+            return 0.9 if before.endswith((" in", " to", " at", " from")) else 0.4
+        return 0.5 if is_number else 0.8
+
+    def read(self, question: str, contexts: Sequence[str]) -> list[Span]:
+        q_words = {w.lower() for w in _WORD.findall(question)} - _STOP
+        if not q_words:
+            return []
+        spans: list[Span] = []
+        for c_idx, context in enumerate(contexts):
+            best: Span | None = None
+            for sentence in re.finditer(r"[^.!?]+[.!?]?", context):
+                s_words = {w.lower() for w in _WORD.findall(sentence.group())}
+                overlap = len(q_words & s_words) / len(q_words)
+                if overlap == 0:
+                    continue
+                for m in _CANDIDATE.finditer(sentence.group()):
+                    words = {w.lower() for w in _WORD.findall(m.group())}
+                    if not words or words <= q_words | _STOP:
+                        continue
+                    conf = (
+                        overlap
+                        * self._type_fit(question, sentence.group(), m)
+                        * (0.5 if words & q_words else 1.0)
+                    )
+                    if best is None or conf > best.confidence:
+                        start = sentence.start() + m.start()
+                        text = m.group().rstrip(" ,.")
+                        best = Span(c_idx, start, start + len(text), text, conf)
+            if best is not None:
+                spans.append(best)
+        return sorted(spans, key=lambda sp: sp.confidence, reverse=True)
+
+
+def load_reader(model: str, **kwargs) -> Reader:
+    """The reader named by the settings: 'lexical', or a span model's name or path."""
+    from rag.settings import PACKAGED_READER
+
+    if model == "lexical":
+        return LexicalReader()
+    if Path(model) == PACKAGED_READER and not (PACKAGED_READER / "config.json").exists():
+        return LexicalReader()  # a source checkout without the trained weights
+    if not Path(model).exists() and (Path(model).is_absolute() or model.startswith(".")):
+        raise FileNotFoundError(f"reader model not found: {model}")
+    return TransformerReader(model, **kwargs)

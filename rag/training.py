@@ -1,0 +1,386 @@
+"""Fine-tuning the extractive reader on SQuAD-format data (``rag train-reader``).
+
+Recipe: the packaged all-MiniLM-L6-v2 encoder with a start/end head, question +
+context windows (stride, offset mapping), every gold answer a target (marginal
+likelihood over gold starts and ends), negatives whose target is [CLS] so that the
+model learns to say "not in this passage", length-grouped batches with dynamic
+padding, bf16 autocast, a linear schedule that ends with the time budget, and
+validation F1 on held-out *articles* after every evaluation period.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from rag import squad
+from rag.reader import READER_CONFIG, TransformerReader, context_mask, encode_windows, pad_batch
+
+
+@dataclass
+class TrainConfig:
+    files: list[Path]
+    output: Path
+    base_model: str
+    minutes: float | None = None
+    epochs: float = 3.0
+    lr: float = 1e-4
+    batch_size: int = 16
+    max_length: int = 384
+    stride: int = 128
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    negatives: float = 0.3
+    val_articles: int = 6
+    seed: int = 13
+    eval_every_minutes: float = 20.0
+    max_val_questions: int | None = None
+    threads: int | None = None
+    log: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Feature:
+    input_ids: list[int]
+    token_type_ids: list[int]
+    starts: list[int]
+    ends: list[int]
+
+
+def _contains_answer(context: str, answers: Sequence[str]) -> bool:
+    norm = squad.normalize_answer(context)
+    return any(squad.normalize_answer(a) in norm for a in answers if a)
+
+
+def make_pairs(
+    examples: Sequence[squad.Example], negatives: float, rng: random.Random
+) -> list[tuple[str, str, list[tuple[int, int]]]]:
+    """(question, context, gold char spans); negatives have no spans.
+
+    Half the negatives come from another paragraph of the same article (hard:
+    same topic, as a retriever would return), half from another article.
+    """
+    by_article: dict[str, list[str]] = {}
+    for ex in examples:
+        paras = by_article.setdefault(ex.article, [])
+        if not paras or paras[-1] != ex.context:
+            paras.append(ex.context)
+    articles = sorted(by_article)
+    pairs = []
+    for ex in examples:
+        spans = sorted({(s, s + len(a)) for a, s in zip(ex.answers, ex.answer_starts, strict=True)})
+        pairs.append((ex.question, ex.context, spans))
+        if rng.random() >= negatives:
+            continue
+        if rng.random() < 0.5 and len(by_article[ex.article]) > 1:
+            pool = by_article[ex.article]
+        else:
+            pool = by_article[rng.choice(articles)]
+        other = rng.choice(pool)
+        if other != ex.context and not _contains_answer(other, ex.answers):
+            pairs.append((ex.question, other, []))
+    return pairs
+
+
+def build_features(tokenizer, pairs, max_length: int, stride: int) -> list[Feature]:
+    enc = encode_windows(
+        tokenizer, [p[0] for p in pairs], [p[1] for p in pairs], max_length, stride
+    )
+    features = []
+    for w in range(len(enc["input_ids"])):
+        spans = pairs[enc["overflow_to_sample_mapping"][w]][2]
+        offsets = enc["offset_mapping"][w]
+        ctx = [i for i, is_ctx in enumerate(context_mask(enc, w)) if is_ctx]
+        starts, ends = set(), set()
+        if ctx:
+            c0, c1 = ctx[0], ctx[-1]
+            for a, b in spans:
+                if a < offsets[c0][0] or b > offsets[c1][1]:
+                    continue
+                ts = c0
+                while ts <= c1 and offsets[ts][0] <= a:
+                    ts += 1
+                te = c1
+                while te >= c0 and offsets[te][1] >= b:
+                    te -= 1
+                if ts - 1 <= te + 1:
+                    starts.add(ts - 1)
+                    ends.add(te + 1)
+        features.append(
+            Feature(
+                enc["input_ids"][w],
+                enc["token_type_ids"][w],
+                sorted(starts) or [0],
+                sorted(ends) or [0],
+            )
+        )
+    return features
+
+
+def length_grouped_batches(
+    features: Sequence[Feature], batch_size: int, rng: random.Random
+) -> list[list[int]]:
+    """Batches of similar length (less padding), in random order."""
+    idx = list(range(len(features)))
+    rng.shuffle(idx)
+    mega = batch_size * 50
+    batches = []
+    for lo in range(0, len(idx), mega):
+        group = sorted(idx[lo : lo + mega], key=lambda i: len(features[i].input_ids))
+        batches += [group[i : i + batch_size] for i in range(0, len(group), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(features: Sequence[Feature], pad_id: int) -> dict[str, torch.Tensor]:
+    enc = {
+        "input_ids": [f.input_ids for f in features],
+        "token_type_ids": [f.token_type_ids for f in features],
+    }
+    batch = pad_batch(enc, range(len(features)), pad_id)
+    length = batch["input_ids"].shape[1]
+    starts = torch.zeros((len(features), length), dtype=torch.bool)
+    ends = torch.zeros((len(features), length), dtype=torch.bool)
+    for row, f in enumerate(features):
+        starts[row, f.starts] = True
+        ends[row, f.ends] = True
+    batch["gold_starts"] = starts
+    batch["gold_ends"] = ends
+    return batch
+
+
+def marginal_nll(logits: torch.Tensor, gold: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
+    """-log of the probability mass on all gold positions (any gold answer counts)."""
+    logits = logits.float().masked_fill(attn == 0, float("-inf"))
+    gold_mass = torch.logsumexp(logits.masked_fill(~gold, float("-inf")), dim=1)
+    return (torch.logsumexp(logits, dim=1) - gold_mass).mean()
+
+
+def evaluate_reader(
+    reader: TransformerReader, examples: Sequence[squad.Example]
+) -> tuple[dict[str, float], list[float]]:
+    """Reader-only EM/F1 on gold paragraphs, and each question's top confidence."""
+    per_pair = reader.read_pairs([e.question for e in examples], [e.context for e in examples])
+    preds, confs = {}, []
+    for ex, spans in zip(examples, per_pair, strict=True):
+        preds[ex.id] = spans[0].text if spans else ""
+        confs.append(spans[0].confidence if spans else 0.0)
+    return squad.score(preds, examples), confs
+
+
+def choose_threshold(
+    answerable: Sequence[tuple[float, float]], unanswerable: Sequence[float]
+) -> float:
+    """Threshold maximising expected F1 over a mix of answerable and unanswerable questions.
+
+    ``answerable`` holds (confidence, F1 of the answer); an unanswerable question
+    scores 1 when the reader abstains. As in SQuAD 2.0's "best F1 threshold".
+    """
+    candidates = sorted({0.0, *[c for c, _ in answerable], *unanswerable})
+    best_t, best = 0.0, -1.0
+    for t in candidates:
+        value = sum(f for c, f in answerable if c >= t) + sum(1 for c in unanswerable if c < t)
+        if value > best:
+            best_t, best = t, value
+    return float(best_t)
+
+
+class Trainer:
+    """Holds the model, data and schedule of one training run."""
+
+    def __init__(self, cfg: TrainConfig, echo: Callable[[str], None] = print) -> None:
+        self.cfg = cfg
+        self.echo = echo
+
+    def run(self) -> dict:
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        cfg = self.cfg
+        torch.manual_seed(cfg.seed)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        rng = random.Random(cfg.seed)
+        examples = squad.load(cfg.files)
+        train, val = squad.split_by_article(examples, cfg.val_articles, cfg.seed)
+        if cfg.max_val_questions:
+            val = random.Random(cfg.seed).sample(val, min(cfg.max_val_questions, len(val)))
+        val_titles = sorted({e.article for e in val})
+        self.echo(f"train: {len(train)} questions; validation: {len(val)} from {val_titles}")
+
+        tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
+        pad_id = tokenizer.pad_token_id or 0
+        features = build_features(
+            tokenizer, make_pairs(train, cfg.negatives, rng), cfg.max_length, cfg.stride
+        )
+        n_neg = sum(f.starts == [0] for f in features)
+        self.echo(f"{len(features)} training windows ({n_neg} no-answer)")
+
+        model = AutoModelForQuestionAnswering.from_pretrained(
+            cfg.base_model, attention_probs_dropout_prob=0.0, dtype=torch.float32
+        )
+        params = list(model.named_parameters())
+        no_decay = [p for n, p in params if "LayerNorm" in n or n.endswith("bias")]
+        decay = [p for n, p in params if not ("LayerNorm" in n or n.endswith("bias"))]
+        optim = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": cfg.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=cfg.lr,
+        )
+        steps_per_epoch = (len(features) + cfg.batch_size - 1) // cfg.batch_size
+        total_steps = max(1, int(steps_per_epoch * cfg.epochs))
+        budget = cfg.minutes * 60 if cfg.minutes else None
+        cfg.output.mkdir(parents=True, exist_ok=True)
+        log_path = cfg.output / "training_log.jsonl"
+        log_path.write_text("")
+
+        t0 = time.monotonic()
+        last_eval = t0
+        step, epoch, best_f1, running = 0, 0, -1.0, None
+        done = False
+        while not done:
+            for batch_idx in length_grouped_batches(features, cfg.batch_size, rng):
+                elapsed = time.monotonic() - t0
+                progress = step / total_steps
+                if budget:
+                    progress = max(progress, elapsed / budget)
+                if progress >= 1.0:
+                    done = True
+                    break
+                lr = cfg.lr * (
+                    progress / cfg.warmup
+                    if progress < cfg.warmup
+                    else (1 - progress) / (1 - cfg.warmup)
+                )
+                for group in optim.param_groups:
+                    group["lr"] = lr
+                batch = collate([features[i] for i in batch_idx], pad_id)
+                gold_s, gold_e = batch.pop("gold_starts"), batch.pop("gold_ends")
+                model.train()
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    out = model(**batch)
+                loss = (
+                    marginal_nll(out.start_logits, gold_s, batch["attention_mask"])
+                    + marginal_nll(out.end_logits, gold_e, batch["attention_mask"])
+                ) / 2
+                optim.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optim.step()
+                step += 1
+                running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+                if step % 50 == 0:
+                    self._log(
+                        log_path,
+                        {
+                            "step": step,
+                            "epoch": epoch,
+                            "loss": round(running, 4),
+                            "lr": lr,
+                            "elapsed_s": round(elapsed, 1),
+                        },
+                    )
+                if time.monotonic() - last_eval > cfg.eval_every_minutes * 60:
+                    best_f1 = self._checkpoint(model, tokenizer, val, step, best_f1, log_path, t0)
+                    last_eval = time.monotonic()
+            else:
+                epoch += 1
+        best_f1 = self._checkpoint(model, tokenizer, val, step, best_f1, log_path, t0)
+        self._calibrate(val, rng, log_path)
+        return {
+            "best_val_f1": best_f1,
+            "steps": step,
+            "minutes": (time.monotonic() - t0) / 60,
+            "windows": len(features),
+            "train_questions": len(train),
+            "val_questions": len(val),
+            "val_articles": val_titles,
+        }
+
+    def _log(self, path: Path, record: dict) -> None:
+        self.cfg.log.append(record)
+        with path.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        self.echo(json.dumps(record))
+
+    def _checkpoint(self, model, tokenizer, val, step, best_f1, log_path, t0) -> float:
+        """Score on validation articles; save the weights only when they are better."""
+        tmp = self.cfg.output / "candidate"
+        save_model(model, tokenizer, tmp)
+        reader = TransformerReader(tmp, max_length=self.cfg.max_length, stride=self.cfg.stride)
+        scores, _ = evaluate_reader(reader, val)
+        self._log(
+            log_path,
+            {
+                "step": step,
+                "val_em": round(scores["exact_match"], 2),
+                "val_f1": round(scores["f1"], 2),
+                "elapsed_s": round(time.monotonic() - t0, 1),
+            },
+        )
+        if scores["f1"] > best_f1:
+            best = self.cfg.output / "best"
+            if best.exists():
+                for f in best.iterdir():
+                    f.unlink()
+                best.rmdir()
+            tmp.rename(best)
+            (best / "scores.json").write_text(json.dumps({"step": step, **scores}))
+            return scores["f1"]
+        return best_f1
+
+    def _calibrate(self, val, rng: random.Random, log_path: Path) -> None:
+        """Pick the abstention threshold of the best checkpoint on a mix of
+        answerable (gold paragraph) and unanswerable (another article's paragraph) pairs."""
+        best = self.cfg.output / "best"
+        reader = TransformerReader(best, max_length=self.cfg.max_length, stride=self.cfg.stride)
+        _, confs = evaluate_reader(reader, val)
+        preds = reader.read_pairs([e.question for e in val], [e.context for e in val])
+        answerable = [
+            (c, squad.best_over_truths(squad.f1_score, p[0].text if p else "", e.answers) / 1.0)
+            for c, p, e in zip(confs, preds, val, strict=True)
+        ]
+        others = [e for e in val]
+        neg_ctx = []
+        for e in val:
+            other = rng.choice(others)
+            while other.article == e.article and len({o.article for o in others}) > 1:
+                other = rng.choice(others)
+            neg_ctx.append(other.context)
+        neg = reader.read_pairs([e.question for e in val], neg_ctx)
+        unanswerable = [p[0].confidence if p else 0.0 for p in neg]
+        threshold = choose_threshold(answerable, unanswerable)
+        config = {
+            "threshold": round(threshold, 4),
+            "max_length": self.cfg.max_length,
+            "stride": self.cfg.stride,
+            "threshold_chosen_on": "validation articles: gold paragraph vs a paragraph "
+            "of another article, maximising expected F1",
+        }
+        (best / READER_CONFIG).write_text(json.dumps(config, indent=2))
+        self._log(log_path, {"threshold": threshold})
+
+
+def save_model(model, tokenizer, out: Path) -> None:
+    """fp16 safetensors (half the size of fp32, no measurable loss) plus config and tokenizer."""
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+    model.config.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+def config_dict(cfg: TrainConfig) -> dict:
+    d = asdict(cfg)
+    d["files"] = [str(f) for f in cfg.files]
+    d["output"] = str(cfg.output)
+    d.pop("log")
+    return d

@@ -1,0 +1,66 @@
+import math
+
+import pytest
+import torch
+
+from rag.reader import LexicalReader, Span, decode_windows
+
+NEG = -1e4
+
+
+def _logits(length: int, start: dict[int, float], end: dict[int, float]):
+    s = torch.full((1, length), NEG)
+    e = torch.full((1, length), NEG)
+    for i, v in start.items():
+        s[0, i] = v
+    for i, v in end.items():
+        e[0, i] = v
+    return s, e
+
+
+def test_best_span_and_its_probability():
+    mask = torch.tensor([[False, False, False, True, True, True, True, False]])
+    s, e = _logits(8, {0: 0.0, 4: 5.0}, {0: 0.0, 5: 5.0})
+    (span,), = decode_windows(s, e, mask, max_answer_tokens=30)
+    assert (span.start, span.end) == (4, 5)
+    # softmax over the one valid strong span against [CLS] (score 0) and weak spans
+    assert span.probability == pytest.approx(math.exp(10) / (math.exp(10) + 1), rel=1e-3)
+
+
+def test_spans_never_cross_the_question_boundary():
+    # the strongest start is in the question (position 1): it must be ignored
+    mask = torch.tensor([[False, False, False, True, True, True]])
+    s, e = _logits(6, {1: 9.0, 3: 1.0}, {4: 1.0})
+    (span,), = decode_windows(s, e, mask, max_answer_tokens=30)
+    assert span.start >= 3 and span.end >= span.start
+
+
+def test_end_before_start_and_over_long_spans_are_invalid():
+    mask = torch.tensor([[False] + [True] * 9])
+    s, e = _logits(10, {6: 9.0, 1: 1.0}, {2: 9.0, 9: 1.0})
+    (span,), = decode_windows(s, e, mask, max_answer_tokens=30)
+    assert span.start <= span.end
+    (short,), = decode_windows(s, e, mask, max_answer_tokens=2)
+    assert short.end - short.start < 2
+
+
+def test_no_answer_gives_low_probability_and_n_best_do_not_overlap():
+    mask = torch.tensor([[False, True, True, True, True, True, True]])
+    s, e = _logits(7, {0: 10.0, 1: 1.0, 4: 1.5}, {0: 10.0, 2: 1.0, 5: 1.5})
+    (spans,) = decode_windows(s, e, mask, max_answer_tokens=30, n_best=3)
+    assert spans[0].probability < 0.01
+    assert len(spans) >= 2
+    for a in spans:
+        for b in spans:
+            if a is not b:
+                assert a.end < b.start or b.end < a.start
+
+
+def test_lexical_reader_returns_exact_slices():
+    contexts = ["Nothing here.", "Kim was invited to Moscow by Lavrov."]
+    spans = LexicalReader().read("Where was Kim invited?", contexts)
+    assert spans and isinstance(spans[0], Span)
+    for sp in spans:
+        assert contexts[sp.context][sp.start : sp.end] == sp.text
+    assert spans[0].text == "Moscow"
+    assert LexicalReader().read("the of", contexts) == []
