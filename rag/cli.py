@@ -184,6 +184,49 @@ def serve(
     uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
 
 
+@app.command("eval")
+def eval_(
+    file: Annotated[Path, typer.Argument(help="A SQuAD v1.1 JSON file.")],
+    reader_only: Annotated[
+        bool, typer.Option("--reader-only", help="Give the reader the gold paragraph.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    predictions: Annotated[
+        Path | None, typer.Option(help="Write {question_id: answer} for the official script.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Score a random sample.")] = None,
+    top_k: Annotated[int | None, typer.Option(min=1, max=50)] = None,
+    calibrate: Annotated[
+        bool, typer.Option(help="Choose the abstention threshold (some articles unindexed).")
+    ] = False,
+    write_threshold: Annotated[
+        bool, typer.Option(help="With --calibrate: store the threshold with the reader.")
+    ] = False,
+) -> None:
+    """Score the reader or the whole pipeline on SQuAD v1.1 questions."""
+    from rag import eval as evaluation
+
+    settings = get_settings()
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    with clear_errors():
+        if calibrate:
+            report = evaluation.calibrate(file, settings, limit=limit)
+            if write_threshold:
+                evaluation.write_threshold(Path(settings.reader_model), report, file)
+        else:
+            report, preds = evaluation.evaluate(
+                file, settings, reader_only=reader_only, limit=limit, top_k=top_k
+            )
+            if predictions is not None:
+                predictions.write_text(json.dumps(preds, ensure_ascii=False, indent=1))
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
+    for key, value in report.items():
+        typer.echo(f"{key:>26}  {value}")
+
+
 @app.command("train-reader")
 def train_reader(
     files: Annotated[list[Path], typer.Argument(help="SQuAD v1.1 JSON files.")],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,7 +9,7 @@ from threading import Lock
 
 import numpy as np
 
-from rag.settings import packaged_embedding_model
+from rag.settings import offline_and_quiet, packaged_embedding_model
 
 
 def model_identity(model: str) -> str:
@@ -39,7 +38,7 @@ class Embedder:
     def warm_up(self) -> None:
         if self._model is not None:
             return
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        offline_and_quiet()
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(self.model_name, device="cpu")

@@ -201,6 +201,9 @@ class TransformerReader:
             return
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
+        from rag.settings import offline_and_quiet
+
+        offline_and_quiet()
         self._tokenizer = AutoTokenizer.from_pretrained(self.model_name)
         model = AutoModelForQuestionAnswering.from_pretrained(self.model_name, dtype=torch.float32)
         self._model = model.eval()

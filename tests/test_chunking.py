@@ -1,3 +1,4 @@
+import itertools
 import re
 
 from rag import ingest
@@ -31,7 +32,7 @@ def test_chunks_are_sized_and_overlap_by_whole_sentences():
     text = " ".join(sentences)
     chunks = Chunker(target_words=50, max_words=60, overlap_words=10).split(_doc(text))
     assert len(chunks) > 5
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b.start < a.end, "neighbours overlap"
         assert text[b.start : a.end].endswith(".")
         assert 50 <= len(a.text.split()) <= 60
@@ -49,8 +50,11 @@ def test_a_sentence_longer_than_the_cap_is_cut_into_word_windows():
 def test_line_breaks_end_sentences_and_whitespace_is_not_in_chunks():
     text = "Headline without stop\n\nFirst sentence.  Second one!\n"
     spans = sentence_spans(text)
-    assert [text[s:e] for s, e in spans] == ["Headline without stop", "First sentence.",
-                                             "Second one!"]
+    assert [text[s:e] for s, e in spans] == [
+        "Headline without stop",
+        "First sentence.",
+        "Second one!",
+    ]
     chunk = Chunker().split(_doc(text))[0]
     assert not re.match(r"\s", chunk.text) and not chunk.text.endswith((" ", "\n"))
 

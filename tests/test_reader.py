@@ -21,7 +21,7 @@ def _logits(length: int, start: dict[int, float], end: dict[int, float]):
 def test_best_span_and_its_probability():
     mask = torch.tensor([[False, False, False, True, True, True, True, False]])
     s, e = _logits(8, {0: 0.0, 4: 5.0}, {0: 0.0, 5: 5.0})
-    (span,), = decode_windows(s, e, mask, max_answer_tokens=30)
+    ((span,),) = decode_windows(s, e, mask, max_answer_tokens=30)
     assert (span.start, span.end) == (4, 5)
     # softmax over the one valid strong span against [CLS] (score 0) and weak spans
     assert span.probability == pytest.approx(math.exp(10) / (math.exp(10) + 1), rel=1e-3)
@@ -31,16 +31,16 @@ def test_spans_never_cross_the_question_boundary():
     # the strongest start is in the question (position 1): it must be ignored
     mask = torch.tensor([[False, False, False, True, True, True]])
     s, e = _logits(6, {1: 9.0, 3: 1.0}, {4: 1.0})
-    (span,), = decode_windows(s, e, mask, max_answer_tokens=30)
+    ((span,),) = decode_windows(s, e, mask, max_answer_tokens=30)
     assert span.start >= 3 and span.end >= span.start
 
 
 def test_end_before_start_and_over_long_spans_are_invalid():
     mask = torch.tensor([[False] + [True] * 9])
     s, e = _logits(10, {6: 9.0, 1: 1.0}, {2: 9.0, 9: 1.0})
-    (span,), = decode_windows(s, e, mask, max_answer_tokens=30)
+    ((span,),) = decode_windows(s, e, mask, max_answer_tokens=30)
     assert span.start <= span.end
-    (short,), = decode_windows(s, e, mask, max_answer_tokens=2)
+    ((short,),) = decode_windows(s, e, mask, max_answer_tokens=2)
     assert short.end - short.start < 2
 
 

@@ -49,7 +49,7 @@ def test_add_search_and_persist(tmp_path):
     assert store.counts() == (1, 3)
     hits = store.search_dense(vectors[1], 2)
     assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
-    (chunk, title), = store.chunks([hits[0][0]]).values()
+    ((chunk, title),) = store.chunks([hits[0][0]]).values()
     assert chunk.text == "Ri Yong-ho met Lavrov." and title == "Title"
     lexical = store.search_lexical("Who is Ri Yong-ho?", 5)
     assert [store.chunks([i])[i][0].text for i, _ in lexical] == ["Ri Yong-ho met Lavrov."]
@@ -70,7 +70,7 @@ def test_same_content_is_stored_once(tmp_path):
 def test_new_content_under_the_same_id_replaces_the_document(tmp_path):
     store = _open(tmp_path)
     _add(store, "Old\n\nold text", "doc")
-    _, created, v = _add(store, "New\n\nnew text\n\nmore", "doc", seed=1)
+    _, created, _v = _add(store, "New\n\nnew text\n\nmore", "doc", seed=1)
     assert created
     assert store.counts() == (1, 3)
     assert store.document("doc").title == "New"

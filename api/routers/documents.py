@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, HTTPException, Request, Response, UploadFile, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from api.deps import PipelineDep, WriteAccess
 from api.schemas import DocumentCreated, DocumentList, DocumentOut, NewDocument

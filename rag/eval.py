@@ -1,0 +1,203 @@
+"""``rag eval``: SQuAD v1.1 scores of the reader alone or of the whole pipeline.
+
+Open mode indexes every paragraph of the file into a throwaway index (never the
+user's) and asks every question through retrieval and reading, as a user would.
+``--reader-only`` gives the reader each question's gold paragraph instead.
+Calibration mode indexes only some articles, so that the questions of the
+others are unanswerable, and picks the abstention threshold that maximises
+expected F1 over that mix.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rag import squad
+from rag.ingest import make_document
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.training import choose_threshold
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return float(values[0])
+    return float(statistics.quantiles(values, n=100, method="inclusive")[round(q) - 1])
+
+
+def _index_paragraphs(pipeline: Pipeline, examples: Sequence[squad.Example]) -> int:
+    paragraphs = {(e.article, e.paragraph): e.context for e in examples}
+    for (article, p_idx), context in tqdm(
+        sorted(paragraphs.items()), desc="indexing paragraphs", unit="para"
+    ):
+        title = article.split(":", 1)[-1].replace("_", " ")
+        pipeline.add_document(make_document(context, title=title, source=f"{article}#{p_idx}"))
+    return len(paragraphs)
+
+
+def _throwaway_pipeline(settings: Settings, reader, embedder, tmp: str) -> Pipeline:
+    pipeline = Pipeline(
+        settings.model_copy(update={"index_dir": Path(tmp) / "index"}),
+        reader=reader,
+        embedder=embedder,
+    )
+    pipeline.load()
+    return pipeline
+
+
+def _ask_all(pipeline: Pipeline, examples: Sequence[squad.Example], top_k: int | None) -> list:
+    rows = []
+    for ex in tqdm(examples, desc="asking", unit="q"):
+        result = pipeline.ask(ex.question, top_k)
+        best = result.answers[0] if result.answers else None
+        gold = [squad.normalize_answer(a) for a in ex.answers]
+        found = any(
+            g and g in squad.normalize_answer(p.text) for p in result.passages for g in gold
+        )
+        rows.append(
+            {
+                "id": ex.id,
+                "prediction": best.text if best else "",
+                "confidence": best.confidence if best else 0.0,
+                "answered": result.answer is not None,
+                "retrieved": found,
+                "ms": result.took_ms,
+            }
+        )
+    return rows
+
+
+def evaluate(
+    file: Path,
+    settings: Settings,
+    *,
+    reader_only: bool = False,
+    limit: int | None = None,
+    top_k: int | None = None,
+    seed: int = 13,
+    reader=None,
+    embedder=None,
+) -> tuple[dict, dict[str, str]]:
+    """Scores and the predictions ({id: best span, even where the service would abstain})."""
+    examples = squad.load([file])
+    if limit is not None and limit < len(examples):
+        examples = random.Random(seed).sample(examples, limit)
+    report: dict = {
+        "file": str(file),
+        "mode": "reader-only" if reader_only else "open",
+        "questions": len(examples),
+    }
+    if reader_only:
+        pipeline = Pipeline(settings, reader=reader, embedder=embedder)
+        pipeline.reader.warm_up()
+        rows = []
+        for ex in tqdm(examples, desc="reading", unit="q"):
+            t0 = time.perf_counter()
+            spans = pipeline.reader.read(ex.question, [ex.context])
+            ms = (time.perf_counter() - t0) * 1000
+            conf = spans[0].confidence if spans else 0.0
+            rows.append(
+                {
+                    "id": ex.id,
+                    "prediction": spans[0].text if spans else "",
+                    "confidence": conf,
+                    "answered": conf >= pipeline.threshold,
+                    "retrieved": True,
+                    "ms": ms,
+                }
+            )
+    else:
+        with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+            pipeline = _throwaway_pipeline(settings, reader, embedder, tmp)
+            report["paragraphs"] = _index_paragraphs(pipeline, examples)
+            rows = _ask_all(pipeline, examples, top_k)
+            pipeline.close()
+    predictions = {r["id"]: r["prediction"] for r in rows}
+    report.update({k: round(v, 2) for k, v in squad.score(predictions, examples).items()})
+    n = max(len(rows), 1)
+    latencies = [r["ms"] for r in rows]
+    report.update(
+        {
+            "retrieval_recall": round(100.0 * sum(r["retrieved"] for r in rows) / n, 2),
+            "answered": round(100.0 * sum(r["answered"] for r in rows) / n, 2),
+            "abstained": round(100.0 * sum(not r["answered"] for r in rows) / n, 2),
+            "threshold": pipeline.threshold,
+            "latency_ms_p50": round(_percentile(latencies, 50), 1),
+            "latency_ms_p95": round(_percentile(latencies, 95), 1),
+            "reader": getattr(pipeline.reader, "model_name", type(pipeline.reader).__name__),
+        }
+    )
+    return report, predictions
+
+
+def calibrate(
+    file: Path,
+    settings: Settings,
+    *,
+    unanswerable_share: float = 0.33,
+    limit: int | None = None,
+    seed: int = 13,
+    reader=None,
+    embedder=None,
+) -> dict:
+    """Choose the abstention threshold on questions whose answer is, or is not, indexed."""
+    examples = squad.load([file])
+    articles = sorted({e.article for e in examples})
+    rng = random.Random(seed)
+    held_out = set(rng.sample(articles, max(1, round(len(articles) * unanswerable_share))))
+    if limit is not None and limit < len(examples):
+        examples = rng.sample(examples, limit)
+    indexed = [e for e in squad.load([file]) if e.article not in held_out]
+    with tempfile.TemporaryDirectory(prefix="rag-calibrate-") as tmp:
+        pipeline = _throwaway_pipeline(settings, reader, embedder, tmp)
+        _index_paragraphs(pipeline, indexed)
+        rows = _ask_all(pipeline, examples, None)
+        pipeline.close()
+    answerable, unanswerable = [], []
+    for ex, row in zip(examples, rows, strict=True):
+        if ex.article in held_out:
+            unanswerable.append(row["confidence"])
+        else:
+            f1 = squad.best_over_truths(squad.f1_score, row["prediction"], ex.answers)
+            answerable.append((row["confidence"], f1))
+    threshold = choose_threshold(answerable, unanswerable)
+    expected = (
+        sum(f for c, f in answerable if c >= threshold)
+        + sum(1 for c in unanswerable if c < threshold)
+    ) / max(len(rows), 1)
+    return {
+        "threshold": round(threshold, 4),
+        "answerable_questions": len(answerable),
+        "unanswerable_questions": len(unanswerable),
+        "expected_f1_at_threshold": round(100 * expected, 2),
+        "answerable_answered": round(
+            100 * sum(c >= threshold for c, _ in answerable) / max(len(answerable), 1), 2
+        ),
+        "unanswerable_abstained": round(
+            100 * sum(c < threshold for c in unanswerable) / max(len(unanswerable), 1), 2
+        ),
+        "held_out_articles": sorted(held_out),
+    }
+
+
+def write_threshold(model_dir: Path, report: dict, file: Path) -> None:
+    """Record the chosen threshold, and how it was chosen, next to the reader's weights."""
+    path = Path(model_dir) / "reader_config.json"
+    config = json.loads(path.read_text()) if path.exists() else {}
+    config["threshold"] = report["threshold"]
+    config["threshold_chosen_on"] = (
+        f"rag eval --calibrate on {Path(file).name}: {report['answerable_questions']} answerable "
+        f"and {report['unanswerable_questions']} unanswerable questions (articles not indexed), "
+        "maximising expected F1 through the full pipeline"
+    )
+    path.write_text(json.dumps(config, indent=2))

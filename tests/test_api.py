@@ -1,0 +1,152 @@
+"""The HTTP API through FastAPI's TestClient over a real pipeline."""
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from api.app import create_app
+
+pytestmark = pytest.mark.slow
+
+LOCAL = ("127.0.0.1", 40000)
+
+
+@pytest.fixture
+def client(seeded):
+    with TestClient(create_app(seeded.settings, seeded), client=LOCAL) as c:
+        yield c
+
+
+def test_ask_returns_answer_with_cited_offsets(client, seeded):
+    r = client.post("/ask", json={"question": "Where was Kim invited?"})
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) >= {"question", "answer", "confidence", "answers", "passages", "took_ms"}
+    assert body["answer"] == "Moscow"
+    assert 0 <= body["confidence"] <= 1
+    top = body["answers"][0]
+    assert len({s["doc_id"] for s in top["sources"]}) >= 2
+    for c in top["sources"]:
+        doc = client.get(f"/documents/{c['doc_id']}").json()
+        assert doc["text"][c["start"] : c["end"]] == c["text"]
+        assert doc["text"][c["answer_start"] : c["answer_end"]] == "Moscow"
+    assert len(body["passages"]) == 5
+    assert set(body["passages"][0]) == {
+        "doc_id",
+        "title",
+        "text",
+        "start",
+        "end",
+        "answer_start",
+        "answer_end",
+        "score",
+    }
+
+
+def test_top_k_limits_passages(client):
+    r = client.post("/ask", json={"question": "Who is Ri Yong-ho?", "top_k": 2})
+    assert r.status_code == 200 and len(r.json()["passages"]) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"question": ""},
+        {"question": "   "},
+        {"question": 42},
+        {"question": "x" * 2001},
+        {"question": "ok?", "top_k": 0},
+        {"question": "ok?", "top_k": 51},
+        {"question": "ok?", "extra": 1},
+        ["Where?"],
+    ],
+)
+def test_bad_ask_bodies_get_422_with_a_message(client, body):
+    r = client.post("/ask", json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"]
+
+
+def test_invalid_json_is_a_4xx(client):
+    r = client.post("/ask", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_health_and_documents(client):
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["documents"] == 3 and health["chunks"] >= 6
+    docs = client.get("/documents").json()["documents"]
+    assert {d["doc_id"] for d in docs} == {
+        "000_93ec320acb77f160",
+        "001_39e03732451eb7f9",
+        "003_8b6a4e8868c82fd7",
+    }
+    assert client.get("/documents/nope").status_code == 404
+    assert client.get("/documents/..%2F..%2Fetc%2Fpasswd").status_code == 404
+
+
+def test_add_ask_delete_round_trip(client):
+    r = client.post(
+        "/documents",
+        json={
+            "title": "Kites",
+            "text": "The Zorblax kite festival is held every spring in Tartu, Estonia.",
+        },
+    )
+    assert r.status_code == 201
+    doc_id = r.json()["doc_id"]
+    dup = client.post(
+        "/documents",
+        json={"text": "The Zorblax kite festival is held every spring in Tartu, Estonia."},
+    )
+    assert dup.status_code == 200 and dup.json() == {**r.json(), "created": False}
+    answer = client.post("/ask", json={"question": "Where is the Zorblax kite festival held?"})
+    assert answer.json()["answer"] == "Tartu"
+    assert client.get(f"/documents/{doc_id}").json()["title"] == "Kites"
+    assert client.delete(f"/documents/{doc_id}").status_code == 204
+    assert client.delete(f"/documents/{doc_id}").status_code == 404
+    after = client.post("/ask", json={"question": "Where is the Zorblax kite festival held?"})
+    assert all(p["doc_id"] != doc_id for p in after.json()["passages"])
+
+
+def test_file_upload(client):
+    files = {"file": ("notes.md", b"# Notes\n\nThe secret word is pelican.", "text/markdown")}
+    r = client.post("/documents", files=files)
+    assert r.status_code == 201
+    assert client.get(f"/documents/{r.json()['doc_id']}").json()["title"] == "# Notes"
+    bad = client.post("/documents", files={"file": ("a.pdf", b"%PDF", "application/pdf")})
+    assert bad.status_code == 415
+    latin = client.post("/documents", files={"file": ("a.txt", "café".encode("latin-1"))})
+    assert latin.status_code == 422 and "UTF-8" in latin.json()["detail"]
+    empty = client.post("/documents", json={"text": "   "})
+    assert empty.status_code == 422
+    plain = client.post("/documents", content=b"hello", headers={"content-type": "text/plain"})
+    assert plain.status_code == 415
+
+
+def test_writes_from_other_hosts_are_refused_without_a_key(seeded):
+    with TestClient(create_app(seeded.settings, seeded), client=("203.0.113.9", 1)) as remote:
+        assert remote.post("/documents", json={"text": "x y z"}).status_code == 403
+        assert remote.delete("/documents/000_93ec320acb77f160").status_code == 403
+        assert remote.get("/documents").status_code == 200
+
+
+def test_api_key_is_required_for_writes_when_set(seeded):
+    settings = seeded.settings.model_copy(update={"api_key": SecretStr("s3cret")})
+    seeded.settings = settings
+    with TestClient(create_app(settings, seeded), client=("203.0.113.9", 1)) as c:
+        assert c.post("/documents", json={"text": "keyed doc"}).status_code == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert c.post("/documents", json={"text": "keyed doc"}, headers=wrong).status_code == 401
+        ok = {"Authorization": "Bearer s3cret"}
+        r = c.post("/documents", json={"text": "keyed doc"}, headers=ok)
+        assert r.status_code == 201
+        assert c.delete(f"/documents/{r.json()['doc_id']}", headers=ok).status_code == 204
+        assert c.post("/ask", json={"question": "Where was Kim invited?"}).status_code == 200
+
+
+def test_openapi_docs_are_served(client):
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").json()
+    assert {"/ask", "/documents", "/documents/{doc_id}", "/health"} <= set(spec["paths"])

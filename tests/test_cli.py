@@ -1,0 +1,86 @@
+"""The `rag` command line, run as a real process."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import SEEDS
+
+
+def _rag(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def env(tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    return {"RAG_DOCS_DIR": str(docs), "RAG_INDEX_DIR": str(tmp_path / "index")}
+
+
+def _one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_index_a_missing_path_fails_with_one_line(env, tmp_path):
+    line = _one_error_line(_rag("index", str(tmp_path / "nope"), env=env))
+    assert "no such file" in line
+
+
+def test_corrupt_index_folder_fails_with_one_line(env, tmp_path):
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "rag.sqlite3").write_bytes(b"garbage" * 1000)
+    line = _one_error_line(_rag("documents", env={**env, "RAG_INDEX_DIR": str(corrupt)}))
+    assert "not a usable rag index" in line
+
+
+def test_foreign_index_folder_fails_with_one_line(env, tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.txt").write_text("mine")
+    line = _one_error_line(_rag("ask", "Where?", env={**env, "RAG_INDEX_DIR": str(foreign)}))
+    assert "no rag index" in line
+
+
+def test_serve_refuses_a_public_address_without_a_key(env):
+    line = _one_error_line(_rag("serve", "--host", "0.0.0.0", env=env))
+    assert "RAG_API_KEY" in line
+
+
+@pytest.mark.slow
+def test_index_ask_documents_delete(env, tmp_path):
+    extra = tmp_path / "extra.md"
+    extra.write_text("# Kites\n\nThe Zorblax kite festival is held every spring in Tartu.\n")
+    result = _rag("index", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "3 added" in result.stdout
+    result = _rag("index", str(extra), env=env)
+    assert "1 added" in result.stdout and "4 documents" in result.stdout
+    result = _rag("ask", "Where was Kim invited?", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["answer"] == "Moscow" and body["answers"][0]["sources"]
+    plain = _rag("ask", "Where is the Zorblax kite festival held?", env=env)
+    assert plain.stdout.startswith("Tartu")
+    listing = _rag("documents", env=env)
+    assert listing.stdout.count("\n") == 4 and "extra" in listing.stdout
+    assert _rag("delete", "extra", env=env).returncode == 0
+    _one_error_line(_rag("delete", "extra", env=env))
+    rebuilt = _rag("index", "--rebuild", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "3 documents" in rebuilt.stdout

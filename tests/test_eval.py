@@ -1,0 +1,54 @@
+"""`rag eval` on a small SQuAD-format fixture of our own, with the real packaged reader."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rag.eval import evaluate
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.slow
+MINI = FIXTURES / "mini_squad.json"
+
+
+def test_reader_only_and_open_mode_scores(settings, reader, embedder):
+    report, preds = evaluate(MINI, settings, reader_only=True, reader=reader, embedder=embedder)
+    assert report["questions"] == 6 and set(preds) == {"z1", "z2", "z3", "z4", "q1", "q2"}
+    assert report["f1"] >= 80, report
+    open_report, _ = evaluate(MINI, settings, reader=reader, embedder=embedder)
+    assert open_report["paragraphs"] == 3
+    assert open_report["retrieval_recall"] == 100.0
+    assert open_report["f1"] >= 80, open_report
+    assert 0 <= open_report["answered"] <= 100
+    assert open_report["latency_ms_p95"] >= open_report["latency_ms_p50"] > 0
+    assert not (settings.index_dir).exists(), "the user's index is never touched"
+
+
+def test_eval_command_json_and_predictions(tmp_path):
+    out = tmp_path / "preds.json"
+    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rag",
+            "eval",
+            str(MINI),
+            "--reader-only",
+            "--json",
+            "--predictions",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"exact_match", "f1", "questions", "retrieval_recall"} <= set(report)
+    preds = json.loads(out.read_text())
+    assert preds["q2"] == "Ilse Varga"

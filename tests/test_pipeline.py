@@ -1,0 +1,114 @@
+import json
+
+import pytest
+
+from rag.pipeline import QuestionError, merge_answers
+from rag.reader import Span
+from rag.squad import normalize_answer
+from rag.types import Chunk, Passage
+from tests.conftest import FIXTURES
+
+SEED_QUESTIONS = json.loads((FIXTURES / "seed_questions.json").read_text())
+
+
+def _passage(doc: str, start: int, text: str) -> Passage:
+    return Passage(Chunk(doc, 0, start, start + len(text), text), title=doc, score=0.5)
+
+
+def test_merge_equal_texts_across_documents_into_one_answer():
+    passages = [
+        _passage("a", 0, "to Moscow now"),
+        _passage("b", 10, "Moscow hopes"),
+        _passage("c", 0, "Lavrov went"),
+    ]
+    spans = [
+        Span(0, 3, 9, "Moscow", 0.5),
+        Span(1, 0, 6, "Moscow", 0.4),
+        Span(2, 0, 6, "Lavrov", 0.6),
+    ]
+    answers = merge_answers(spans, passages)
+    assert [a.text for a in answers] == ["Moscow", "Lavrov"]
+    moscow = answers[0]
+    assert moscow.confidence == pytest.approx(1 - 0.5 * 0.6)
+    assert [(s.doc_id, s.answer_start, s.answer_end) for s in moscow.sources] == [
+        ("a", 3, 9),
+        ("b", 10, 16),
+    ]
+
+
+def test_overlapping_spans_of_one_document_merge_without_double_counting():
+    # two overlapping passages of the same document cite the same words
+    passages = [_passage("a", 0, "Kim went to Moscow city"), _passage("a", 12, "Moscow city")]
+    spans = [Span(0, 12, 23, "Moscow city", 0.6), Span(1, 0, 6, "Moscow", 0.5)]
+    (answer,) = merge_answers(spans, passages)
+    assert answer.text == "Moscow city"
+    assert answer.confidence == pytest.approx(0.6)
+    assert len(answer.sources) == 2
+
+
+@pytest.mark.slow
+def test_seed_question_answers_moscow_citing_two_articles(seeded):
+    result = seeded.ask("Where was Kim invited?")
+    assert result.answer == "Moscow"
+    assert 0 < result.confidence <= 1
+    sources = result.answers[0].sources
+    assert len({s.doc_id for s in sources}) >= 2
+    for s in sources:
+        text = seeded.store.document(s.doc_id).text
+        assert text[s.start : s.end] == s.text
+        assert text[s.answer_start : s.answer_end] == "Moscow"
+    cited = [p for p in result.passages if p.answer_start is not None]
+    assert len(cited) >= 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SEED_QUESTIONS["answerable"], ids=lambda c: c["question"])
+def test_seed_questions_are_answered_exactly(seeded, case):
+    result = seeded.ask(case["question"])
+    assert result.answer is not None
+    assert normalize_answer(result.answer) in {normalize_answer(a) for a in case["answers"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", SEED_QUESTIONS["unanswerable"])
+def test_questions_the_articles_do_not_answer_abstain(seeded, question):
+    result = seeded.ask(question)
+    assert result.answer is None
+    assert result.passages, "the closest passages are still returned"
+
+
+@pytest.mark.slow
+def test_added_document_is_answerable_at_once_and_deleted_one_is_gone(seeded):
+    doc, created = seeded.add_text(
+        "Zorblax festival\n\nThe Zorblax festival of kites is held every spring in Tartu, "
+        "a university town in Estonia. It was founded by Maret Kask in 1987.",
+    )
+    assert created
+    result = seeded.ask("Where is the Zorblax festival held?")
+    assert result.answer == "Tartu"
+    assert result.answers[0].sources[0].doc_id == doc.doc_id
+    assert seeded.delete_document(doc.doc_id)
+    after = seeded.ask("Where is the Zorblax festival held?")
+    assert all(p.doc_id != doc.doc_id for p in after.passages)
+    assert after.answer != "Tartu"
+
+
+@pytest.mark.slow
+def test_index_survives_a_restart(settings, seeded, make_pipeline):
+    before = seeded.ask("Where was Kim invited?")
+    counts = seeded.store.counts()
+    seeded.close()
+    again = make_pipeline(settings)
+    assert again.ensure_index() == 0, "nothing is re-indexed on the second start"
+    assert again.store.counts() == counts
+    assert again.ask("Where was Kim invited?").answer == before.answer
+
+
+@pytest.mark.slow
+def test_bad_questions_are_refused(seeded):
+    with pytest.raises(QuestionError):
+        seeded.ask("   \n\t ")
+    with pytest.raises(QuestionError):
+        seeded.ask("x" * 5000)
+    result = seeded.ask("Where\x00 was\x1b Kim invited?\x7f")
+    assert result.passages
