@@ -83,6 +83,7 @@ class Health(BaseModel):
     status: str
     documents: int
     chunks: int
+    api_key_required: bool = Field(description="Whether writes need a bearer key.")
 
 
 class ErrorOut(BaseModel):

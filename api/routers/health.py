@@ -1,4 +1,4 @@
-"""GET /health: liveness and the size of the index."""
+"""GET /health: liveness, the size of the index, and whether writes need a key."""
 
 from __future__ import annotations
 
@@ -12,4 +12,4 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health)
 def health(pipeline: PipelineDep) -> dict:
-    return pipeline.health()
+    return {**pipeline.health(), "api_key_required": pipeline.settings.api_key is not None}
