@@ -6,13 +6,15 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from api.limits import BodySizeLimit, InFlightLimit
 from api.routers import ask, documents, health
 from rag import __version__
 from rag.ingest import IngestError, UnsupportedFileType
 from rag.pipeline import Pipeline, QuestionError
-from rag.settings import Settings
+from rag.settings import Settings, get_settings
 
 log = logging.getLogger("rag.api")
 
@@ -45,6 +47,20 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         "with the passages they came from.",
         lifespan=lifespan,
     )
+    settings = (
+        settings
+        if settings is not None
+        else (pipeline.settings if pipeline is not None else get_settings())
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(InFlightLimit, max_in_flight=settings.max_in_flight)
     app.include_router(ask.router)
     app.include_router(documents.router)
     app.include_router(health.router)

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(30, ge=1, description="Longest answer span, in word pieces.")
     reader_precision: str = Field("bf16", pattern="^(bf16|fp32)$")
     threads: int | None = Field(None, ge=1, description="torch threads; default: all cores.")
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest request body.")
+    max_in_flight: int = Field(32, ge=1, description="Requests served at once; 503 past it.")
+    request_timeout: float = Field(30.0, gt=0, description="Seconds before /ask gives up (503).")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (JSON list); none by default."
+    )
 
 
 @lru_cache

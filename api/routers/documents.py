@@ -12,10 +12,9 @@ from starlette.datastructures import UploadFile
 from api.deps import PipelineDep, WriteAccess
 from api.schemas import DocumentCreated, DocumentList, DocumentOut, NewDocument
 from rag import ingest
+from rag.types import Document
 
 router = APIRouter(prefix="/documents", tags=["documents"])
-
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 _UPLOAD_BODY = {
     "requestBody": {
@@ -58,12 +57,7 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> dict:
     return asdict(document)
 
 
-async def _document_from_request(request: Request) -> ingest.Document:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE, f"the body is larger than {MAX_UPLOAD_BYTES} bytes"
-        )
+async def _document_from_request(request: Request, max_bytes: int) -> Document:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=4)
@@ -74,11 +68,11 @@ async def _document_from_request(request: Request) -> ingest.Document:
                 "the form needs a 'file' field holding a .txt or .md file",
             )
         ingest.check_suffix(upload.filename)
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
+        data = await upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
             raise HTTPException(
                 status.HTTP_413_CONTENT_TOO_LARGE,
-                f"the file is larger than {MAX_UPLOAD_BYTES} bytes",
+                f"the file is larger than {max_bytes} bytes",
             )
         text = ingest.decode(data, upload.filename)
         return ingest.make_document(
@@ -111,7 +105,7 @@ async def _document_from_request(request: Request) -> ingest.Document:
 )
 async def add_document(request: Request, response: Response, pipeline: PipelineDep) -> dict:
     """Index a document; it is answerable as soon as this returns."""
-    document = await _document_from_request(request)
+    document = await _document_from_request(request, pipeline.settings.max_upload_bytes)
     stored, created = await run_in_threadpool(pipeline.add_document, document)
     if not created:
         response.status_code = status.HTTP_200_OK
