@@ -78,11 +78,13 @@ class DocumentCreated(BaseModel):
 
 
 class Health(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
     status: str
     documents: int
     chunks: int
+    vectors: int = Field(description="Vectors in FAISS; equals chunks once the index is open.")
+    embedding_model: str
+    reader: str
+    threshold: float = Field(description="Answers below this confidence are withheld.")
     api_key_required: bool = Field(description="Whether writes need a bearer key.")
 
 

@@ -31,6 +31,7 @@ _JUNK_LINE = re.compile(
     r")\s*$",
     re.I,
 )
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -44,8 +45,9 @@ class UnsupportedFileType(IngestError):
 
 def clean_text(raw: str) -> str:
     """Remove non-article lines and normalise white space, keeping paragraphs."""
+    raw = raw.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from JSON
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    text = text.lstrip("\ufeff")
+    text = _CONTROL.sub("", text.lstrip("\ufeff"))
     kept: list[str] = []
     for line in text.split("\n"):
         line = line.rstrip()

@@ -178,7 +178,7 @@ class Pipeline:
 
     def ask(self, question: str, top_k: int | None = None) -> AskResult:
         t0 = time.perf_counter()
-        question = " ".join(question.split())
+        question = " ".join(question.encode("utf-8", "replace").decode("utf-8").split())
         if not question:
             raise QuestionError("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
@@ -216,6 +216,7 @@ class Pipeline:
             "status": "ok",
             "documents": docs,
             "chunks": chunks,
+            "vectors": self.store.vector_count(),
             "embedding_model": self.embedder.identity,
             "reader": getattr(self.reader, "model_name", type(self.reader).__name__),
             "threshold": self.threshold,

@@ -383,6 +383,10 @@ class Store:
             chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return docs, chunks
 
+    def vector_count(self) -> int:
+        with self._lock:
+            return int(self._index.ntotal)
+
     def chunks(self, ids: Iterable[int]) -> dict[int, tuple[Chunk, str]]:
         """Chunks by id, each with its document's title."""
         ids = list(ids)

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -82,10 +83,7 @@ async def _document_from_request(request: Request, max_bytes: int) -> Document:
         try:
             body = NewDocument.model_validate_json(await request.body())
         except ValidationError as exc:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                exc.errors(include_url=False, include_context=False),
-            ) from None
+            raise RequestValidationError(exc.errors()) from None
         return ingest.make_document(body.text, title=body.title, source="api")
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,

@@ -1,0 +1,297 @@
+"""Bad input, floods, concurrent writes and crashes: each protection has a test that fails
+without it."""
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from urllib.parse import quote
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
+
+from api.app import create_app
+from api.limits import BodySizeLimit, InFlightLimit
+from rag.pipeline import Pipeline
+from rag.reader import LexicalReader
+from tests import servers
+from tests.conftest import SEEDS
+
+LOCAL = ("127.0.0.1", 40000)
+
+
+# ---------------------------------------------------------------- middlewares, no models
+
+
+async def _slow_app(scope, receive, send):
+    while (await receive()).get("more_body"):
+        pass
+    await asyncio.sleep(0.3)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def test_in_flight_limit_answers_503_with_retry_after():
+    app = InFlightLimit(_slow_app, max_in_flight=2)
+
+    async def flood():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await asyncio.gather(*(client.get("/ask") for _ in range(6)))
+
+    responses = asyncio.run(flood())
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200, 200, 503, 503, 503, 503]
+    busy = next(r for r in responses if r.status_code == 503)
+    assert busy.headers["retry-after"] == "1" and "busy" in busy.json()["detail"]
+    assert app.in_flight == 0
+
+
+def test_body_limit_applies_to_streamed_bodies_without_content_length():
+    app = BodySizeLimit(_slow_app, max_bytes=1000)
+    chunks_sent = []
+
+    async def body():
+        for _ in range(100):
+            chunks_sent.append(1)
+            yield b"x" * 100
+
+    async def send():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            streamed = await client.post("/documents", content=body())
+            declared = await client.post("/documents", content=b"x" * 1001)
+            small = await client.post("/documents", content=b"x" * 1000)
+            return streamed, declared, small
+
+    streamed, declared, small = asyncio.run(send())
+    assert streamed.status_code == 413 and declared.status_code == 413
+    assert small.status_code == 200
+
+
+# ---------------------------------------------------------------- the API with a real pipeline
+
+
+@pytest.fixture
+def light_pipeline(settings, embedder):
+    """Real embedder, FAISS and SQLite; the model-free reader keeps fuzzing fast."""
+    p = Pipeline(settings, reader=LexicalReader(), embedder=embedder)
+    p.load()
+    p.ensure_index()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def client(light_pipeline):
+    with TestClient(create_app(light_pipeline.settings, light_pipeline), client=LOCAL) as c:
+        yield c
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=8,
+)
+ask_bodies = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {"question": st.text(max_size=300)},
+        optional={"top_k": st.integers(-5, 60) | json_values, "extra": json_values},
+    ),
+)
+
+
+@pytest.mark.slow
+@hyp_settings(
+    max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=ask_bodies)
+def test_fuzzed_ask_bodies_never_get_a_5xx(client, body):
+    r = client.post("/ask", content=json.dumps(body), headers={"content-type": "application/json"})
+    assert r.status_code in (200, 422), r.text
+    r.json()
+
+
+@pytest.mark.slow
+@hyp_settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    raw=st.binary(max_size=300),
+    content_type=st.sampled_from(
+        ["application/json", "text/plain", "multipart/form-data; boundary=x", ""]
+    ),
+)
+def test_fuzzed_raw_bodies_never_get_a_5xx(client, raw, content_type):
+    for path in ("/ask", "/documents"):
+        r = client.post(path, content=raw, headers={"content-type": content_type})
+        assert 400 <= r.status_code < 500 or r.status_code in (200, 201), (path, r.text)
+
+
+@pytest.mark.slow
+@hyp_settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(doc_id=st.text(max_size=40))
+def test_fuzzed_document_ids_are_404_or_found(client, doc_id):
+    r = client.get(f"/documents/{quote(doc_id, safe='')}")
+    assert r.status_code in (200, 404, 405), r.text
+
+
+@pytest.mark.slow
+def test_service_still_answers_after_fuzzing(client):
+    test_fuzzed_ask_bodies_never_get_a_5xx(client)
+    r = client.post("/ask", json={"question": "Where was Kim invited?"})
+    assert r.status_code == 200 and r.json()["passages"]
+
+
+@pytest.mark.slow
+def test_control_characters_and_odd_unicode_in_questions(client):
+    for q in [
+        "Where\x00 was\x1b Kim\x7f invited?",
+        "\u202eWhere was Kim invited?",
+        "Kim 🇰🇵 invited?",
+        "ⅯⅯⅩⅩ?",
+        "\ufeff?",
+    ]:
+        r = client.post("/ask", json={"question": q})
+        assert r.status_code == 200, (q, r.text)
+
+
+@pytest.mark.slow
+def test_document_bad_inputs(client):
+    big = client.post(
+        "/documents",
+        content=b"x" * (10 * 1024 * 1024 + 1),
+        headers={"content-type": "application/json"},
+    )
+    assert big.status_code == 413
+    assert client.post("/documents", json={"text": "\x00\x01\x7f"}).status_code == 422
+    binary = client.post("/documents", files={"file": ("a.txt", b"\x00\x01\x02binary")})
+    assert binary.status_code == 422 and "binary" in binary.json()["detail"]
+    for bad_id in ["..", "a/b", "%2e%2e", "x" * 300]:
+        assert client.delete(f"/documents/{bad_id}").status_code in (404, 405)
+    first = client.post("/documents", json={"text": "Unique content about the Velmor mill."})
+    again = client.post(
+        "/documents", files={"file": ("same.txt", b"Unique content about the Velmor mill.")}
+    )
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["doc_id"] == first.json()["doc_id"]
+    listed = [
+        d
+        for d in client.get("/documents").json()["documents"]
+        if d["doc_id"] == first.json()["doc_id"]
+    ]
+    assert len(listed) == 1 and listed[0]["chunks"] == 1
+
+
+@pytest.mark.slow
+def test_ask_time_limit_gives_503(light_pipeline):
+    settings = light_pipeline.settings.model_copy(update={"request_timeout": 0.0001})
+    light_pipeline.settings = settings
+    with TestClient(create_app(settings, light_pipeline), client=LOCAL) as c:
+        r = c.post("/ask", json={"question": "Where was Kim invited?"})
+    assert r.status_code == 503 and r.headers["retry-after"]
+
+
+@pytest.mark.slow
+def test_readers_see_a_consistent_index_while_writers_add_and_delete(light_pipeline):
+    p = light_pipeline
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                result = p.ask("Where is the festival held?")
+                for c in result.passages:
+                    assert c.end > c.start and c.text
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    added = []
+    for i in range(12):
+        doc, _ = p.add_text(f"Festival {i}\n\nThe festival number {i} is held in Town{i}.")
+        added.append(doc.doc_id)
+        if i % 2:
+            assert p.delete_document(added[i - 1])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    docs, chunks = p.store.counts()
+    assert p.store.vector_count() == chunks
+    assert docs == 3 + 6
+
+
+# ---------------------------------------------------------------- crash durability
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_stream_of_writes_loses_nothing_acknowledged(tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    env = {"RAG_DOCS_DIR": str(docs), "RAG_INDEX_DIR": str(tmp_path / "index")}
+    port = servers.free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = servers.start(env, port)
+    acknowledged: dict[str, int] = {}
+    attempted = 0
+
+    def write_forever():
+        nonlocal attempted
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for i in range(10_000):
+                attempted += 1
+                text = f"Bulletin {i}\n\nThe bulletin code for day {i} is Korvan{i}x."
+                try:
+                    r = client.post("/documents", json={"text": text})
+                except httpx.HTTPError:
+                    return
+                if r.status_code == 201:
+                    acknowledged[r.json()["doc_id"]] = i
+
+    writer = threading.Thread(target=write_forever)
+    writer.start()
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 15 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    writer.join()
+    assert len(acknowledged) >= 15
+
+    proc = servers.start(env, port)
+    try:
+        health = httpx.get(f"{base}/health", timeout=10).json()
+        assert health["chunks"] == health["vectors"], "SQLite and FAISS agree"
+        listed = {d["doc_id"]: d for d in httpx.get(f"{base}/documents").json()["documents"]}
+        assert set(acknowledged) <= set(listed), "every acknowledged write survived"
+        assert len(listed) - 3 - len(acknowledged) in (0, 1), "at most the in-flight write extra"
+        assert all(d["chunks"] >= 1 for d in listed.values()), "nothing half-written"
+        for doc_id, i in list(acknowledged.items())[-5:]:
+            r = httpx.post(
+                f"{base}/ask",
+                timeout=60,
+                json={"question": f"What is the bulletin code for day {i}?"},
+            )
+            assert doc_id in {p["doc_id"] for p in r.json()["passages"]}
+    finally:
+        servers.stop(proc)
+    print(
+        f"writes attempted {attempted}, acknowledged {len(acknowledged)}, "
+        f"found after SIGKILL {len(set(acknowledged) & set(listed))}"
+    )
