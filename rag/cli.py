@@ -184,6 +184,43 @@ def serve(
     uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
 
 
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks against a real server process.")
+app.add_typer(bench_app, name="bench")
+
+
+def _report(report: dict, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
+    for key, value in report.items():
+        typer.echo(f"{key:>38}  {value}")
+
+
+@bench_app.command("load")
+def bench_load(
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 8,
+    seconds: Annotated[float, typer.Option(min=1, help="How long they ask.")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Concurrent clients asking continuously: errors, latency, throughput, peak RSS."""
+    from rag import bench
+
+    with clear_errors():
+        _report(bench.load(clients, seconds), as_json)
+
+
+@bench_app.command("crash")
+def bench_crash(
+    writes: Annotated[int, typer.Option(min=1, help="Acknowledged writes before SIGKILL.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """SIGKILL the server in a stream of writes; count acknowledged writes found after restart."""
+    from rag import bench
+
+    with clear_errors():
+        _report(bench.crash(writes), as_json)
+
+
 @app.command("eval")
 def eval_(
     file: Annotated[Path, typer.Argument(help="A SQuAD v1.1 JSON file.")],
@@ -220,11 +257,7 @@ def eval_(
             )
             if predictions is not None:
                 predictions.write_text(json.dumps(preds, ensure_ascii=False, indent=1))
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False))
-        return
-    for key, value in report.items():
-        typer.echo(f"{key:>26}  {value}")
+    _report(report, as_json)
 
 
 @app.command("train-reader")
