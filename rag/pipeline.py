@@ -7,6 +7,7 @@ settings, call :meth:`Pipeline.load` once (models and index), then ask.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import threading
 import time
@@ -46,6 +47,12 @@ def _citation(passage: Passage, span: tuple[int, int] | None = None) -> Citation
     )
 
 
+def answer_key(text: str) -> str:
+    """What makes two answers the same: SQuAD normalisation, with hyphens and dashes
+    read as spaces so that "Ri Yong-ho" and "Ri Yong Ho" are one answer."""
+    return normalize_answer(re.sub(r"[-‐‑–—]", " ", text)) or text.strip().lower()
+
+
 def merge_answers(spans: Iterable[Span], passages: list[Passage]) -> list[Answer]:
     """Group spans that are the same answer: equal normalised text, or overlapping
     offsets in the same document (neighbouring passages overlap).
@@ -57,7 +64,7 @@ def merge_answers(spans: Iterable[Span], passages: list[Passage]) -> list[Answer
     groups: list[dict] = []
     for span in sorted(spans, key=lambda s: s.confidence, reverse=True):
         passage = passages[span.context]
-        key = normalize_answer(span.text) or span.text.strip().lower()
+        key = answer_key(span.text)
         if not key:
             continue
         doc = passage.chunk.doc_id

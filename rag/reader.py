@@ -13,7 +13,6 @@ Every span is a slice of the passage it came from, so ``context[start:end] == te
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,10 +124,13 @@ def decode_windows(
 ) -> list[list[TokenSpan]]:
     """Best non-overlapping spans of each window with their probability.
 
-    A span's probability is a softmax over every valid (start, end) pair of the
+    Probabilities come from one softmax over every valid (start, end) pair of the
     window *and* the no-answer score at [CLS], so a passage that does not hold the
-    answer gives every span a low probability. Valid spans lie inside the context
-    (never across the question boundary) and are at most ``max_answer_tokens`` long.
+    answer gives every span a low probability. A span's confidence is the mass of
+    all spans that overlap it: "Tartu", "in Tartu" and "Tartu, Estonia" are one
+    answer with three boundaries, and splitting the mass between them would make a
+    sure answer look unsure. Valid spans lie inside the context (never across the
+    question boundary) and are at most ``max_answer_tokens`` long.
     """
     s = start_logits.float()
     e = end_logits.float()
@@ -141,6 +143,7 @@ def decode_windows(
     flat = scores.view(batch, -1)
     null = s[:, 0] + e[:, 0]
     logz = torch.logsumexp(torch.cat([flat, null[:, None]], dim=1), dim=1)
+    probs = torch.exp(scores - logz[:, None, None])
     k = min(flat.shape[1], max(20, 4 * n_best))
     values, indices = flat.topk(k, dim=1)
     out: list[list[TokenSpan]] = []
@@ -152,7 +155,8 @@ def decode_windows(
             i, j = divmod(index, length)
             if any(not (j < sp.start or i > sp.end) for sp in spans):
                 continue
-            spans.append(TokenSpan(i, j, math.exp(value - logz[b].item())))
+            overlapping = probs[b, : j + 1, i:].sum().item()  # start <= j and end >= i
+            spans.append(TokenSpan(i, j, min(overlapping, 1.0)))
         out.append(spans)
     return out
 

@@ -112,3 +112,10 @@ def test_bad_questions_are_refused(seeded):
         seeded.ask("x" * 5000)
     result = seeded.ask("Where\x00 was\x1b Kim invited?\x7f")
     assert result.passages
+
+
+def test_hyphenated_spellings_are_one_answer():
+    passages = [_passage("a", 0, "Ri Yong-ho said"), _passage("b", 0, "Ri Yong Ho said")]
+    spans = [Span(0, 0, 10, "Ri Yong-ho", 0.5), Span(1, 0, 10, "Ri Yong Ho", 0.5)]
+    (answer,) = merge_answers(spans, passages)
+    assert answer.confidence == pytest.approx(0.75) and len(answer.sources) == 2

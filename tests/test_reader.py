@@ -64,3 +64,50 @@ def test_lexical_reader_returns_exact_slices():
         assert contexts[sp.context][sp.start : sp.end] == sp.text
     assert spans[0].text == "Moscow"
     assert LexicalReader().read("the of", contexts) == []
+
+
+# ------------------------------------------------------------ the shipped model (slow)
+
+
+@pytest.mark.slow
+def test_the_trained_reader_ships_with_the_package(reader):
+    from rag.reader import TransformerReader
+    from rag.settings import PACKAGED_READER
+
+    assert isinstance(reader, TransformerReader)
+    assert (PACKAGED_READER / "model.safetensors").stat().st_size < 50 * 1024 * 1024
+    assert 0 < reader.threshold < 1
+
+
+@pytest.mark.slow
+def test_trained_reader_spans_are_exact_slices_of_their_passages(reader):
+    contexts = [
+        "The Quillon bridge crosses the river Aramo. It was designed by Ilse Varga in 1931.",
+        "Bananas are rich in potassium.",
+        "Café Würzburg — opened in 1902 — is run by Zoë Ång.",
+    ]
+    spans = reader.read("Who designed the Quillon bridge?", contexts)
+    assert spans[0].text == "Ilse Varga" and spans[0].context == 0
+    for sp in spans:
+        assert contexts[sp.context][sp.start : sp.end] == sp.text
+        assert 0 <= sp.confidence <= 1
+    (who,) = [s for s in reader.read("Who runs Café Würzburg?", contexts[2:]) if s.context == 0][:1]
+    assert who.text == "Zoë Ång"
+
+
+@pytest.mark.slow
+def test_trained_reader_is_unsure_when_the_passage_lacks_the_answer(reader):
+    (best, *_) = reader.read("Who designed the Quillon bridge?", ["Bananas are rich in potassium."])
+    sure = reader.read(
+        "Who designed the Quillon bridge?", ["The Quillon bridge was designed by Ilse Varga."]
+    )[0]
+    assert best.confidence < reader.threshold < sure.confidence
+
+
+@pytest.mark.slow
+def test_long_passages_are_read_in_strided_windows(reader):
+    filler = " ".join(f"Sentence {i} is about nothing in particular." for i in range(120))
+    context = filler + " The treasure is buried under the old Harlow lighthouse. " + filler
+    (best, *_) = reader.read("Where is the treasure buried?", [context])
+    assert "Harlow lighthouse" in best.text
+    assert context[best.start : best.end] == best.text
