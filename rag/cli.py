@@ -87,13 +87,17 @@ def index(
             typer.echo(f"rebuilt {settings.index_dir}: {added} documents")
             return
         pipeline = _pipeline(settings)
-        results = pipeline.index_paths(paths, progress=True)
+        results, errors = pipeline.index_paths(paths, progress=True)
         added = sum(created for _, created in results)
         docs, chunks = pipeline.store.counts()
+        for error in errors:
+            typer.echo(f"error: {error}", err=True)
         typer.echo(
-            f"{added} added, {len(results) - added} unchanged; "
+            f"{added} added, {len(results) - added} unchanged, {len(errors)} skipped; "
             f"index: {docs} documents, {chunks} passages"
         )
+        if errors:
+            raise typer.Exit(1)
 
 
 @app.command()

@@ -6,6 +6,7 @@ settings, call :meth:`Pipeline.load` once (models and index), then ask.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import shutil
@@ -27,6 +28,7 @@ from rag.store import Reconciliation, Store, read_documents
 from rag.types import Answer, AskResult, Citation, Document, Passage
 
 MAX_QUESTION_CHARS = 2000
+log = logging.getLogger(__name__)
 
 
 class QuestionError(ValueError):
@@ -163,19 +165,32 @@ class Pipeline:
 
     def index_paths(
         self, paths: Iterable[Path], progress: bool = False
-    ) -> list[tuple[Document, bool]]:
+    ) -> tuple[list[tuple[Document, bool]], list[str]]:
+        """Index every supported file under ``paths``: (results, one error line per bad file).
+
+        A file that cannot be read (not UTF-8, binary, empty) is skipped and reported,
+        so that one bad file does not stop a folder from being indexed.
+        """
         files = list(ingest.iter_files(paths))
-        results = []
+        results, errors = [], []
         for path in tqdm(files, desc="indexing", unit="doc", disable=not progress):
-            results.append(self.add_document(ingest.read_file(path)))
-        return results
+            try:
+                document = ingest.read_file(path)
+            except ingest.IngestError as exc:
+                errors.append(str(exc))
+                continue
+            results.append(self.add_document(document))
+        return results, errors
 
     def ensure_index(self, progress: bool = False) -> int:
         """Build the index from ``docs_dir`` when it is empty (first start); documents added."""
         docs, _ = self.store.counts()
         if docs or not self.settings.docs_dir.is_dir():
             return 0
-        return sum(created for _, created in self.index_paths([self.settings.docs_dir], progress))
+        results, errors = self.index_paths([self.settings.docs_dir], progress)
+        for error in errors:
+            log.warning("skipped %s", error)
+        return sum(created for _, created in results)
 
     def delete_document(self, doc_id: str) -> bool:
         with self._write_lock:
@@ -245,7 +260,9 @@ def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
     builder.load()
     for document in tqdm(documents, desc="re-embedding", unit="doc"):
         builder.add_document(document)
-    builder.index_paths(paths, progress=True)
+    _, errors = builder.index_paths(paths, progress=True)
+    for error in errors:
+        log.warning("skipped %s", error)
     count = builder.store.counts()[0]
     builder.close()
     old = target.with_name(target.name + ".old")

@@ -84,3 +84,16 @@ def test_index_ask_documents_delete(env, tmp_path):
     rebuilt = _rag("index", "--rebuild", env=env)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "3 documents" in rebuilt.stdout
+
+
+@pytest.mark.slow
+def test_a_bad_file_in_a_folder_is_reported_and_the_rest_indexed(env, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Good\n\nThe Velmor mill grinds oats.")
+    (folder / "latin.txt").write_bytes("café crème".encode("latin-1"))
+    result = _rag("index", str(folder), env=env)
+    assert result.returncode == 1
+    assert "1 added" in result.stdout and "1 skipped" in result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "latin.txt" in errors[0] and "UTF-8" in errors[0]

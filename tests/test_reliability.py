@@ -295,3 +295,16 @@ def test_sigkill_during_a_stream_of_writes_loses_nothing_acknowledged(tmp_path):
         f"writes attempted {attempted}, acknowledged {len(acknowledged)}, "
         f"found after SIGKILL {len(set(acknowledged) & set(listed))}"
     )
+
+
+@pytest.mark.slow
+def test_cors_is_off_unless_configured(light_pipeline):
+    origin = {"Origin": "https://elsewhere.example"}
+    with TestClient(create_app(light_pipeline.settings, light_pipeline), client=LOCAL) as c:
+        assert "access-control-allow-origin" not in c.get("/health", headers=origin).headers
+    allowed = light_pipeline.settings.model_copy(
+        update={"cors_origins": ["https://elsewhere.example"]}
+    )
+    with TestClient(create_app(allowed, light_pipeline), client=LOCAL) as c:
+        r = c.get("/health", headers=origin)
+        assert r.headers["access-control-allow-origin"] == "https://elsewhere.example"
