@@ -287,6 +287,13 @@ def train_reader(
     max_val_questions: Annotated[int | None, typer.Option()] = None,
     eval_every: Annotated[float, typer.Option(help="Minutes between validations.")] = 20.0,
     seed: Annotated[int, typer.Option()] = 13,
+    init: Annotated[
+        str | None, typer.Option(help="Start from this reader instead of the bare encoder.")
+    ] = None,
+    teacher: Annotated[
+        str | None, typer.Option(help="Self-distillation: soft targets from this reader.")
+    ] = None,
+    distill_weight: Annotated[float, typer.Option(min=0, max=1)] = 0.5,
     install: Annotated[
         bool, typer.Option(help="Copy the best checkpoint into the package.")
     ] = False,
@@ -312,6 +319,9 @@ def train_reader(
         seed=seed,
         eval_every_minutes=eval_every,
         max_val_questions=max_val_questions,
+        init=init,
+        teacher=teacher,
+        distill_weight=distill_weight,
     )
     result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).run()
     result["config"] = config_dict(cfg)

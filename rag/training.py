@@ -43,6 +43,10 @@ class TrainConfig:
     eval_every_minutes: float = 20.0
     max_val_questions: int | None = None
     threads: int | None = None
+    init: str | None = None
+    teacher: str | None = None
+    distill_weight: float = 0.5
+    temperature: float = 1.0
     log: list[dict] = field(default_factory=list)
 
 
@@ -163,6 +167,20 @@ def marginal_nll(logits: torch.Tensor, gold: torch.Tensor, attn: torch.Tensor) -
     return (torch.logsumexp(logits, dim=1) - gold_mass).mean()
 
 
+def distill_kl(
+    student: torch.Tensor, teacher: torch.Tensor, attn: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """KL(teacher || student) over positions, the soft targets of self-distillation."""
+    mask = attn == 0
+    s = (student.float() / temperature).masked_fill(mask, float("-inf"))
+    t = (teacher.float().clone() / temperature).masked_fill(mask, float("-inf"))
+    s_log = torch.log_softmax(s, dim=1)
+    t_prob = torch.softmax(t, dim=1)
+    t_log = torch.log_softmax(t, dim=1)
+    kl = (t_prob * (t_log - s_log)).masked_fill(mask, 0.0).sum(dim=1)
+    return kl.mean() * temperature**2
+
+
 def evaluate_reader(
     reader: TransformerReader, examples: Sequence[squad.Example]
 ) -> tuple[dict[str, float], list[float]]:
@@ -225,8 +243,14 @@ class Trainer:
         self.echo(f"{len(features)} training windows ({n_neg} no-answer)")
 
         model = AutoModelForQuestionAnswering.from_pretrained(
-            cfg.base_model, attention_probs_dropout_prob=0.0, dtype=torch.float32
+            cfg.init or cfg.base_model, attention_probs_dropout_prob=0.0, dtype=torch.float32
         )
+        teacher = None
+        if cfg.teacher:
+            teacher = AutoModelForQuestionAnswering.from_pretrained(
+                cfg.teacher, dtype=torch.float32
+            ).eval()
+            self.echo(f"distilling from {cfg.teacher} (weight {cfg.distill_weight})")
         params = list(model.named_parameters())
         no_decay = [p for n, p in params if "LayerNorm" in n or n.endswith("bias")]
         decay = [p for n, p in params if not ("LayerNorm" in n or n.endswith("bias"))]
@@ -269,10 +293,19 @@ class Trainer:
                 model.train()
                 with torch.autocast("cpu", dtype=torch.bfloat16):
                     out = model(**batch)
+                attn = batch["attention_mask"]
                 loss = (
-                    marginal_nll(out.start_logits, gold_s, batch["attention_mask"])
-                    + marginal_nll(out.end_logits, gold_e, batch["attention_mask"])
+                    marginal_nll(out.start_logits, gold_s, attn)
+                    + marginal_nll(out.end_logits, gold_e, attn)
                 ) / 2
+                if teacher is not None:
+                    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+                        t_out = teacher(**batch)
+                    soft = (
+                        distill_kl(out.start_logits, t_out.start_logits, attn, cfg.temperature)
+                        + distill_kl(out.end_logits, t_out.end_logits, attn, cfg.temperature)
+                    ) / 2
+                    loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * soft
                 optim.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -1,0 +1,103 @@
+import random
+
+import pytest
+import torch
+
+from rag import squad
+from rag.settings import packaged_embedding_model
+from rag.training import (
+    TrainConfig,
+    Trainer,
+    build_features,
+    choose_threshold,
+    distill_kl,
+    length_grouped_batches,
+    make_pairs,
+    marginal_nll,
+)
+from tests.conftest import FIXTURES
+
+MINI = FIXTURES / "mini_squad.json"
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(packaged_embedding_model())
+
+
+def test_labels_point_at_every_gold_answer(tokenizer):
+    examples = squad.load([MINI])
+    z1 = next(e for e in examples if e.id == "z1")
+    pairs = make_pairs([z1], negatives=0.0, rng=random.Random(0))
+    (feature,) = build_features(tokenizer, pairs, max_length=384, stride=128)
+    decoded = {
+        tokenizer.decode(feature.input_ids[s : e + 1])
+        for s in feature.starts
+        for e in feature.ends
+        if e >= s
+    }
+    assert "tartu" in decoded and "tartu, a university town in estonia" in decoded
+
+
+def test_windows_without_the_answer_and_negatives_target_cls(tokenizer):
+    examples = squad.load([MINI])
+    z3 = next(e for e in examples if e.id == "z3")
+    pairs = [(z3.question, z3.context, [(z3.answer_starts[0], z3.answer_starts[0] + 4)])]
+    features = build_features(tokenizer, pairs, max_length=40, stride=16)
+    assert len(features) > 1
+    assert any(f.starts == [0] and f.ends == [0] for f in features)
+    assert any(f.starts != [0] for f in features)
+    negatives = make_pairs(examples, negatives=1.0, rng=random.Random(1))
+    for question, context, spans in negatives:
+        if not spans:
+            gold = next(e for e in examples if e.question == question)
+            assert context != gold.context
+
+
+def test_losses():
+    logits = torch.tensor([[0.0, 2.0, 2.0, -1.0]])
+    gold = torch.tensor([[False, True, True, False]])
+    attn = torch.tensor([[1, 1, 1, 0]])
+    expected = -torch.log(2 * torch.exp(torch.tensor(2.0)) / (1 + 2 * torch.exp(torch.tensor(2.0))))
+    assert marginal_nll(logits, gold, attn).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert distill_kl(logits, logits, attn, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    assert distill_kl(logits, -logits, attn, 1.0).item() > 0
+
+
+def test_threshold_maximises_expected_f1():
+    answerable = [(0.9, 1.0), (0.8, 1.0), (0.4, 0.0)]
+    unanswerable = [0.3, 0.5]
+    assert choose_threshold(answerable, unanswerable) == 0.8
+
+
+def test_length_grouped_batches_cover_every_window_once(tokenizer):
+    examples = squad.load([MINI])
+    features = build_features(tokenizer, make_pairs(examples, 0.5, random.Random(0)), 384, 128)
+    batches = length_grouped_batches(features, 2, random.Random(0))
+    assert sorted(i for b in batches for i in b) == list(range(len(features)))
+
+
+@pytest.mark.slow
+def test_a_short_training_run_writes_a_loadable_reader(tmp_path):
+    from rag.reader import TransformerReader
+
+    cfg = TrainConfig(
+        files=[MINI],
+        output=tmp_path / "run",
+        base_model=packaged_embedding_model(),
+        minutes=0.05,
+        epochs=1,
+        batch_size=2,
+        val_articles=1,
+        seed=3,
+    )
+    result = Trainer(cfg, echo=lambda m: None).run()
+    best = tmp_path / "run" / "best"
+    assert (best / "model.safetensors").exists() and (best / "reader_config.json").exists()
+    assert (tmp_path / "run" / "validation.json").exists()
+    assert result["steps"] >= 1 and 0 <= result["best_val_f1"] <= 100
+    reader = TransformerReader(best)
+    spans = reader.read("Who designed the Quillon bridge?", ["Ilse Varga designed it."])
+    assert spans and 0 <= spans[0].confidence <= 1
