@@ -11,7 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from api.limits import BodySizeLimit, InFlightLimit
-from api.routers import ask, documents, health
+from api.routers import ask, documents, health, ui
+from api.security import SecurityHeaders
 from rag import __version__
 from rag.ingest import IngestError, UnsupportedFileType
 from rag.pipeline import Pipeline, QuestionError
@@ -62,9 +63,12 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(InFlightLimit, max_in_flight=settings.max_in_flight)
+    app.add_middleware(SecurityHeaders)
     app.include_router(ask.router)
     app.include_router(documents.router)
     app.include_router(health.router)
+    app.include_router(ui.router)
+    app.mount("/static", ui.static_files(), name="static")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
