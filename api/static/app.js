@@ -15,7 +15,7 @@ import {
 } from "./common.js";
 
 const CONVERSATION_STORAGE = "rag.conversation";
-const EXCERPT_RADIUS = 240; // characters of context either side of an answer
+const EXCERPT_RADIUS = 200; // characters of context either side of an answer
 
 const $ = (id) => document.getElementById(id);
 const ui = {
