@@ -507,6 +507,7 @@ def test_csp_forbids_inline_scripts_and_other_origins(watched, page, base_url):
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["referrer-policy"] == "no-referrer"
         assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["cache-control"] == "no-cache", "an upgrade is picked up at once"
     docs = httpx.get(f"{base_url}/docs", timeout=10)
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 

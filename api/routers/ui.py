@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -19,9 +19,18 @@ router = APIRouter(include_in_schema=False)
 _NO_CACHE = {"Cache-Control": "no-cache"}
 
 
+class _RevalidatedStaticFiles(StaticFiles):
+    """Static files that browsers revalidate (ETag, 304) so an upgrade is seen at once."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
+
+
 def static_files() -> StaticFiles:
     """The app's assets, for ``app.mount("/static", ...)``."""
-    return StaticFiles(directory=STATIC_DIR)
+    return _RevalidatedStaticFiles(directory=STATIC_DIR)
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
