@@ -102,7 +102,7 @@ def test_add_ask_delete_round_trip(client):
     )
     assert dup.status_code == 200 and dup.json() == {**r.json(), "created": False}
     answer = client.post("/ask", json={"question": "Where is the Zorblax kite festival held?"})
-    assert answer.json()["answer"] == "Tartu"
+    assert answer.json()["answer"].startswith("Tartu")
     assert client.get(f"/documents/{doc_id}").json()["title"] == "Kites"
     assert client.delete(f"/documents/{doc_id}").status_code == 204
     assert client.delete(f"/documents/{doc_id}").status_code == 404

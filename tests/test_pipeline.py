@@ -85,12 +85,12 @@ def test_added_document_is_answerable_at_once_and_deleted_one_is_gone(seeded):
     )
     assert created
     result = seeded.ask("Where is the Zorblax festival held?")
-    assert result.answer == "Tartu"
+    assert result.answer is not None and result.answer.startswith("Tartu")
     assert result.answers[0].sources[0].doc_id == doc.doc_id
     assert seeded.delete_document(doc.doc_id)
     after = seeded.ask("Where is the Zorblax festival held?")
     assert all(p.doc_id != doc.doc_id for p in after.passages)
-    assert after.answer != "Tartu"
+    assert not (after.answer or "").startswith("Tartu")
 
 
 @pytest.mark.slow

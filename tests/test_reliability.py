@@ -196,12 +196,20 @@ def test_document_bad_inputs(client):
 
 
 @pytest.mark.slow
-def test_ask_time_limit_gives_503(light_pipeline):
-    settings = light_pipeline.settings.model_copy(update={"request_timeout": 0.0001})
+def test_ask_time_limit_gives_503(light_pipeline, monkeypatch):
+    real_ask = light_pipeline.ask
+
+    def slow_ask(*args, **kwargs):
+        time.sleep(1.0)
+        return real_ask(*args, **kwargs)
+
+    monkeypatch.setattr(light_pipeline, "ask", slow_ask)
+    settings = light_pipeline.settings.model_copy(update={"request_timeout": 0.2})
     light_pipeline.settings = settings
     with TestClient(create_app(settings, light_pipeline), client=LOCAL) as c:
         r = c.post("/ask", json={"question": "Where was Kim invited?"})
-    assert r.status_code == 503 and r.headers["retry-after"]
+        assert r.status_code == 503 and r.headers["retry-after"]
+        assert "no answer within 0.2 s" in r.json()["detail"]
 
 
 @pytest.mark.slow

@@ -41,7 +41,7 @@ def test_serve_builds_index_on_first_start_and_keeps_it_across_restarts(tmp_path
         r = httpx.post(
             f"{base}/ask", json={"question": "Where is the Zorblax kite festival held?"}, timeout=60
         )
-        assert r.json()["answer"] == "Tartu"
+        assert r.json()["answer"].startswith("Tartu")
     finally:
         log = servers.stop(proc)
     assert "indexing" not in log, "the second start reuses the index"
