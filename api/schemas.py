@@ -86,7 +86,3 @@ class Health(BaseModel):
     reader: str
     threshold: float = Field(description="Answers below this confidence are withheld.")
     api_key_required: bool = Field(description="Whether writes need a bearer key.")
-
-
-class ErrorOut(BaseModel):
-    detail: str | list

@@ -213,11 +213,6 @@ class TransformerReader:
         self._model = model.eval()
         self.read("warm up?", ["A short passage to warm the kernels up."])
 
-    @property
-    def tokenizer(self):
-        self.warm_up()
-        return self._tokenizer
-
     def _forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         with (
             torch.inference_mode(),

@@ -427,15 +427,6 @@ class Store:
             ).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]
 
-    def info(self) -> dict:
-        meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
-        return {
-            "embedding_model": meta.get("embedding_model"),
-            "dimension": self.dimension,
-            "vectors": int(self._index.ntotal) if self._index is not None else 0,
-            "path": str(self.directory),
-        }
-
 
 def read_documents(directory: Path) -> list[Document]:
     """Every document of an index folder, whatever model built it (for rebuilds)."""
