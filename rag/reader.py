@@ -13,6 +13,7 @@ Every span is a slice of the passage it came from, so ``context[start:end] == te
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -112,7 +113,8 @@ def pad_batch(encoding, windows: Sequence[int], pad_id: int) -> dict[str, torch.
 class TokenSpan:
     start: int
     end: int  #: inclusive token index
-    probability: float
+    probability: float  #: mass of the spans overlapping this one (its confidence)
+    own: float  #: probability of exactly this span (what ranks spans of one passage)
 
 
 def decode_windows(
@@ -156,7 +158,8 @@ def decode_windows(
             if any(not (j < sp.start or i > sp.end) for sp in spans):
                 continue
             overlapping = probs[b, : j + 1, i:].sum().item()  # start <= j and end >= i
-            spans.append(TokenSpan(i, j, min(overlapping, 1.0)))
+            own = math.exp(value - logz[b].item())
+            spans.append(TokenSpan(i, j, min(overlapping, 1.0), own))
         out.append(spans)
     return out
 
@@ -229,7 +232,7 @@ class TransformerReader:
         enc = encode_windows(self._tokenizer, questions, contexts, self.max_length, self.stride)
         n_windows = len(enc["input_ids"])
         order = sorted(range(n_windows), key=lambda w: len(enc["input_ids"][w]))
-        per_pair: list[list[Span]] = [[] for _ in contexts]
+        per_pair: list[list[tuple[float, Span]]] = [[] for _ in contexts]
         for lo in range(0, n_windows, self.batch_size):
             windows = order[lo : lo + self.batch_size]
             batch = pad_batch(enc, windows, self._tokenizer.pad_token_id or 0)
@@ -246,10 +249,9 @@ class TransformerReader:
                 for ts in decoded[row]:
                     a, b = offsets[ts.start][0], offsets[ts.end][1]
                     text = contexts[pair][a:b]
-                    per_pair[pair].append(Span(pair, a, b, text, ts.probability))
-        for spans in per_pair:
-            spans.sort(key=lambda sp: sp.confidence, reverse=True)
-        return per_pair
+                    per_pair[pair].append((ts.own, Span(pair, a, b, text, ts.probability)))
+        # the most probable exact span first; its confidence covers its variants
+        return [[sp for _, sp in sorted(spans, key=lambda x: -x[0])] for spans in per_pair]
 
     def read(self, question: str, contexts: Sequence[str]) -> list[Span]:
         per_pair = self.read_pairs([question] * len(contexts), contexts)

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
         30, ge=0, description="Words repeated between neighbouring passages."
     )
     candidates: int = Field(30, ge=1, description="Hits taken from each retriever before fusion.")
+    retrieval_weight: float = Field(
+        3.0, ge=0.0, description="Exponent of the retrieval score in an answer's confidence."
+    )
     max_answer_tokens: int = Field(30, ge=1, description="Longest answer span, in word pieces.")
     reader_precision: str = Field("bf16", pattern="^(bf16|fp32)$")
     threads: int | None = Field(None, ge=1, description="torch threads; default: all cores.")

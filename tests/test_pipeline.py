@@ -119,3 +119,25 @@ def test_hyphenated_spellings_are_one_answer():
     spans = [Span(0, 0, 10, "Ri Yong-ho", 0.5), Span(1, 0, 10, "Ri Yong Ho", 0.5)]
     (answer,) = merge_answers(spans, passages)
     assert answer.confidence == pytest.approx(0.75) and len(answer.sources) == 2
+
+
+def test_retrieval_score_weighs_the_evidence():
+    good = Passage(Chunk("a", 0, 0, 12, "Kim to Tartu"), title="a", score=1.0)
+    off = Passage(Chunk("b", 0, 0, 12, "Kim to Narva"), title="b", score=0.5)
+    spans = [Span(0, 7, 12, "Tartu", 0.6), Span(1, 7, 12, "Narva", 0.9)]
+    assert merge_answers(spans, [good, off])[0].text == "Narva"
+    weighted = merge_answers(spans, [good, off], retrieval_weight=3.0)
+    assert [a.text for a in weighted] == ["Tartu", "Narva"]
+    assert weighted[1].confidence == pytest.approx(0.9 * 0.5**3)
+
+
+def test_an_answer_inside_another_is_the_same_answer():
+    passages = [_passage("a", 0, "to visit Moscow"), _passage("b", 0, "Moscow")]
+    spans = [Span(0, 3, 15, "visit Moscow", 0.6), Span(1, 0, 6, "Moscow", 0.5)]
+    (answer,) = merge_answers(spans, passages)
+    assert answer.text == "visit Moscow" and len(answer.sources) == 2
+    other = merge_answers(
+        [Span(0, 3, 15, "visit Moscow", 0.6), Span(1, 0, 3, "Mos", 0.5)],
+        [passages[0], _passage("b", 0, "Mos")],
+    )
+    assert len(other) == 2, "a shared prefix of letters is not a shared word"
