@@ -64,6 +64,12 @@ def _same_answer(a: str, b: str) -> bool:
     return any(long[i : i + n] == short for i in range(len(long) - n + 1))
 
 
+def _narrow(answer: str, text: str, start: int, end: int) -> tuple[int, int]:
+    """Offsets of ``answer`` inside a longer merged span ("visit Moscow" cites "Moscow")."""
+    at = text.lower().find(answer.lower()) if len(answer) < len(text) else -1
+    return (start + at, start + at + len(answer)) if at >= 0 else (start, end)
+
+
 def merge_answers(
     spans: Iterable[Span], passages: list[Passage], retrieval_weight: float = 0.0
 ) -> list[Answer]:
@@ -113,7 +119,10 @@ def merge_answers(
         for doc, _, _, span in g["members"]:
             per_doc[doc] = max(per_doc.get(doc, 0.0), evidence(span))
         confidence = 1.0 - math.prod(1.0 - p for p in per_doc.values())
-        sources = [_citation(passages[span.context], (a0, a1)) for _, a0, a1, span in g["members"]]
+        sources = [
+            _citation(passages[span.context], _narrow(g["text"], span.text, a0, a1))
+            for _, a0, a1, span in g["members"]
+        ]
         answers.append(Answer(g["text"], round(min(max(confidence, 0.0), 1.0), 4), sources))
     answers.sort(key=lambda a: a.confidence, reverse=True)
     return answers

@@ -136,6 +136,11 @@ def test_an_answer_inside_another_is_the_same_answer():
     spans = [Span(0, 3, 15, "visit Moscow", 0.6), Span(1, 0, 6, "Moscow", 0.5)]
     (answer,) = merge_answers(spans, passages)
     assert answer.text == "visit Moscow" and len(answer.sources) == 2
+    narrowed = merge_answers(
+        [Span(0, 3, 15, "visit Moscow", 0.4), Span(1, 0, 6, "Moscow", 0.5)], passages
+    )[0]
+    assert narrowed.text == "Moscow"
+    assert [(s.answer_start, s.answer_end) for s in narrowed.sources] == [(0, 6), (9, 15)]
     other = merge_answers(
         [Span(0, 3, 15, "visit Moscow", 0.6), Span(1, 0, 3, "Mos", 0.5)],
         [passages[0], _passage("b", 0, "Mos")],
