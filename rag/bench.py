@@ -66,31 +66,50 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 class Server:
-    """A ``rag serve`` child process on a free loopback port."""
+    """A ``rag serve`` child process on a free loopback port, its output in ``log``.
 
-    def __init__(self, docs: Path, index: Path, env: dict | None = None) -> None:
+    The benchmarks, the tests and the screenshot script all start servers this way.
+    ``RAG_API_KEY`` is not inherited unless ``env`` sets it: the server is on loopback.
+    """
+
+    def __init__(
+        self, docs: Path, index: Path, env: dict | None = None, log: Path | None = None
+    ) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        inherited = {k: v for k, v in os.environ.items() if k != "RAG_API_KEY"}
         self.env = {
-            **os.environ,
+            **inherited,
             "RAG_DOCS_DIR": str(docs),
             "RAG_INDEX_DIR": str(index),
             **(env or {}),
         }
+        self.log = log if log is not None else Path(index).parent / f"server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
         self.start_seconds = 0.0
 
+    @classmethod
+    def seeded(cls, workdir: Path, env: dict | None = None) -> Server:
+        """A server over a fresh copy of the demo articles in ``workdir``."""
+        seeds = Path.cwd() / "seeds"
+        if not seeds.is_dir():
+            seeds = PACKAGE_DIR.parent / "seeds"
+        shutil.copytree(seeds, Path(workdir) / "docs")
+        return cls(Path(workdir) / "docs", Path(workdir) / "index", env)
+
     def start(self, timeout: float = 300) -> Server:
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rag", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("a") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "rag", "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         while time.perf_counter() - t0 < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError("the server exited while starting")
+                raise RuntimeError(f"the server exited while starting:\n{self.output()}")
             try:
                 if httpx.get(f"{self.base}/health", timeout=2).status_code == 200:
                     self.start_seconds = time.perf_counter() - t0
@@ -98,27 +117,34 @@ class Server:
             except httpx.HTTPError:
                 time.sleep(0.1)
         self.kill()
-        raise RuntimeError("the server did not become healthy")
+        raise RuntimeError(f"the server did not become healthy:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(timeout=60)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def stop(self) -> str:
+        """SIGTERM (a clean shutdown), then everything the server printed."""
+        self.kill(signal.SIGTERM)
+        return self.output()
 
 
 @contextmanager
 def seeded_server(env: dict | None = None) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
-        docs = Path(tmp) / "docs"
-        seeds = Path.cwd() / "seeds"
-        if not seeds.is_dir():
-            seeds = PACKAGE_DIR.parent / "seeds"
-        shutil.copytree(seeds, docs)
-        server = Server(docs, Path(tmp) / "index", env).start()
+        server = Server.seeded(Path(tmp), env).start()
         try:
             yield server
         finally:
-            server.kill(signal.SIGTERM)
+            server.stop()
 
 
 def _percentile(values: list[float], q: int) -> float:
@@ -190,10 +216,8 @@ def load(clients: int = 8, seconds: float = 30.0) -> dict:
 def crash(writes_before_kill: int = 50) -> dict:
     """Stream writes, SIGKILL the server mid-stream, restart it, count what survived."""
     with tempfile.TemporaryDirectory(prefix="rag-crash-") as tmp:
-        docs = Path(tmp) / "docs"
-        seeds = Path.cwd() / "seeds"
-        shutil.copytree(seeds if seeds.is_dir() else PACKAGE_DIR.parent / "seeds", docs)
-        server = Server(docs, Path(tmp) / "index").start()
+        server = Server.seeded(Path(tmp)).start()
+        docs, index = Path(tmp) / "docs", Path(tmp) / "index"
         acknowledged: dict[str, int] = {}
         attempted = 0
 
@@ -216,7 +240,7 @@ def crash(writes_before_kill: int = 50) -> dict:
             time.sleep(0.01)
         server.kill(signal.SIGKILL)
         thread.join()
-        restarted = Server(docs, Path(tmp) / "index").start()
+        restarted = Server(docs, index).start()
         try:
             listed = httpx.get(f"{restarted.base}/documents", timeout=30).json()["documents"]
             health = httpx.get(f"{restarted.base}/health", timeout=30).json()
@@ -230,7 +254,7 @@ def crash(writes_before_kill: int = 50) -> dict:
                 )
                 answerable += doc_id in {p["doc_id"] for p in r.json()["passages"]}
         finally:
-            restarted.kill(signal.SIGTERM)
+            restarted.stop()
     return {
         "benchmark": "crash",
         "writes_attempted": attempted,

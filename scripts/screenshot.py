@@ -10,18 +10,12 @@ driven by Playwright) and saves a desktop-width screenshot.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import expect, sync_playwright
+
+from rag.bench import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -38,37 +32,6 @@ CHROMIUM_ARGS = [
 QUESTION = "Where was Kim invited?"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(workdir: Path, port: int) -> subprocess.Popen:
-    shutil.copytree(ROOT / "seeds", workdir / "docs")
-    env = {k: v for k, v in os.environ.items() if k != "RAG_API_KEY"}
-    env.update(RAG_DOCS_DIR=str(workdir / "docs"), RAG_INDEX_DIR=str(workdir / "index"))
-    log = (workdir / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rag", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"the server exited:\n{(workdir / 'server.log').read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    sys.exit("the server did not become healthy")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
@@ -78,8 +41,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="rag-screenshot-") as tmp:
-        port = free_port()
-        proc = start_server(Path(tmp), port)
+        server = Server.seeded(Path(tmp)).start()
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -90,7 +52,7 @@ def main() -> None:
                     reduced_motion="reduce",
                 )
                 page = context.new_page()
-                page.goto(f"http://127.0.0.1:{port}/")
+                page.goto(f"{server.base}/")
                 expect(page.locator("#service-status")).to_have_attribute("data-state", "ok")
                 box = page.get_by_label("Your question")
                 box.fill(QUESTION)
@@ -102,11 +64,7 @@ def main() -> None:
                 page.screenshot(path=str(args.out))
                 browser.close()
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            server.stop()
     print(f"saved {args.out}")
 
 

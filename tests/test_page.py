@@ -8,14 +8,7 @@ console error or an uncaught exception fails the test (see ``Watched.check``).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -25,7 +18,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
 
-from tests.conftest import ROOT, SEEDS
+from rag.bench import Server
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -51,51 +45,14 @@ FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a
 # ------------------------------------------------------------------ the server
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory) -> Iterator[str]:
     """`python -m rag serve` over a copy of seeds/, once for the whole module."""
-    root = tmp_path_factory.mktemp("page-server")
-    shutil.copytree(SEEDS, root / "docs")
-    env = {k: v for k, v in os.environ.items() if k != "RAG_API_KEY"}
-    env.update(RAG_DOCS_DIR=str(root / "docs"), RAG_INDEX_DIR=str(root / "index"))
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = root / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rag", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = Server.seeded(tmp_path_factory.mktemp("page-server")).start()
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server did not become healthy:\n{log_path.read_text()}")
-            time.sleep(0.3)
-        yield base
+        yield server.base
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 # ------------------------------------------------------------------ the browser
