@@ -43,11 +43,16 @@ class UnsupportedFileType(IngestError):
     """A file whose type is not one of :data:`SUPPORTED_SUFFIXES`."""
 
 
+def sanitize(text: str) -> str:
+    """Text that can be stored and encoded: lone surrogates (possible in JSON strings)
+    become '?', and control characters other than tab and newline are dropped."""
+    return _CONTROL.sub("", text.encode("utf-8", "replace").decode("utf-8"))
+
+
 def clean_text(raw: str) -> str:
     """Remove non-article lines and normalise white space, keeping paragraphs."""
-    raw = raw.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from JSON
-    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _CONTROL.sub("", text.lstrip("\ufeff"))
+    raw = sanitize(raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = unicodedata.normalize("NFC", raw).lstrip("\ufeff")
     kept: list[str] = []
     for line in text.split("\n"):
         line = line.rstrip()

@@ -229,7 +229,7 @@ class Pipeline:
 
     def ask(self, question: str, top_k: int | None = None) -> AskResult:
         t0 = time.perf_counter()
-        question = " ".join(question.encode("utf-8", "replace").decode("utf-8").split())
+        question = " ".join(ingest.sanitize(question).split())
         if not question:
             raise QuestionError("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:

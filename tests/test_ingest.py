@@ -91,3 +91,8 @@ def test_iter_files_skips_hidden_and_unsupported(tmp_path: Path):
     assert [p.name for p in ingest.iter_files([tmp_path])] == ["a.txt", "b.md"]
     with pytest.raises(ingest.IngestError, match="no such file"):
         list(ingest.iter_files([tmp_path / "missing"]))
+
+
+def test_sanitize_drops_control_characters_and_lone_surrogates():
+    assert ingest.sanitize("a\x00b\x1bc\x7fd\te\nf") == "abcd\te\nf"
+    assert ingest.sanitize("x\ud800y") == "x?y"
