@@ -131,15 +131,15 @@ def documents(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the indexed documents."""
-    from rag.embedding import Embedder
-    from rag.store import Store
+    from rag.embedding import model_identity
+    from rag.store import DB_NAME, Store
 
     settings = get_settings()
     with clear_errors():
-        if not settings.index_dir.exists():
-            fail(f"no index at {settings.index_dir}: run `rag index` first")
-        embedder = Embedder(settings.embedding_model)
-        store = Store(settings.index_dir, model_id=embedder.identity, dimension=embedder.dimension)
+        if not (settings.index_dir / DB_NAME).is_file():
+            fail(f"no index in {settings.index_dir}: run `rag index` first")
+        identity = model_identity(settings.embedding_model)
+        store = Store(settings.index_dir, model_id=identity, dimension=None)
         store.open()
         docs = store.documents()
     if as_json:

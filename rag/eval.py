@@ -169,13 +169,14 @@ def calibrate(
     embedder=None,
 ) -> dict:
     """Choose the abstention threshold on questions whose answer is, or is not, indexed."""
-    examples = squad.load([file])
+    every = squad.load([file])
+    examples = every
     articles = sorted({e.article for e in examples})
     rng = random.Random(seed)
     held_out = set(rng.sample(articles, max(1, round(len(articles) * unanswerable_share))))
     if limit is not None and limit < len(examples):
         examples = rng.sample(examples, limit)
-    indexed = [e for e in squad.load([file]) if e.article not in held_out]
+    indexed = [e for e in every if e.article not in held_out]
     with tempfile.TemporaryDirectory(prefix="rag-calibrate-") as tmp:
         pipeline = _throwaway_pipeline(settings, reader, embedder, tmp)
         _index_paragraphs(pipeline, indexed)

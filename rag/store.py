@@ -109,7 +109,9 @@ def _atomic_write_index(index: faiss.Index, path: Path) -> None:
 class Store:
     """Documents, chunks and vectors of one index folder."""
 
-    def __init__(self, directory: Path, *, model_id: str, dimension: int) -> None:
+    def __init__(self, directory: Path, *, model_id: str, dimension: int | None) -> None:
+        """``dimension=None`` opens an existing index with the dimension it records,
+        so that reading it (listing documents) needs no embedding model loaded."""
         self.directory = Path(directory)
         self.model_id = model_id
         self.dimension = dimension
@@ -164,6 +166,10 @@ class Store:
 
     def _check_meta(self) -> None:
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        if self.dimension is None:
+            if not meta:
+                raise StoreError(f"no rag index in {self.directory}: run `rag index` first")
+            self.dimension = int(meta["dimension"])
         if not meta:
             with self._transaction():
                 self.db.executemany(

@@ -151,3 +151,14 @@ def test_fts_query_quotes_every_word_and_drops_stopwords():
     assert fts_query('Where was "Kim" invited? OR NEAR(') == '"kim" OR "invited" OR "near"'
     assert fts_query("what is it") == '"what" OR "is" OR "it"'
     assert fts_query("?!") == ""
+
+
+def test_an_existing_index_opens_without_knowing_the_dimension(tmp_path):
+    store = _open(tmp_path)
+    _add(store, "A\n\nb", "a")
+    store.close()
+    reader = Store(tmp_path, model_id="m", dimension=None)
+    reader.open()
+    assert reader.dimension == DIM and [d["doc_id"] for d in reader.documents()] == ["a"]
+    with pytest.raises(StoreError, match="no rag index"):
+        Store(tmp_path / "empty", model_id="m", dimension=None).open()
