@@ -39,11 +39,18 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 def _index_paragraphs(pipeline: Pipeline, examples: Sequence[squad.Example]) -> int:
     paragraphs = {(e.article, e.paragraph): e.context for e in examples}
-    for (article, p_idx), context in tqdm(
-        sorted(paragraphs.items()), desc="indexing paragraphs", unit="para"
-    ):
-        title = article.split(":", 1)[-1].replace("_", " ")
-        pipeline.add_document(make_document(context, title=title, source=f"{article}#{p_idx}"))
+    documents = [
+        make_document(
+            context,
+            title=article.split(":", 1)[-1].replace("_", " "),
+            source=f"{article}#{p_idx}",
+        )
+        for (article, p_idx), context in sorted(paragraphs.items())
+    ]
+    with tqdm(total=len(documents), desc="indexing paragraphs", unit="para") as bar:
+        for lo in range(0, len(documents), 256):
+            pipeline.add_documents(documents[lo : lo + 256])
+            bar.update(len(documents[lo : lo + 256]))
     return len(paragraphs)
 
 

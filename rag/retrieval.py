@@ -7,6 +7,7 @@ Reciprocal rank fusion needs no score calibration between the two.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from rag.embedding import Embedder
@@ -39,8 +40,17 @@ class HybridRetriever:
     rrf_k: int = 60
 
     def retrieve(self, question: str, top_k: int) -> list[Passage]:
-        dense = self.store.search_dense(self.embedder.embed_query(question), self.candidates)
+        return self.retrieve_timed(question, top_k)[0]
+
+    def retrieve_timed(self, question: str, top_k: int) -> tuple[list[Passage], dict]:
+        """The passages, and milliseconds spent embedding, searching and fetching them."""
+        t0 = time.perf_counter()
+        vector = self.embedder.embed_query(question)
+        t1 = time.perf_counter()
+        dense = self.store.search_dense(vector, self.candidates)
+        t2 = time.perf_counter()
         lexical = self.store.search_lexical(question, self.candidates)
+        t3 = time.perf_counter()
         fused = reciprocal_rank_fusion(
             [[i for i, _ in dense], [i for i, _ in lexical]], self.rrf_k
         )[:top_k]
@@ -50,4 +60,11 @@ class HybridRetriever:
             if item in chunks:  # a chunk deleted since the search is skipped
                 chunk, title = chunks[item]
                 passages.append(Passage(chunk, title, round(score, 4), d_rank, l_rank))
-        return passages
+        t4 = time.perf_counter()
+        ms = {
+            "embed": t1 - t0,
+            "dense": t2 - t1,
+            "lexical": t3 - t2,
+            "fetch": t4 - t3,
+        }
+        return passages, {key: round(value * 1000, 2) for key, value in ms.items()}

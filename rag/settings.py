@@ -72,6 +72,14 @@ class Settings(BaseSettings):
         3.0, ge=0.0, description="Exponent of the retrieval score in an answer's confidence."
     )
     max_answer_tokens: int = Field(30, ge=1, description="Longest answer span, in word pieces.")
+    vector_flush_seconds: float = Field(
+        10.0,
+        ge=0.0,
+        description="Most seconds the FAISS file may lag SQLite (0: save after every write).",
+    )
+    ivf_threshold: int = Field(
+        100_000, ge=1, description="Passages past which dense search switches to IVF-SQ8."
+    )
     reader_precision: str = Field("bf16", pattern="^(bf16|fp32)$")
     threads: int | None = Field(None, ge=1, description="torch threads; default: all cores.")
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest request body.")

@@ -2,10 +2,13 @@
 
 SQLite is the source of truth: it holds every chunk's vector too, so the FAISS
 file is a derived index that can always be repaired from it. A write commits
-the SQLite transaction first, then updates FAISS and replaces its file
-atomically (temporary file, fsync, rename). A crash between the two leaves
-FAISS behind or ahead of SQLite; :meth:`Store.open` compares the two id sets
-and repairs FAISS, so the two never disagree once the store is open.
+the SQLite transaction first (which bumps a generation number), then updates the
+in-memory FAISS index. The FAISS file is replaced atomically (temporary file,
+fsync, rename) at most every ``flush_seconds`` and on close, together with the
+generation it reflects: rewriting a million vectors after every write would make
+writes cost seconds. On open, a file of the current generation is used as is;
+otherwise (a crash, a write by another process) the two id sets are compared and
+FAISS is repaired from SQLite, so the two never disagree once the store is open.
 Chunk ids come from an AUTOINCREMENT key and are never reused.
 """
 
@@ -15,19 +18,23 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from rag.types import Chunk, Document
+from rag.vectors import IVF_THRESHOLD, DenseIndex, training_size
 
 SCHEMA_VERSION = "1"
 DB_NAME = "rag.sqlite3"
 FAISS_NAME = "vectors.faiss"
+GENERATION_NAME = "vectors.faiss.generation"
+#: Approximate (IVF) hits are re-ranked with exact vectors: this many per result.
+RERANK_FACTOR = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -93,31 +100,32 @@ def fts_query(text: str) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
 
 
-def _atomic_write_index(index: faiss.Index, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    faiss.write_index(index, str(tmp))
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 class Store:
     """Documents, chunks and vectors of one index folder."""
 
-    def __init__(self, directory: Path, *, model_id: str, dimension: int | None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        model_id: str,
+        dimension: int | None,
+        flush_seconds: float = 0.0,
+        ivf_threshold: int = IVF_THRESHOLD,
+    ) -> None:
         """``dimension=None`` opens an existing index with the dimension it records,
-        so that reading it (listing documents) needs no embedding model loaded."""
+        so that reading it (listing documents) needs no embedding model loaded.
+        ``flush_seconds=0`` saves the FAISS file after every write."""
         self.directory = Path(directory)
         self.model_id = model_id
         self.dimension = dimension
+        self.flush_seconds = flush_seconds
+        self.ivf_threshold = ivf_threshold
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
-        self._index: faiss.IndexIDMap2 | None = None
+        self._dense: DenseIndex | None = None
+        self._saved_generation = -1
+        self._last_save = 0.0
+        self._timer: threading.Timer | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -128,6 +136,10 @@ class Store:
     @property
     def faiss_path(self) -> Path:
         return self.directory / FAISS_NAME
+
+    @property
+    def generation_path(self) -> Path:
+        return self.directory / GENERATION_NAME
 
     def open(self) -> Reconciliation:
         """Open or create the index; refuse foreign folders and other models; repair FAISS."""
@@ -159,8 +171,13 @@ class Store:
         return self._load_faiss()
 
     def close(self) -> None:
+        """Save the FAISS index if it is behind, then close SQLite."""
         with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             if self._db is not None:
+                self.flush()
                 self._db.close()
                 self._db = None
 
@@ -196,39 +213,122 @@ class Store:
                 "index with `rag index --rebuild`"
             )
 
+    def generation(self) -> int:
+        """Bumped by every committed write; the FAISS file records the one it reflects."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _saved_file_generation(self) -> int:
+        try:
+            return int(self.generation_path.read_text().strip())
+        except (OSError, ValueError):
+            return -1
+
     def _load_faiss(self) -> Reconciliation:
-        rebuilt = False
-        index = None
+        generation = self.generation()
+        dense = None
         if self.faiss_path.exists():
-            try:
-                index = faiss.read_index(str(self.faiss_path))
-            except RuntimeError:
-                index = None
-            if index is not None and (
-                index.d != self.dimension or not isinstance(index, faiss.IndexIDMap2)
+            dense = DenseIndex.read(self.faiss_path, self.dimension)
+        rebuilt = dense is None
+        if dense is not None and self._saved_file_generation() == generation:
+            self._dense = dense  # the file reflects every committed write: nothing to compare
+            self._saved_generation = generation
+            self._last_save = time.monotonic()
+            return Reconciliation()
+        if dense is None:
+            count = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            if count:
+                self._rebuild_dense()
+                self._save()
+                return Reconciliation(added=count, rebuilt=True)
+            dense = DenseIndex.flat(self.dimension)
+        self._dense = dense
+        db_ids = np.fromiter(
+            (row[0] for row in self.db.execute("SELECT id FROM chunks")), dtype=np.int64
+        )
+        faiss_ids = dense.ids()
+        extra = np.setdiff1d(faiss_ids, db_ids)
+        missing = np.setdiff1d(db_ids, faiss_ids).tolist()
+        dense.remove(extra)
+        for lo in range(0, len(missing), 50_000):
+            part = missing[lo : lo + 50_000]
+            dense.add(np.array(part, dtype=np.int64), self._vectors(part))
+        if dense.needs_rebuild(self.ivf_threshold):
+            self._rebuild_dense()
+        self._save()
+        return Reconciliation(added=len(missing), removed=len(extra), rebuilt=rebuilt)
+
+    def _rebuild_dense(self) -> None:
+        """Build the right kind of index for the corpus from the vectors in SQLite,
+        streaming them in batches so that a million vectors never sit in memory twice."""
+        ids = np.fromiter(
+            (row[0] for row in self.db.execute("SELECT id FROM chunks ORDER BY id")),
+            dtype=np.int64,
+        )
+        sample = None
+        if len(ids) >= self.ivf_threshold:
+            rows = np.random.default_rng(0).choice(
+                len(ids), size=training_size(len(ids)), replace=False
+            )
+            sample = self._vectors(ids[np.sort(rows)].tolist())
+        dense = DenseIndex.create(
+            len(ids), self.dimension, sample, ivf_threshold=self.ivf_threshold
+        )
+        batch_ids: list[int] = []
+        batch: list[bytes] = []
+        for cid, blob in self.db.execute("SELECT id, vector FROM chunks ORDER BY id"):
+            batch_ids.append(cid)
+            batch.append(blob)
+            if len(batch) == 50_000:
+                dense.add(np.array(batch_ids), self._decode(batch))
+                batch_ids, batch = [], []
+        dense.add(np.array(batch_ids, dtype=np.int64), self._decode(batch))
+        self._dense = dense
+
+    def _decode(self, blobs: list[bytes]) -> np.ndarray:
+        if not blobs:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+    # ------------------------------------------------------------------ FAISS persistence
+
+    def _save(self) -> None:
+        """Replace the FAISS file, then record which generation it reflects (in this order:
+        a crash between the two leaves an old generation, which only costs a comparison)."""
+        generation = self.generation()
+        self._dense.save(self.faiss_path)
+        tmp = self.generation_path.with_suffix(".tmp")
+        tmp.write_text(str(generation))
+        os.replace(tmp, self.generation_path)
+        self._saved_generation = generation
+        self._last_save = time.monotonic()
+
+    def flush(self) -> None:
+        """Save the FAISS index now if it is behind SQLite."""
+        with self._lock:
+            if (
+                self._db is not None
+                and self._dense is not None
+                and self._saved_generation != self.generation()
             ):
-                index = None
-        if index is None:
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
-            rebuilt = True
-        self._index = index
-        db_ids = {row[0] for row in self.db.execute("SELECT id FROM chunks")}
-        faiss_ids = set(faiss.vector_to_array(index.id_map).tolist()) if index.ntotal else set()
-        extra = np.array(sorted(faiss_ids - db_ids), dtype=np.int64)
-        missing = sorted(db_ids - faiss_ids)
-        if len(extra):
-            index.remove_ids(extra)
-        if missing:
-            self._add_vectors(missing, self._vectors(missing))
-        report = Reconciliation(added=len(missing), removed=len(extra), rebuilt=rebuilt)
-        if (
-            missing
-            or len(extra)
-            or (rebuilt and self.faiss_path.exists())
-            or not (self.faiss_path.exists())
-        ):
-            _atomic_write_index(index, self.faiss_path)
-        return report
+                self._save()
+
+    def _after_write(self) -> None:
+        """Rebuild the dense index if the corpus outgrew it; save it now or schedule it."""
+        if self._dense.needs_rebuild(self.ivf_threshold):
+            self._rebuild_dense()
+        wait = self._last_save + self.flush_seconds - time.monotonic()
+        if wait <= 0:
+            self._save()
+        elif self._timer is None:
+            self._timer = threading.Timer(wait, self._timed_flush)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _timed_flush(self) -> None:
+        with self._lock:
+            self._timer = None
+            self.flush()
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -261,63 +361,90 @@ class Store:
         existing document is returned. A document with the same id but new content
         replaces the old one in the same transaction.
         """
-        if len(chunks) != len(vectors):
-            raise ValueError("one vector per chunk")
+        return self.add_many([(document, chunks, vectors)])[0]
+
+    def add_many(
+        self, items: list[tuple[Document, list[Chunk], np.ndarray]]
+    ) -> list[tuple[Document, bool]]:
+        """:meth:`add` for many documents in one transaction (bulk indexing)."""
+        for _, chunks, vectors in items:
+            if len(chunks) != len(vectors):
+                raise ValueError("one vector per chunk")
+        results: list[tuple[Document, bool]] = []
         with self._lock:
-            existing = self.find_by_hash(document.content_hash)
-            if existing is not None:
-                return existing, False
             created_at = datetime.now(UTC).isoformat(timespec="seconds")
-            blobs = np.ascontiguousarray(vectors, dtype=np.float32)
+            old_ids: list[int] = []
+            new_ids: list[int] = []
+            new_vectors: list[np.ndarray] = []
             with self._transaction() as db:
-                old_ids = [
-                    r[0]
-                    for r in db.execute(
-                        "SELECT id FROM chunks WHERE doc_id = ?", (document.doc_id,)
+                seen: dict[str, Document] = {}
+                for document, chunks, vectors in items:
+                    existing = seen.get(document.content_hash) or self.find_by_hash(
+                        document.content_hash
                     )
-                ]
-                db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.doc_id,))
-                db.execute("DELETE FROM documents WHERE doc_id = ?", (document.doc_id,))
-                db.execute(
-                    "INSERT INTO documents(doc_id, title, text, source, content_hash, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (
+                    if existing is not None:
+                        results.append((existing, False))
+                        continue
+                    blobs = np.ascontiguousarray(vectors, dtype=np.float32)
+                    old_ids += [
+                        r[0]
+                        for r in db.execute(
+                            "SELECT id FROM chunks WHERE doc_id = ?", (document.doc_id,)
+                        )
+                    ]
+                    db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.doc_id,))
+                    db.execute("DELETE FROM documents WHERE doc_id = ?", (document.doc_id,))
+                    db.execute(
+                        "INSERT INTO documents(doc_id, title, text, source, content_hash,"
+                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            document.doc_id,
+                            document.title,
+                            document.text,
+                            document.source,
+                            document.content_hash,
+                            created_at,
+                        ),
+                    )
+                    for chunk, vector in zip(chunks, blobs, strict=True):
+                        cur = db.execute(
+                            'INSERT INTO chunks(doc_id, ord, start, "end", text, vector)'
+                            " VALUES (?, ?, ?, ?, ?, ?)",
+                            (
+                                document.doc_id,
+                                chunk.index,
+                                chunk.start,
+                                chunk.end,
+                                chunk.text,
+                                vector.tobytes(),
+                            ),
+                        )
+                        new_ids.append(cur.lastrowid)
+                    new_vectors.append(blobs)
+                    stored = Document(
                         document.doc_id,
                         document.title,
                         document.text,
                         document.source,
                         document.content_hash,
                         created_at,
-                    ),
-                )
-                ids = []
-                for chunk, vector in zip(chunks, blobs, strict=True):
-                    cur = db.execute(
-                        'INSERT INTO chunks(doc_id, ord, start, "end", text, vector)'
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            document.doc_id,
-                            chunk.index,
-                            chunk.start,
-                            chunk.end,
-                            chunk.text,
-                            vector.tobytes(),
-                        ),
                     )
-                    ids.append(cur.lastrowid)
-            if old_ids:
-                self._index.remove_ids(np.array(old_ids, dtype=np.int64))
-            self._add_vectors(ids, blobs)
-            _atomic_write_index(self._index, self.faiss_path)
-            stored = Document(
-                document.doc_id,
-                document.title,
-                document.text,
-                document.source,
-                document.content_hash,
-                created_at,
-            )
-            return stored, True
+                    seen[document.content_hash] = stored
+                    results.append((stored, True))
+                if new_ids or old_ids:
+                    self._bump_generation(db)
+            if new_ids or old_ids:
+                self._dense.remove(np.array(old_ids, dtype=np.int64))
+                self._dense.add(np.array(new_ids, dtype=np.int64), np.concatenate(new_vectors))
+                self._after_write()
+        return results
+
+    @staticmethod
+    def _bump_generation(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES ('generation', '1') ON CONFLICT(key)"
+            " DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
 
     def delete(self, doc_id: str) -> bool:
         with self._lock:
@@ -327,16 +454,13 @@ class Store:
                 ]
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 deleted = db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
+                if deleted:
+                    self._bump_generation(db)
             if ids:
-                self._index.remove_ids(np.array(ids, dtype=np.int64))
-                _atomic_write_index(self._index, self.faiss_path)
+                self._dense.remove(np.array(ids, dtype=np.int64))
+            if deleted:
+                self._after_write()
             return bool(deleted)
-
-    def _add_vectors(self, ids: list[int], vectors: np.ndarray) -> None:
-        if ids:
-            self._index.add_with_ids(
-                np.ascontiguousarray(vectors, dtype=np.float32), np.array(ids, dtype=np.int64)
-            )
 
     def _vectors(self, ids: list[int]) -> np.ndarray:
         out = np.zeros((len(ids), self.dimension), dtype=np.float32)
@@ -391,7 +515,12 @@ class Store:
 
     def vector_count(self) -> int:
         with self._lock:
-            return int(self._index.ntotal)
+            return self._dense.ntotal
+
+    def dense_info(self) -> dict:
+        """What kind of dense index serves the corpus (flat or IVF, with its parameters)."""
+        with self._lock:
+            return self._dense.describe()
 
     def chunks(self, ids: Iterable[int]) -> dict[int, tuple[Chunk, str]]:
         """Chunks by id, each with its document's title."""
@@ -411,14 +540,16 @@ class Store:
         }
 
     def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Top-``k`` chunks by cosine similarity. Approximate (IVF) hits are re-ranked with
+        the exact vectors from SQLite: quantised scores may misorder close neighbours."""
         with self._lock:
-            if self._index.ntotal == 0:
-                return []
-            scores, ids = self._index.search(
-                np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1),
-                min(k, self._index.ntotal),
-            )
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+            if not self._dense.approximate:
+                return self._dense.search(vector, k)
+            hits = self._dense.search(vector, k * RERANK_FACTOR)
+            ids = [i for i, _ in hits]
+            exact = self._vectors(ids) @ np.asarray(vector, dtype=np.float32).reshape(-1)
+        order = np.argsort(-exact, kind="stable")[:k]
+        return [(ids[i], float(exact[i])) for i in order]
 
     def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
         """BM25 through FTS5; scores are positive, higher is better."""

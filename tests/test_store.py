@@ -7,7 +7,9 @@ import pytest
 from rag.ingest import make_document
 from rag.store import (
     FAISS_NAME,
+    GENERATION_NAME,
     IndexMismatchError,
+    Reconciliation,
     Store,
     StoreError,
     fts_query,
@@ -75,7 +77,7 @@ def test_new_content_under_the_same_id_replaces_the_document(tmp_path):
     assert store.counts() == (1, 3)
     assert store.document("doc").title == "New"
     assert not store.search_lexical("old", 5)
-    assert store._index.ntotal == 3
+    assert store.vector_count() == 3
 
 
 def test_delete_removes_chunks_vectors_and_lexical_entries(tmp_path):
@@ -87,7 +89,7 @@ def test_delete_removes_chunks_vectors_and_lexical_entries(tmp_path):
     assert store.counts() == (1, 2)
     assert store.search_lexical("beta", 5) == []
     assert all(store.chunks([i]) for i, _ in store.search_dense(v[1], 10))
-    assert _open(tmp_path)._index.ntotal == 2
+    assert _open(tmp_path).vector_count() == 2
 
 
 def test_another_model_is_refused(tmp_path):
@@ -117,9 +119,10 @@ def test_faiss_ahead_of_sqlite_is_repaired(tmp_path):
     index = faiss.read_index(str(tmp_path / FAISS_NAME))
     index.add_with_ids(_vectors(1, 9), np.array([999], dtype=np.int64))
     faiss.write_index(index, str(tmp_path / FAISS_NAME))
+    (tmp_path / GENERATION_NAME).unlink()  # the crash came before the generation was recorded
     again = Store(tmp_path, model_id="m", dimension=DIM)
     assert again.open().removed == 1
-    assert again._index.ntotal == 2
+    assert again.vector_count() == 2
 
 
 def test_corrupt_or_foreign_folders_are_refused(tmp_path):
@@ -162,3 +165,53 @@ def test_an_existing_index_opens_without_knowing_the_dimension(tmp_path):
     assert reader.dimension == DIM and [d["doc_id"] for d in reader.documents()] == ["a"]
     with pytest.raises(StoreError, match="no rag index"):
         Store(tmp_path / "empty", model_id="m", dimension=None).open()
+
+
+def test_an_up_to_date_faiss_file_is_used_without_comparing(tmp_path):
+    store = _open(tmp_path)
+    _add(store, "A\n\nb\n\nc")
+    store.close()
+    assert _open(tmp_path).open() == Reconciliation()
+
+
+def test_lazy_saves_lose_nothing_in_a_crash(tmp_path):
+    """With saves deferred, the FAISS file lags SQLite; a crash (no close) is repaired."""
+    store = Store(tmp_path, model_id="m", dimension=DIM, flush_seconds=3600)
+    store.open()
+    _add(store, "A\n\nb", "a")
+    before = (tmp_path / FAISS_NAME).read_bytes()
+    _, _, v = _add(store, "C\n\nd\n\ne", "c", seed=3)
+    assert (tmp_path / FAISS_NAME).read_bytes() == before, "the save is deferred"
+    crashed = Store(tmp_path, model_id="m", dimension=DIM)  # `store` is never closed
+    report = crashed.open()
+    assert report.added == 5 and crashed.vector_count() == 5, "both writes were deferred"
+    assert crashed.search_dense(v[2], 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+    store.close()  # the deferred save happens on close
+    assert (tmp_path / FAISS_NAME).read_bytes() != before
+
+
+def test_a_large_corpus_switches_to_ivf_and_reranks_exactly(tmp_path):
+    store = Store(tmp_path, model_id="m", dimension=DIM, ivf_threshold=300)
+    store.open()
+    vectors = _vectors(400, seed=5)
+    chunks, lines = [], []
+    for i in range(400):
+        lines.append(f"line {i}")
+    doc = make_document("Many\n\n" + "\n\n".join(lines), doc_id="many")
+    pos = 0
+    for i, line in enumerate(lines):
+        start = doc.text.index(line + "\n", pos) if i < 399 else doc.text.rindex(line)
+        chunks.append(Chunk(doc.doc_id, i, start, start + len(line), line))
+        pos = start + len(line)
+    store.add(doc, chunks, vectors)
+    info = store.dense_info()
+    assert info["kind"] == "ivf-sq8" and info["vectors"] == 400 and info["nprobe"] >= 16
+    hits = store.search_dense(vectors[123], 3)
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-5), "exact score after re-ranking"
+    assert store.chunks([hits[0][0]])[hits[0][0]][0].text == "line 123"
+    store.close()
+    reopened = Store(tmp_path, model_id="m", dimension=DIM, ivf_threshold=300)
+    reopened.open()
+    assert reopened.dense_info()["kind"] == "ivf-sq8"
+    assert reopened.delete("many") and reopened.vector_count() == 0
+    assert reopened.dense_info()["kind"] == "flat", "an emptied corpus goes back to exact search"
