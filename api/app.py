@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -33,8 +34,12 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     async def lifespan(app: FastAPI):
         if pipeline is None:
             p = Pipeline(settings)
-            p.load()
-            p.ensure_index(progress=True)
+
+            def load() -> None:  # on a worker thread: see rag.runtime
+                p.load()
+                p.ensure_index(progress=True)
+
+            await run_in_threadpool(load)
             app.state.pipeline = p
             yield
             p.close()

@@ -56,12 +56,19 @@ def clear_errors():
         fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
 
 
-def _pipeline(settings: Settings | None = None):
+@contextmanager
+def _pipeline(settings: Settings | None = None, *, read: bool = True):
+    """A loaded pipeline, closed on exit (which saves the FAISS file if it lags).
+    ``read=False`` skips loading the reader model for commands that only write."""
     from rag.pipeline import Pipeline
+    from rag.reader import LexicalReader
 
-    pipeline = Pipeline(settings)
+    pipeline = Pipeline(settings, reader=None if read else LexicalReader())
     pipeline.load()
-    return pipeline
+    try:
+        yield pipeline
+    finally:
+        pipeline.close()
 
 
 @app.command()
@@ -86,10 +93,10 @@ def index(
             added = rebuild_index(settings, paths)
             typer.echo(f"rebuilt {settings.index_dir}: {added} documents")
             return
-        pipeline = _pipeline(settings)
-        results, errors = pipeline.index_paths(paths, progress=True)
+        with _pipeline(settings, read=False) as pipeline:
+            results, errors = pipeline.index_paths(paths, progress=True)
+            docs, chunks = pipeline.store.counts()
         added = sum(created for _, created in results)
-        docs, chunks = pipeline.store.counts()
         for error in errors:
             typer.echo(f"error: {error}", err=True)
         typer.echo(
@@ -107,8 +114,7 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
 ) -> None:
     """Answer a question from the index."""
-    with clear_errors():
-        pipeline = _pipeline()
+    with clear_errors(), _pipeline() as pipeline:
         pipeline.ensure_index(progress=True)
         result = pipeline.ask(question, top_k)
     if as_json:
@@ -153,7 +159,9 @@ def documents(
 def delete(doc_id: Annotated[str, typer.Argument(help="Id of the document to remove.")]) -> None:
     """Remove a document from the index."""
     with clear_errors():
-        if not _pipeline().delete_document(doc_id):
+        with _pipeline(read=False) as pipeline:
+            deleted = pipeline.delete_document(doc_id)
+        if not deleted:
             fail(f"no document with id {doc_id!r}")
     typer.echo(f"deleted {doc_id}")
 
@@ -182,10 +190,22 @@ def serve(
             f"refusing to listen on {host} without RAG_API_KEY: set a key, or pass "
             "--allow-insecure to let anyone who reaches this port ask questions"
         )
+    from rag.pipeline import Pipeline
+    from rag.runtime import keep_freed_memory, off_main_thread
+
+    keep_freed_memory()
     with clear_errors():
-        pipeline = _pipeline(settings)
-        pipeline.ensure_index(progress=True)
-    uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
+        pipeline = Pipeline(settings)
+
+        def load() -> None:
+            pipeline.load()
+            pipeline.ensure_index(progress=True)
+
+        off_main_thread(load)
+    try:
+        uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
+    finally:
+        pipeline.close()
 
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks against a real server process.")
@@ -198,6 +218,44 @@ def _report(report: dict, as_json: bool) -> None:
         return
     for key, value in report.items():
         typer.echo(f"{key:>38}  {value}")
+
+
+def _bench_output(report: dict, table: str, as_json: bool, out: Path | None) -> None:
+    """Print the table (or the JSON), and keep the JSON in ``out`` for the README."""
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        typer.echo(f"{table}\n\nmachine: {report['machine']}")
+
+
+_Squad = Annotated[
+    Path | None, typer.Option(help="A SQuAD v1.1 file: benchmark on its paragraphs too.")
+]
+_Out = Annotated[Path | None, typer.Option(help="Also write the JSON report to this file.")]
+_Json = Annotated[bool, typer.Option("--json", help="Print the JSON report.")]
+
+
+@bench_app.command("query")
+def bench_query(
+    squad: _Squad = None,
+    paragraphs: Annotated[int, typer.Option(min=1, help="Paragraphs taken from --squad.")] = 300,
+    requests: Annotated[int, typer.Option(min=1, help="Single-client requests.")] = 100,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 8,
+    seconds: Annotated[float, typer.Option(min=1, help="How long they ask.")] = 20.0,
+    as_json: _Json = False,
+    out: _Out = None,
+) -> None:
+    """Warm /ask latency over HTTP (ms and units), throughput, breakdown, start-up."""
+    from rag.bench import query
+
+    if squad is not None and not squad.is_file():
+        fail(f"{squad}: no such file")
+    with clear_errors():
+        report = query.run(squad, paragraphs, requests, clients, seconds)
+    _bench_output(report, query.table(report), as_json, out)
 
 
 @bench_app.command("load")

@@ -83,6 +83,8 @@ class Embedder:
                 self._cache.move_to_end(text)
                 return hit
         vector = self.embed([text])[0]
+        if self.cache_size == 0:
+            return vector
         with self._lock:
             self._cache[text] = vector
             while len(self._cache) > self.cache_size:

@@ -141,7 +141,11 @@ class Pipeline:
         self.settings = settings if settings is not None else get_settings()
         s = self.settings
         self.chunker = Chunker(s.chunk_words, s.max_chunk_words, s.overlap_words)
-        self.embedder = embedder if embedder is not None else Embedder(s.embedding_model)
+        self.embedder = (
+            embedder
+            if embedder is not None
+            else Embedder(s.embedding_model, cache_size=s.query_cache_size)
+        )
         self.reader = (
             reader
             if reader is not None

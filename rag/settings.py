@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     retrieval_weight: float = Field(
         3.0, ge=0.0, description="Exponent of the retrieval score in an answer's confidence."
     )
+    query_cache_size: int = Field(
+        1024, ge=0, description="Question embeddings kept for repeated questions (0: none)."
+    )
     max_answer_tokens: int = Field(30, ge=1, description="Longest answer span, in word pieces.")
     vector_flush_seconds: float = Field(
         10.0,

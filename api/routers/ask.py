@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import asdict
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep
@@ -19,8 +20,13 @@ router = APIRouter(tags=["ask"])
     response_model=AskResponse,
     responses={503: {"description": "Busy, or the answer took longer than the time limit."}},
 )
-async def ask(body: AskRequest, pipeline: PipelineDep) -> dict:
-    """Answer a question from the indexed documents; ``answer`` is null when unsure."""
+async def ask(body: AskRequest, pipeline: PipelineDep) -> Response:
+    """Answer a question from the indexed documents; ``answer`` is null when unsure.
+
+    The response is serialised here, once, so that its cost can be reported with
+    the others in a ``Server-Timing`` header (embed, dense, lexical, fetch, read,
+    merge, serialise, in milliseconds).
+    """
     try:
         result = await asyncio.wait_for(
             run_in_threadpool(pipeline.ask, body.question, body.top_k),
@@ -32,4 +38,11 @@ async def ask(body: AskRequest, pipeline: PipelineDep) -> dict:
             f"no answer within {pipeline.settings.request_timeout:g} s; retry later",
             headers={"Retry-After": "5"},
         ) from None
-    return asdict(result)
+    t0 = time.perf_counter()
+    content = AskResponse.model_validate(asdict(result)).model_dump_json()
+    timings = {**result.timings_ms, "serialise": round((time.perf_counter() - t0) * 1000, 2)}
+    return Response(
+        content,
+        media_type="application/json",
+        headers={"Server-Timing": ", ".join(f"{k};dur={v}" for k, v in timings.items())},
+    )

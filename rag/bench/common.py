@@ -1,0 +1,231 @@
+"""What every benchmark shares: the machine, a server process, percentiles, the unit."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from rag.settings import PACKAGE_DIR
+
+SEED_QUESTIONS = [
+    "Where was Kim invited?",
+    "Who met Kim Jong Un in Pyongyang?",
+    "Who is North Korea's foreign minister?",
+    "What is the tallest mountain in Africa?",
+    "When did Lavrov last visit North Korea?",
+    "Where was the summit between Trump and Kim planned?",
+    "Who invited Kim Jong Un to Moscow?",
+    "What did Lavrov bring to Kim?",
+    "Who is the Russian foreign minister?",
+    "Who won the 1998 World Cup?",
+]
+
+#: The reference passages: this many, of this many word pieces each.
+UNIT_PASSAGES, UNIT_TOKENS = 5, 150
+
+
+def seeds_dir() -> Path:
+    """The demo articles: ``seeds/`` of the checkout (or next to the installed package)."""
+    seeds = Path.cwd() / "seeds"
+    return seeds if seeds.is_dir() else PACKAGE_DIR.parent / "seeds"
+
+
+def reference_model():
+    """The packaged embedding model as sentence-transformers loads it (fp32, CPU)."""
+    from sentence_transformers import SentenceTransformer
+
+    from rag.settings import offline_and_quiet, packaged_embedding_model
+
+    offline_and_quiet()
+    return SentenceTransformer(packaged_embedding_model(), device="cpu")
+
+
+def unit_ms(model=None, repeats: int = 20) -> float:
+    """The speed unit: milliseconds for the packaged embedding model (fp32) to encode one
+    question and 5 passages of 150 word pieces, median of ``repeats``, in this process.
+
+    It is about the work a plain fp32 reader does on 5 passages, so "0.5 units" means
+    answering in half the time that reading alone would take without our levers.
+    """
+    model = model if model is not None else reference_model()
+    text = " ".join(p.read_text(encoding="utf-8") for p in sorted(seeds_dir().glob("*.txt")))
+    ids = model.tokenizer(text, add_special_tokens=False)["input_ids"]
+    passages = [
+        model.tokenizer.decode(ids[i * UNIT_TOKENS : (i + 1) * UNIT_TOKENS])
+        for i in range(UNIT_PASSAGES)
+    ]
+    texts = ["Where was Kim invited?", *passages]
+    for _ in range(3):
+        model.encode(texts)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.encode(texts, batch_size=32)
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def squad_corpus(file: Path, paragraphs: int, seed: int = 13) -> list[tuple[str, str, str]]:
+    """``paragraphs`` paragraphs of a SQuAD file drawn at random: (title, text, a question)."""
+    import random
+
+    from rag import squad
+
+    examples = squad.load([file])
+    first: dict[tuple[str, int], squad.Example] = {}
+    for e in examples:
+        first.setdefault((e.article, e.paragraph), e)
+    keys = sorted(first)
+    random.Random(seed).shuffle(keys)
+    chosen = sorted(keys[:paragraphs])
+    return [
+        (k[0].split(":", 1)[-1].replace("_", " "), first[k].context, first[k].question)
+        for k in chosen
+    ]
+
+
+def write_corpus(corpus: list[tuple[str, str, str]], folder: Path) -> Path:
+    """One text file per paragraph (title line, blank line, paragraph), as users store them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (title, text, _) in enumerate(corpus):
+        (folder / f"{i:04d}.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+    return folder
+
+
+def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
+    """A Markdown table of ``rows`` with (key, heading) ``columns``: the README's format."""
+    head = "| " + " | ".join(h for _, h in columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    body = ["| " + " | ".join(str(r.get(k, "")) for k, _ in columns) + " |" for r in rows]
+    return "\n".join([head, rule, *body])
+
+
+def machine() -> str:
+    """The CPU model and core count, written next to every figure."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """Peak resident memory of a process (Linux /proc), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+class Server:
+    """A ``rag serve`` child process on a free loopback port, its output in ``log``.
+
+    The benchmarks, the tests and the screenshot script all start servers this way.
+    ``RAG_API_KEY`` is not inherited unless ``env`` sets it: the server is on loopback.
+    """
+
+    def __init__(
+        self, docs: Path, index: Path, env: dict | None = None, log: Path | None = None
+    ) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        inherited = {k: v for k, v in os.environ.items() if k != "RAG_API_KEY"}
+        self.env = {
+            **inherited,
+            "RAG_DOCS_DIR": str(docs),
+            "RAG_INDEX_DIR": str(index),
+            **(env or {}),
+        }
+        self.log = log if log is not None else Path(index).parent / f"server-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+        self.start_seconds = 0.0
+
+    @classmethod
+    def seeded(cls, workdir: Path, env: dict | None = None) -> Server:
+        """A server over a fresh copy of the demo articles in ``workdir``."""
+        seeds = Path.cwd() / "seeds"
+        if not seeds.is_dir():
+            seeds = PACKAGE_DIR.parent / "seeds"
+        shutil.copytree(seeds, Path(workdir) / "docs")
+        return cls(Path(workdir) / "docs", Path(workdir) / "index", env)
+
+    def start(self, timeout: float = 300) -> Server:
+        t0 = time.perf_counter()
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("a") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "rag", "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        while time.perf_counter() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited while starting:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.base}/health", timeout=2).status_code == 200:
+                    self.start_seconds = time.perf_counter() - t0
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"the server did not become healthy:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def stop(self) -> str:
+        """SIGTERM (a clean shutdown), then everything the server printed."""
+        self.kill(signal.SIGTERM)
+        return self.output()
+
+
+@contextmanager
+def seeded_server(env: dict | None = None) -> Iterator[Server]:
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        server = Server.seeded(Path(tmp), env).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def percentile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return round(values[0], 1) if values else 0.0
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 1)

@@ -1,0 +1,128 @@
+"""``rag bench load`` and ``rag bench crash``: a real server under load, and killed."""
+
+from __future__ import annotations
+
+import signal
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from rag.bench.common import SEED_QUESTIONS, Server, machine, peak_rss_mb, percentile, seeded_server
+
+
+def load(clients: int = 8, seconds: float = 30.0) -> dict:
+    """``clients`` threads asking the seed questions back to back for ``seconds``."""
+    with seeded_server() as server:
+        with httpx.Client(base_url=server.base, timeout=60) as warm:
+            for q in SEED_QUESTIONS:
+                warm.post("/ask", json={"question": q})
+        latencies: list[float] = []
+        codes: dict[int, int] = {}
+        errors = 0
+        lock = threading.Lock()
+        deadline = time.perf_counter() + seconds
+
+        def client(n: int) -> None:
+            nonlocal errors
+            with httpx.Client(base_url=server.base, timeout=120) as http:
+                i = n
+                while time.perf_counter() < deadline:
+                    q = SEED_QUESTIONS[i % len(SEED_QUESTIONS)]
+                    i += 1
+                    t0 = time.perf_counter()
+                    try:
+                        r = http.post("/ask", json={"question": q})
+                        code = r.status_code
+                    except httpx.HTTPError:
+                        code = 0
+                    ms = (time.perf_counter() - t0) * 1000
+                    with lock:
+                        codes[code] = codes.get(code, 0) + 1
+                        if code == 200:
+                            latencies.append(ms)
+                        else:
+                            errors += 1
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        health = httpx.get(f"{server.base}/health", timeout=10).status_code
+        rss = peak_rss_mb(server.proc.pid)
+        start_s = server.start_seconds
+    return {
+        "benchmark": "load",
+        "clients": clients,
+        "seconds": round(wall, 1),
+        "requests": sum(codes.values()),
+        "errors": errors,
+        "status_codes": {str(k): v for k, v in sorted(codes.items())},
+        "throughput_qps": round(len(latencies) / wall, 2),
+        "latency_ms_p50": percentile(latencies, 50),
+        "latency_ms_p95": percentile(latencies, 95),
+        "peak_rss_mb": rss,
+        "healthy_after": health == 200,
+        "server_start_s": round(start_s, 1),
+        "machine": machine(),
+    }
+
+
+def crash(writes_before_kill: int = 50) -> dict:
+    """Stream writes, SIGKILL the server mid-stream, restart it, count what survived."""
+    with tempfile.TemporaryDirectory(prefix="rag-crash-") as tmp:
+        server = Server.seeded(Path(tmp)).start()
+        docs, index = Path(tmp) / "docs", Path(tmp) / "index"
+        acknowledged: dict[str, int] = {}
+        attempted = 0
+
+        def writer() -> None:
+            nonlocal attempted
+            with httpx.Client(base_url=server.base, timeout=30) as http:
+                for i in range(100_000):
+                    attempted += 1
+                    text = f"Bulletin {i}\n\nThe bulletin code for day {i} is Korvan{i}x."
+                    try:
+                        r = http.post("/documents", json={"text": text})
+                    except httpx.HTTPError:
+                        return
+                    if r.status_code == 201:
+                        acknowledged[r.json()["doc_id"]] = i
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        while len(acknowledged) < writes_before_kill and thread.is_alive():
+            time.sleep(0.01)
+        server.kill(signal.SIGKILL)
+        thread.join()
+        restarted = Server(docs, index).start()
+        try:
+            listed = httpx.get(f"{restarted.base}/documents", timeout=30).json()["documents"]
+            health = httpx.get(f"{restarted.base}/health", timeout=30).json()
+            found = set(acknowledged) & {d["doc_id"] for d in listed}
+            answerable = 0
+            for doc_id, i in acknowledged.items():
+                r = httpx.post(
+                    f"{restarted.base}/ask",
+                    timeout=60,
+                    json={"question": f"What is the bulletin code for day {i}?"},
+                )
+                answerable += doc_id in {p["doc_id"] for p in r.json()["passages"]}
+        finally:
+            restarted.stop()
+    return {
+        "benchmark": "crash",
+        "writes_attempted": attempted,
+        "writes_acknowledged": len(acknowledged),
+        "acknowledged_found_after_restart": len(found),
+        "acknowledged_retrievable_after_restart": answerable,
+        "documents_after_restart": len(listed) - 3,
+        "chunks_equal_vectors": health["chunks"] == health["vectors"],
+        "restart_s": round(restarted.start_seconds, 1),
+        "machine": machine(),
+    }
