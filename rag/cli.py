@@ -258,6 +258,33 @@ def bench_query(
     _bench_output(report, query.table(report), as_json, out)
 
 
+@bench_app.command("scale")
+def bench_scale(
+    chunks: Annotated[
+        list[int], typer.Option(min=1, help="Corpus sizes in passages (repeat the option).")
+    ],
+    squad: _Squad = None,
+    pool: Annotated[int, typer.Option(min=1, help="Passages embedded by the real model.")] = 5000,
+    queries: Annotated[int, typer.Option(min=1, help="Questions per size.")] = 200,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Where the throwaway indexes go (default: temp).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG plot of the results.")] = None,
+    as_json: _Json = False,
+    out: _Out = None,
+) -> None:
+    """Synthetic corpora of N passages: build time, disk, server RSS, retrieval p50/p95, recall."""
+    from rag.bench import scale
+
+    if squad is not None and not squad.is_file():
+        fail(f"{squad}: no such file")
+    with clear_errors():
+        report = scale.run(chunks, squad, pool, queries, workdir)
+    if plot is not None:
+        scale.plot(report, plot)
+    _bench_output(report, scale.table(report), as_json, out)
+
+
 @bench_app.command("load")
 def bench_load(
     clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 8,
