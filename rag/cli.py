@@ -258,6 +258,25 @@ def bench_query(
     _bench_output(report, query.table(report), as_json, out)
 
 
+@bench_app.command("index")
+def bench_index(
+    docs: Annotated[Path | None, typer.Option(help="A folder of documents to index.")] = None,
+    squad: _Squad = None,
+    paragraphs: Annotated[int, typer.Option(min=1, help="Paragraphs taken from --squad.")] = 300,
+    as_json: _Json = False,
+    out: _Out = None,
+) -> None:
+    """`rag index` time divided by a plain encode() of the same passages; passages/s."""
+    from rag.bench import indexing
+
+    for given in (docs, squad):
+        if given is not None and not given.exists():
+            fail(f"{given}: no such file or folder")
+    with clear_errors():
+        report = indexing.run(docs, squad, paragraphs)
+    _bench_output(report, indexing.table(report), as_json, out)
+
+
 @bench_app.command("scale")
 def bench_scale(
     chunks: Annotated[

@@ -6,6 +6,7 @@ settings, call :meth:`Pipeline.load` once (models and index), then ask.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -20,6 +21,7 @@ from tqdm import tqdm
 from rag import ingest
 from rag.chunking import Chunker
 from rag.embedding import Embedder
+from rag.focus import focus_window
 from rag.reader import LexicalReader, Reader, Span, load_reader
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings, get_settings
@@ -258,7 +260,7 @@ class Pipeline:
         k = top_k if top_k is not None else self.settings.top_k
         passages, retrieval_ms = self.retriever.retrieve_timed(question, k)
         t1 = time.perf_counter()
-        spans = self.reader.read(question, [p.chunk.text for p in passages]) if passages else []
+        spans = self._read(question, passages)
         t2 = time.perf_counter()
         answers = merge_answers(spans, passages, self.settings.retrieval_weight)
         best = answers[0] if answers else None
@@ -282,6 +284,24 @@ class Pipeline:
                 "merge": round((t3 - t2) * 1000, 1),
             },
         )
+
+    def _read(self, question: str, passages: list[Passage]) -> list[Span]:
+        """Read each passage, or with ``read_words`` only its best window (see rag.focus),
+        with spans shifted back to offsets in the whole passage."""
+        if not passages:
+            return []
+        budget = self.settings.read_words
+        windows = [
+            focus_window(question, p.chunk.text, budget) if budget else (0, len(p.chunk.text))
+            for p in passages
+        ]
+        texts = [p.chunk.text[a:b] for p, (a, b) in zip(passages, windows, strict=True)]
+        return [
+            dataclasses.replace(
+                s, start=s.start + windows[s.context][0], end=s.end + windows[s.context][0]
+            )
+            for s in self.reader.read(question, texts)
+        ]
 
     def health(self) -> dict:
         docs, chunks = self.store.counts()

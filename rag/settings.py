@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     query_cache_size: int = Field(
         1024, ge=0, description="Question embeddings kept for repeated questions (0: none)."
     )
+    read_words: int = Field(
+        0,
+        ge=0,
+        description="Words read per passage, around its best sentences (0: whole passages).",
+    )
     max_answer_tokens: int = Field(30, ge=1, description="Longest answer span, in word pieces.")
     vector_flush_seconds: float = Field(
         10.0,

@@ -59,6 +59,7 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
 END;
@@ -66,6 +67,18 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
 """
+
+# A scratch FTS5 table with the same tokenizer turns question words into the terms
+# FTS5 indexed (porter stems), so that their document frequencies can be looked up.
+_QUERY_TERMS = """
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5(
+    word, tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5vocab(temp, query_words, 'instance');
+"""
+#: Passages BM25 may score per question: the rarest words are kept until their
+#: document frequencies add up to this (always at least one word).
+LEXICAL_BUDGET = 4000
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
@@ -92,12 +105,20 @@ class Reconciliation:
     rebuilt: bool = False
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 OR-query of the question's words, each quoted (no FTS syntax from users)."""
+def fts_words(text: str) -> list[str]:
+    """The question's distinct words without stop words (all of them if only stop words)."""
     tokens = [t.lower() for t in _TOKEN.findall(text)]
     content = [t for t in tokens if t not in _STOPWORDS] or tokens
-    unique = list(dict.fromkeys(content))[:64]
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+    return list(dict.fromkeys(content))[:64]
+
+
+def _or_query(words: list[str]) -> str:
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in words)
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 OR-query of the question's words, each quoted (no FTS syntax from users)."""
+    return _or_query(fts_words(text))
 
 
 class Store:
@@ -111,6 +132,7 @@ class Store:
         dimension: int | None,
         flush_seconds: float = 0.0,
         ivf_threshold: int = IVF_THRESHOLD,
+        lexical_budget: int = LEXICAL_BUDGET,
     ) -> None:
         """``dimension=None`` opens an existing index with the dimension it records,
         so that reading it (listing documents) needs no embedding model loaded.
@@ -120,6 +142,7 @@ class Store:
         self.dimension = dimension
         self.flush_seconds = flush_seconds
         self.ivf_threshold = ivf_threshold
+        self.lexical_budget = lexical_budget
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         self._dense: DenseIndex | None = None
@@ -164,6 +187,7 @@ class Store:
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             db.executescript(_SCHEMA)
+            db.executescript(_QUERY_TERMS)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.db_path} is not a usable rag index ({exc})") from None
         self._db = db
@@ -552,17 +576,51 @@ class Store:
         return [(ids[i], float(exact[i])) for i in order]
 
     def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
-        """BM25 through FTS5; scores are positive, higher is better."""
-        query = fts_query(text)
-        if not query:
-            return []
+        """BM25 through FTS5; scores are positive, higher is better.
+
+        FTS5 scores every passage that holds any query word, so in a large corpus a
+        common word ("year") would cost a scan of half of it. The question's words
+        are ranked by document frequency and the rarest are kept until their
+        frequencies reach ``lexical_budget``: the dropped words are the ones
+        whose BM25 weight (IDF) is smallest, and the dense retriever sees them all.
+        In corpora of a few thousand passages every word is kept.
+        """
         with self._lock:
+            query = self._lexical_query(text)
+            if not query:
+                return []
             rows = self.db.execute(
                 "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ?"
                 " ORDER BY s LIMIT ?",
                 (query, k),
             ).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def _lexical_query(self, text: str) -> str:
+        words = fts_words(text)
+        if not words:
+            return ""
+        db = self.db
+        db.execute("DELETE FROM temp.query_words")
+        db.executemany("INSERT INTO temp.query_words(rowid, word) VALUES (?, ?)", enumerate(words))
+        stems: dict[int, str] = {}
+        for term, row in db.execute("SELECT term, doc FROM temp.query_terms"):
+            stems.setdefault(row, term)
+        terms = sorted(set(stems.values()))
+        marks = ",".join("?" * len(terms))
+        df = dict(db.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", terms))
+        ranked = sorted(
+            (df[stems[i]], i) for i in range(len(words)) if df.get(stems.get(i, ""), 0) > 0
+        )
+        chosen, total = [], 0
+        for freq, i in ranked:
+            if chosen and total + freq > self.lexical_budget:
+                break
+            chosen.append(words[i])
+            total += freq
+        return " OR ".join(
+            '"' + w.replace('"', '""') + '"' for w in sorted(chosen, key=words.index)
+        )
 
 
 def read_documents(directory: Path) -> list[Document]:

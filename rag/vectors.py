@@ -9,9 +9,12 @@ are approximate; :class:`rag.store.Store` re-ranks the candidates with the exact
 float32 vectors it keeps in SQLite, so recall is what the clustering allows.
 
 Parameters by size (``n`` vectors when the index is built):
-``nlist`` = the power of two nearest 4·√n (1M → 4096), ``nprobe`` = nlist / 64,
-at least 16 (1M → 64). The index is rebuilt once the corpus has grown to four
-times the size it was trained for, so that clusters stay the right size.
+``nlist`` = the power of two nearest 4·√n (1M → 4096), ``nprobe`` = nlist / 16,
+at least 16 (1M → 256). Measured on 300k passages shaped like real ones (``rag
+bench scale``; nlist 2048, 3x candidates re-ranked): recall@10 0.77 / 0.87 / 0.94
+/ 0.97 / 0.99 at nprobe 16 / 32 / 64 / 128 / 256, at 0.3 to 3 ms per question.
+The index is rebuilt once the corpus has grown to four times the size it was
+trained for, so that clusters stay the right size.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class IvfParameters:
     @classmethod
     def for_size(cls, n: int) -> IvfParameters:
         nlist = 2 ** max(4, round(math.log2(4 * math.sqrt(max(n, 1)))))
-        return cls(nlist=nlist, nprobe=max(16, nlist // 64))
+        return cls(nlist=nlist, nprobe=max(16, nlist // 16))
 
 
 def training_size(n: int) -> int:

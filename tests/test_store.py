@@ -215,3 +215,16 @@ def test_a_large_corpus_switches_to_ivf_and_reranks_exactly(tmp_path):
     assert reopened.dense_info()["kind"] == "ivf-sq8"
     assert reopened.delete("many") and reopened.vector_count() == 0
     assert reopened.dense_info()["kind"] == "flat", "an emptied corpus goes back to exact search"
+
+
+def test_lexical_search_keeps_the_rarest_words_within_its_budget(tmp_path):
+    store = Store(tmp_path, model_id="m", dimension=DIM, lexical_budget=5)
+    store.open()
+    for i in range(8):
+        _add(store, f"Report {i}\n\nThe harbour opened in year {i}.", f"d{i}", seed=i)
+    _add(store, "Odd\n\nThe harbour of Zanzibar opened.", "z", seed=9)
+    # "harbour" and "open(ed)" are in 9 passages each (over the budget of 5), "zanzibar" in one
+    assert store._lexical_query("When did the harbour of Zanzibar open?") == '"zanzibar"'
+    hits = store.search_lexical("When did the harbours of Zanzibar open?", 3)
+    assert store.chunks([hits[0][0]])[hits[0][0]][0].text == "The harbour of Zanzibar opened."
+    assert store.search_lexical("unknownword", 3) == []
