@@ -13,7 +13,9 @@ class AskRequest(BaseModel):
     question: str = Field(
         ..., min_length=1, max_length=MAX_QUESTION_CHARS, examples=["Where was Kim invited?"]
     )
-    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved and read.")
+    top_k: int | None = Field(
+        None, ge=1, le=50, description="Passages retrieved and read (default: RAG_TOP_K)."
+    )
 
 
 class Citation(BaseModel):

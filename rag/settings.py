@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         str(PACKAGED_READER),
         description="SQuAD-style model name or path, or 'lexical' for the model-free reader.",
     )
-    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved and read per question.")
+    top_k: int = Field(3, ge=1, le=50, description="Passages retrieved and read per question.")
     min_confidence: float | None = Field(
         None,
         ge=0.0,

@@ -146,3 +146,17 @@ def test_an_answer_inside_another_is_the_same_answer():
         [passages[0], _passage("b", 0, "Mos")],
     )
     assert len(other) == 2, "a shared prefix of letters is not a shared word"
+
+
+@pytest.mark.slow
+def test_reading_focus_windows_keeps_exact_offsets(settings, make_pipeline):
+    """With RAG_READ_WORDS the reader sees a window; answers still point into documents."""
+    pipeline = make_pipeline(settings.model_copy(update={"read_words": 40}))
+    pipeline.ensure_index()
+    result = pipeline.ask("Where was Kim invited?")
+    assert result.answer == "Moscow"
+    for s in result.answers[0].sources:
+        text = pipeline.store.document(s.doc_id).text
+        assert text[s.answer_start : s.answer_end] == "Moscow"
+        assert s.start <= s.answer_start < s.answer_end <= s.end
+    assert set(result.timings_ms) >= {"embed", "dense", "lexical", "fetch", "read", "merge"}
