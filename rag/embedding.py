@@ -75,6 +75,18 @@ class Embedder:
                 progress(len(part))
         return out
 
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One text through the model's modules directly: ``encode()`` spends a few
+        milliseconds on batching machinery that a single question does not need."""
+        import torch
+
+        self.warm_up()
+        with torch.inference_mode():
+            features = self._model.tokenize([text])
+            vector = self._model(features)["sentence_embedding"]
+            vector = torch.nn.functional.normalize(vector.float(), dim=-1)
+        return vector[0].numpy().astype(np.float32)
+
     def embed_query(self, text: str) -> np.ndarray:
         """One question's embedding; repeated questions come from a small LRU cache."""
         with self._lock:
@@ -82,7 +94,7 @@ class Embedder:
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        vector = self.embed([text])[0]
+        vector = self._encode_one(text)
         if self.cache_size == 0:
             return vector
         with self._lock:

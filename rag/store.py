@@ -59,7 +59,6 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
 END;
@@ -68,14 +67,6 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
 END;
 """
 
-# A scratch FTS5 table with the same tokenizer turns question words into the terms
-# FTS5 indexed (porter stems), so that their document frequencies can be looked up.
-_QUERY_TERMS = """
-CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5(
-    word, tokenize='porter unicode61 remove_diacritics 2'
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5vocab(temp, query_words, 'instance');
-"""
 #: Passages BM25 may score per question: the rarest words are kept until their
 #: document frequencies add up to this (always at least one word).
 LEXICAL_BUDGET = 4000
@@ -187,7 +178,6 @@ class Store:
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             db.executescript(_SCHEMA)
-            db.executescript(_QUERY_TERMS)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.db_path} is not a usable rag index ({exc})") from None
         self._db = db
@@ -579,11 +569,13 @@ class Store:
         """BM25 through FTS5; scores are positive, higher is better.
 
         FTS5 scores every passage that holds any query word, so in a large corpus a
-        common word ("year") would cost a scan of half of it. The question's words
-        are ranked by document frequency and the rarest are kept until their
-        frequencies reach ``lexical_budget``: the dropped words are the ones
-        whose BM25 weight (IDF) is smallest, and the dense retriever sees them all.
-        In corpora of a few thousand passages every word is kept.
+        common word ("year") would cost a scan of half of it (200 ms at a million
+        passages). The question's words are ranked by document frequency and the
+        rarest are kept until their frequencies add up to ``lexical_budget``; a word
+        in more passages than that is never scored. The dropped words are the ones
+        whose BM25 weight (IDF) is smallest, and the dense retriever sees them all;
+        a question made only of such words is ranked by dense search alone. In
+        corpora of a few thousand passages every word is kept.
         """
         with self._lock:
             query = self._lexical_query(text)
@@ -598,29 +590,24 @@ class Store:
 
     def _lexical_query(self, text: str) -> str:
         words = fts_words(text)
-        if not words:
-            return ""
-        db = self.db
-        db.execute("DELETE FROM temp.query_words")
-        db.executemany("INSERT INTO temp.query_words(rowid, word) VALUES (?, ?)", enumerate(words))
-        stems: dict[int, str] = {}
-        for term, row in db.execute("SELECT term, doc FROM temp.query_terms"):
-            stems.setdefault(row, term)
-        terms = sorted(set(stems.values()))
-        marks = ",".join("?" * len(terms))
-        df = dict(db.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", terms))
-        ranked = sorted(
-            (df[stems[i]], i) for i in range(len(words)) if df.get(stems.get(i, ""), 0) > 0
-        )
+        cap = self.lexical_budget + 1
+        # document frequency of each word, counted only up to the budget: FTS5 stops
+        # reading a word's posting list there, so a common word costs no more than a rare one
+        ranked = []
+        for i, word in enumerate(words):
+            (df,) = self.db.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)",
+                (_or_query([word]), cap),
+            ).fetchone()
+            if 0 < df <= self.lexical_budget:
+                ranked.append((df, i))
         chosen, total = [], 0
-        for freq, i in ranked:
-            if chosen and total + freq > self.lexical_budget:
+        for df, i in sorted(ranked):
+            if total + df > self.lexical_budget:
                 break
-            chosen.append(words[i])
-            total += freq
-        return " OR ".join(
-            '"' + w.replace('"', '""') + '"' for w in sorted(chosen, key=words.index)
-        )
+            chosen.append(i)
+            total += df
+        return _or_query([words[i] for i in sorted(chosen)])
 
 
 def read_documents(directory: Path) -> list[Document]:

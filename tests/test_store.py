@@ -228,3 +228,4 @@ def test_lexical_search_keeps_the_rarest_words_within_its_budget(tmp_path):
     hits = store.search_lexical("When did the harbours of Zanzibar open?", 3)
     assert store.chunks([hits[0][0]])[hits[0][0]][0].text == "The harbour of Zanzibar opened."
     assert store.search_lexical("unknownword", 3) == []
+    assert store.search_lexical("harbour", 3) == [], "only words over the budget: none scored"

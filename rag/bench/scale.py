@@ -11,6 +11,9 @@ about three hours; the noisy copies keep the neighbourhood structure of real
 embeddings, which uniform random vectors do not have. The report says which
 vectors were used. Questions are ten consecutive words of a random passage,
 embedded by the real model (a lexical match that is not a copy of the passage).
+``lexical_hits_share`` is the share of questions with at least one word rare enough
+for BM25 to score (see :meth:`rag.store.Store.search_lexical`): with the seeds' small
+vocabulary few are at a million passages; SQuAD paragraphs (``--squad``) give more.
 
 The store is built through :meth:`rag.store.Store.add_many` in batches, as
 indexing builds it (switching to IVF at its threshold, retraining as it grows);
@@ -164,6 +167,7 @@ def run_size(
         len({i for i, _ in store.search_dense(q, 10)} & {int(i) + 1 for i in exact[j]}) / 10
         for j, q in enumerate(q_vectors)
     )
+    lexical_share = statistics.mean(bool(store.search_lexical(q, 1)) for q in questions)
     store.close()
     del vectors, texts
 
@@ -199,6 +203,7 @@ def run_size(
             s: round(statistics.median(t.get(s, 0.0) for t in timings), 2) for s in RETRIEVAL_STAGES
         },
         "recall_at_10": round(recall, 3),
+        "lexical_hits_share": round(lexical_share, 3),
         "queries": queries,
     }
 
@@ -256,6 +261,7 @@ def table(report: dict) -> str:
                 "p95": r["retrieval_ms_p95"],
                 "stages": " / ".join(str(v) for v in r["stages_ms_p50"].values()),
                 "recall": r["recall_at_10"],
+                "lexical": r["lexical_hits_share"],
                 "start": r["server_start_s"],
             }
         )
@@ -271,6 +277,7 @@ def table(report: dict) -> str:
             ("p95", "p95 ms"),
             ("stages", "embed / dense / lexical / fetch p50 ms"),
             ("recall", "recall@10"),
+            ("lexical", "BM25 used"),
             ("start", "start-up s"),
         ],
     )
