@@ -209,6 +209,8 @@ class Store:
                         ("schema_version", SCHEMA_VERSION),
                         ("embedding_model", self.model_id),
                         ("dimension", str(self.dimension)),
+                        ("documents", "0"),
+                        ("chunks", "0"),
                     ],
                 )
             return
@@ -226,6 +228,8 @@ class Store:
                 f"(dimension {self.dimension}): set RAG_EMBEDDING_MODEL back or rebuild the "
                 "index with `rag index --rebuild`"
             )
+        if "documents" not in meta or "chunks" not in meta:
+            self._count_rows()
 
     def generation(self) -> int:
         """Bumped by every committed write; the FAISS file records the one it reflects."""
@@ -390,6 +394,7 @@ class Store:
             old_ids: list[int] = []
             new_ids: list[int] = []
             new_vectors: list[np.ndarray] = []
+            doc_delta = chunk_delta = 0
             with self._transaction() as db:
                 seen: dict[str, Document] = {}
                 for document, chunks, vectors in items:
@@ -406,8 +411,14 @@ class Store:
                             "SELECT id FROM chunks WHERE doc_id = ?", (document.doc_id,)
                         )
                     ]
-                    db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.doc_id,))
-                    db.execute("DELETE FROM documents WHERE doc_id = ?", (document.doc_id,))
+                    chunk_delta -= db.execute(
+                        "DELETE FROM chunks WHERE doc_id = ?", (document.doc_id,)
+                    ).rowcount
+                    doc_delta -= db.execute(
+                        "DELETE FROM documents WHERE doc_id = ?", (document.doc_id,)
+                    ).rowcount
+                    doc_delta += 1
+                    chunk_delta += len(chunks)
                     db.execute(
                         "INSERT INTO documents(doc_id, title, text, source, content_hash,"
                         " created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -446,7 +457,7 @@ class Store:
                     seen[document.content_hash] = stored
                     results.append((stored, True))
                 if new_ids or old_ids:
-                    self._bump_generation(db)
+                    self._bump_generation(db, doc_delta, chunk_delta)
             if new_ids or old_ids:
                 self._dense.remove(np.array(old_ids, dtype=np.int64))
                 self._dense.add(np.array(new_ids, dtype=np.int64), np.concatenate(new_vectors))
@@ -454,11 +465,15 @@ class Store:
         return results
 
     @staticmethod
-    def _bump_generation(db: sqlite3.Connection) -> None:
-        db.execute(
-            "INSERT INTO meta(key, value) VALUES ('generation', '1') ON CONFLICT(key)"
-            " DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
+    def _bump_generation(db: sqlite3.Connection, documents: int = 0, chunks: int = 0) -> None:
+        """Count the write, and keep the document and chunk counts (``count(*)`` reads the
+        whole table: 1.8 s at a million documents, too slow for every /health)."""
+        for key, delta in (("generation", 1), ("documents", documents), ("chunks", chunks)):
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key)"
+                " DO UPDATE SET value = CAST(value AS INTEGER) + ?",
+                (key, str(delta), delta),
+            )
 
     def delete(self, doc_id: str) -> bool:
         with self._lock:
@@ -469,7 +484,7 @@ class Store:
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 deleted = db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
                 if deleted:
-                    self._bump_generation(db)
+                    self._bump_generation(db, -deleted, -len(ids))
             if ids:
                 self._dense.remove(np.array(ids, dtype=np.int64))
             if deleted:
@@ -522,10 +537,25 @@ class Store:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def counts(self) -> tuple[int, int]:
+        """(documents, chunks), kept in the meta table by every write."""
         with self._lock:
-            docs = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
-            chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        return docs, chunks
+            meta = dict(
+                self.db.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('documents', 'chunks')"
+                ).fetchall()
+            )
+        return int(meta.get("documents", 0)), int(meta.get("chunks", 0))
+
+    def _count_rows(self) -> None:
+        """Record the counts in an index written before they were kept (once)."""
+        with self._transaction() as db:
+            for key in ("documents", "chunks"):
+                (n,) = db.execute(f"SELECT count(*) FROM {key}").fetchone()
+                db.execute(
+                    "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key)"
+                    " DO UPDATE SET value = excluded.value",
+                    (key, str(n)),
+                )
 
     def vector_count(self) -> int:
         with self._lock:

@@ -229,3 +229,18 @@ def test_lexical_search_keeps_the_rarest_words_within_its_budget(tmp_path):
     assert store.chunks([hits[0][0]])[hits[0][0]][0].text == "The harbour of Zanzibar opened."
     assert store.search_lexical("unknownword", 3) == []
     assert store.search_lexical("harbour", 3) == [], "only words over the budget: none scored"
+
+
+def test_counts_follow_adds_replacements_and_deletes(tmp_path):
+    store = _open(tmp_path)
+    _add(store, "A\n\nb\n\nc", "a")
+    _add(store, "A\n\nb\n\nc")  # the same content again: not stored
+    _add(store, "B\n\nx", "b")
+    assert store.counts() == (2, 5)
+    _add(store, "B2\n\nx\n\ny\n\nz", "b", seed=4)  # new content under the same id
+    assert store.counts() == (2, 7)
+    store.delete("a")
+    assert store.counts() == (1, 4)
+    store.db.execute("DELETE FROM meta WHERE key IN ('documents', 'chunks')")
+    store.close()
+    assert _open(tmp_path).counts() == (1, 4), "an older index counts its rows once"
