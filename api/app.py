@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         if pipeline is None:
             p = Pipeline(settings)
 
-            def load() -> None:  # on a worker thread: see rag.runtime
+            def load() -> None:  # off the event loop: it takes seconds
                 p.load()
                 p.ensure_index(progress=True)
 

@@ -191,17 +191,13 @@ def serve(
             "--allow-insecure to let anyone who reaches this port ask questions"
         )
     from rag.pipeline import Pipeline
-    from rag.runtime import keep_freed_memory, off_main_thread
+    from rag.runtime import keep_freed_memory
 
     keep_freed_memory()
     with clear_errors():
         pipeline = Pipeline(settings)
-
-        def load() -> None:
-            pipeline.load()
-            pipeline.ensure_index(progress=True)
-
-        off_main_thread(load)
+        pipeline.load()
+        pipeline.ensure_index(progress=True)
     try:
         uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
     finally:

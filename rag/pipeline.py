@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag import ingest
+from rag import ingest, runtime
 from rag.chunking import Chunker
 from rag.embedding import Embedder
 from rag.focus import focus_window
@@ -165,6 +165,10 @@ class Pipeline:
         return s if s is not None else self.reader.threshold
 
     def load(self) -> Reconciliation:
+        """Load the models (on the compute thread, see rag.runtime) and open the index."""
+        return runtime.compute(self._load)
+
+    def _load(self) -> Reconciliation:
         if self.settings.threads:
             import torch
 
@@ -226,7 +230,9 @@ class Pipeline:
     def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
         """Chunk, embed and store many documents, embedding all their chunks together."""
         chunked = [(document, self.chunker.split(document)) for document in documents]
-        vectors = self.embedder.embed([c.text for _, chunks in chunked for c in chunks])
+        vectors = runtime.compute(
+            self.embedder.embed, [c.text for _, chunks in chunked for c in chunks]
+        )
         items, at = [], 0
         for document, chunks in chunked:
             items.append((document, chunks, vectors[at : at + len(chunks)]))
@@ -251,6 +257,11 @@ class Pipeline:
     # ------------------------------------------------------------------ reads
 
     def ask(self, question: str, top_k: int | None = None) -> AskResult:
+        """Answer from the index; the work runs on the compute thread (see rag.runtime),
+        so concurrent questions queue there instead of oversubscribing the cores."""
+        return runtime.compute(self._ask, question, top_k)
+
+    def _ask(self, question: str, top_k: int | None) -> AskResult:
         t0 = time.perf_counter()
         question = " ".join(ingest.sanitize(question).split())
         if not question:

@@ -1,13 +1,14 @@
-"""Process-level tuning for CPU inference in a server, measured on 2 cores.
+"""Process-level tuning for CPU inference, measured on 2 cores.
 
 Two effects outside our code cost a quarter of the latency of an answer:
 
-* libgomp (torch's OpenMP): once the *main* thread has run a parallel region,
-  parallel regions started by other threads run about 2.5x slower (a 12-token
-  forward pass of the embedding model: 4.0 ms on a fresh thread, 10.1 ms on a
-  thread started after the main one had computed). A web server answers on worker
-  threads, so :func:`off_main_thread` loads and warms the models elsewhere and the
-  main thread never computes.
+* libgomp (torch's OpenMP) makes a thread's parallel regions run up to 2.5x
+  slower once *other* threads have run parallel regions of their own (a 12-token
+  forward pass of the embedding model: 4.0 ms on the only computing thread,
+  10 ms on a thread that starts computing after the main one did; 6.3 ms with
+  four threads taking turns). A web server answers on whichever worker thread is
+  free, so :func:`compute` runs every model call of the process on one dedicated
+  thread. It also keeps concurrent requests from oversubscribing the cores.
 * glibc returns freed blocks of a few MB to the system after every forward pass
   and faults them back in on the next one; :func:`keep_freed_memory` raises the
   mmap and trim thresholds so the activations' memory is reused (reading 5
@@ -19,11 +20,15 @@ from __future__ import annotations
 import ctypes
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_executor: ThreadPoolExecutor | None = None
+_compute_thread: threading.Thread | None = None
+_lock = threading.Lock()
 
 
 def keep_freed_memory(threshold: int = 256 * 1024 * 1024) -> bool:
@@ -38,20 +43,23 @@ def keep_freed_memory(threshold: int = 256 * 1024 * 1024) -> bool:
         return False
 
 
-def off_main_thread(fn: Callable[[], T]) -> T:
-    """Run ``fn`` on a helper thread and return its result (or raise its error)."""
-    result: list = []
-    error: list[BaseException] = []
+def _mark_compute_thread() -> None:
+    global _compute_thread
+    _compute_thread = threading.current_thread()
 
-    def target() -> None:
-        try:
-            result.append(fn())
-        except BaseException as exc:  # re-raised in the caller
-            error.append(exc)
 
-    thread = threading.Thread(target=target, name="rag-load")
-    thread.start()
-    thread.join()
-    if error:
-        raise error[0]
-    return result[0]
+def compute(fn: Callable[..., T], *args, **kwargs) -> T:
+    """Run ``fn`` on the process's one compute thread and wait for its result.
+
+    Called from the compute thread itself (a model call inside a model call), it
+    runs ``fn`` directly instead of waiting on itself.
+    """
+    global _executor
+    if threading.current_thread() is _compute_thread:
+        return fn(*args, **kwargs)
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="rag-compute", initializer=_mark_compute_thread
+            )
+    return _executor.submit(fn, *args, **kwargs).result()
