@@ -22,7 +22,7 @@ from rag import ingest, runtime
 from rag.chunking import Chunker
 from rag.embedding import Embedder
 from rag.focus import focus_window
-from rag.reader import LexicalReader, Reader, Span, load_reader
+from rag.reader import PREFER_SHORTER, LexicalReader, Reader, Span, load_reader
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings, get_settings
 from rag.squad import normalize_answer
@@ -109,8 +109,21 @@ def merge_answers(
             None,
         )
         if group is None:
-            group = {"key": key, "text": span.text, "members": [], "passages": set()}
+            group = {
+                "key": key,
+                "text": span.text,
+                "members": [],
+                "passages": set(),
+                "best": evidence(span),
+            }
             groups.append(group)
+        elif (
+            len(key.split()) < len(group["key"].split())
+            and _same_answer(group["key"], key)
+            and evidence(span) >= PREFER_SHORTER * group["best"]
+        ):
+            # the same answer said more briefly, and nearly as surely: show the brief one
+            group["key"], group["text"] = key, span.text
         if span.context in group["passages"]:
             continue
         group["passages"].add(span.context)

@@ -109,6 +109,25 @@ def pad_batch(encoding, windows: Sequence[int], pad_id: int) -> dict[str, torch.
 # --------------------------------------------------------------------------- decoding
 
 
+#: A span inside the best one is taken instead when it is at least this probable
+#: relative to it ("Pyongyang" rather than "seated across a table from Kim in Pyongyang").
+PREFER_SHORTER = 0.5
+
+
+def _shortest_inside(
+    candidates: list[tuple[float, int, int]], value: float, i: int, j: int, ratio: float
+) -> tuple[int, int]:
+    """The shortest candidate span nested in (i, j) whose score is within log(ratio)."""
+    if ratio <= 0:
+        return i, j
+    floor = value + math.log(ratio)
+    best = (j - i, i, j)
+    for v, a, z in candidates:
+        if v >= floor and i <= a and z <= j and z - a < best[0]:
+            best = (z - a, a, z)
+    return best[1], best[2]
+
+
 @dataclass(frozen=True)
 class TokenSpan:
     start: int
@@ -123,6 +142,7 @@ def decode_windows(
     ctx_mask: torch.Tensor,
     max_answer_tokens: int,
     n_best: int = 1,
+    prefer_shorter: float = PREFER_SHORTER,
 ) -> list[list[TokenSpan]]:
     """Best non-overlapping spans of each window with their probability.
 
@@ -151,10 +171,15 @@ def decode_windows(
     out: list[list[TokenSpan]] = []
     for b in range(batch):
         spans: list[TokenSpan] = []
-        for value, index in zip(values[b].tolist(), indices[b].tolist(), strict=True):
-            if value == float("-inf") or len(spans) >= n_best:
+        candidates = [
+            (v, *divmod(x, length))
+            for v, x in zip(values[b].tolist(), indices[b].tolist(), strict=True)
+            if v != float("-inf")
+        ]
+        for value, i, j in candidates:
+            if len(spans) >= n_best:
                 break
-            i, j = divmod(index, length)
+            i, j = _shortest_inside(candidates, value, i, j, prefer_shorter)
             if any(not (j < sp.start or i > sp.end) for sp in spans):
                 continue
             overlapping = probs[b, : j + 1, i:].sum().item()  # start <= j and end >= i

@@ -39,7 +39,7 @@ def test_merge_equal_texts_across_documents_into_one_answer():
 def test_overlapping_spans_of_one_document_merge_without_double_counting():
     # two overlapping passages of the same document cite the same words
     passages = [_passage("a", 0, "Kim went to Moscow city"), _passage("a", 12, "Moscow city")]
-    spans = [Span(0, 12, 23, "Moscow city", 0.6), Span(1, 0, 6, "Moscow", 0.5)]
+    spans = [Span(0, 12, 23, "Moscow city", 0.6), Span(1, 0, 6, "Moscow", 0.2)]
     (answer,) = merge_answers(spans, passages)
     assert answer.text == "Moscow city"
     assert answer.confidence == pytest.approx(0.6)
@@ -133,9 +133,11 @@ def test_retrieval_score_weighs_the_evidence():
 
 def test_an_answer_inside_another_is_the_same_answer():
     passages = [_passage("a", 0, "to visit Moscow"), _passage("b", 0, "Moscow")]
-    spans = [Span(0, 3, 15, "visit Moscow", 0.6), Span(1, 0, 6, "Moscow", 0.5)]
+    spans = [Span(0, 3, 15, "visit Moscow", 0.6), Span(1, 0, 6, "Moscow", 0.2)]
     (answer,) = merge_answers(spans, passages)
     assert answer.text == "visit Moscow" and len(answer.sources) == 2
+    brief = merge_answers([spans[0], Span(1, 0, 6, "Moscow", 0.5)], passages)[0]
+    assert brief.text == "Moscow", "nearly as sure (0.5 >= 0.5 x 0.6): the brief one names it"
     narrowed = merge_answers(
         [Span(0, 3, 15, "visit Moscow", 0.4), Span(1, 0, 6, "Moscow", 0.5)], passages
     )[0]
@@ -160,3 +162,18 @@ def test_reading_focus_windows_keeps_exact_offsets(settings, make_pipeline):
         assert text[s.answer_start : s.answer_end] == "Moscow"
         assert s.start <= s.answer_start < s.answer_end <= s.end
     assert set(result.timings_ms) >= {"embed", "dense", "lexical", "fetch", "read", "merge"}
+
+
+def test_a_brief_answer_nearly_as_sure_names_the_group():
+    long = _passage("a", 0, "They sat across a table from Kim in Pyongyang.")
+    short = _passage("b", 0, "Lavrov was in Pyongyang.")
+    spans = [
+        Span(0, 9, 45, "across a table from Kim in Pyongyang", 0.95),
+        Span(1, 14, 23, "Pyongyang", 0.90),
+    ]
+    (answer,) = merge_answers(spans, [long, short])
+    assert answer.text == "Pyongyang"
+    assert {(c.doc_id, c.answer_start, c.answer_end) for c in answer.sources} == {
+        ("a", 36, 45),
+        ("b", 14, 23),
+    }

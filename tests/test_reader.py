@@ -56,6 +56,21 @@ def test_no_answer_gives_low_probability_and_n_best_do_not_overlap():
                 assert a.end < b.start or b.end < a.start
 
 
+def test_a_nested_span_nearly_as_probable_is_preferred_to_the_long_one():
+    """ "Pyongyang" rather than "seated across a table from Kim in Pyongyang"."""
+    mask = torch.tensor([[False] + [True] * 9])
+    # long span 2..8 scores 10; nested 7..8 scores 9.5 (e^-0.5 = 0.61 of it): preferred
+    s, e = _logits(10, {2: 5.0, 7: 4.5}, {8: 5.0})
+    ((span,),) = decode_windows(s, e, mask, max_answer_tokens=30)
+    assert (span.start, span.end) == (7, 8)
+    # nested one far less probable (e^-3 = 0.05 of it): the long span stays
+    s, e = _logits(10, {2: 5.0, 7: 2.0}, {8: 5.0})
+    ((span,),) = decode_windows(s, e, mask, max_answer_tokens=30)
+    assert (span.start, span.end) == (2, 8)
+    ((span,),) = decode_windows(s, e, mask, max_answer_tokens=30, prefer_shorter=0)
+    assert (span.start, span.end) == (2, 8)
+
+
 def test_lexical_reader_returns_exact_slices():
     contexts = ["Nothing here.", "Kim was invited to Moscow by Lavrov."]
     spans = LexicalReader().read("Where was Kim invited?", contexts)

@@ -298,10 +298,12 @@ def plot(report: dict, path: Path) -> None:
     left.set(
         xscale="log", xlabel="passages", ylabel="hybrid retrieval, ms", title="Retrieval latency"
     )
+    left.set_ylim(bottom=0)
     left.legend()
     right.plot(sizes, [r["server_peak_rss_mb"] for r in report["sizes"]], "o-", color="C2")
     right.axhline(2048, color="grey", lw=0.8, ls=":", label="target")
     right.set(xscale="log", xlabel="passages", ylabel="MiB", title="Server peak RSS")
+    right.set_ylim(bottom=0)
     right.legend()
     fig.suptitle(report["machine"], fontsize=8)
     fig.tight_layout()
