@@ -88,6 +88,29 @@ def context_mask(encoding, window: int) -> list[bool]:
     return [sid == 1 for sid in encoding.sequence_ids(window)]
 
 
+def length_batches(
+    lengths: Sequence[int], batch_size: int, max_padding: float = 0.15
+) -> list[list[int]]:
+    """Window indices grouped by length, so that little of a batch is padding.
+
+    A batch closes when it is full or when padding would exceed ``max_padding`` of
+    its tokens: the reader's cost is per token, padded ones included (three
+    passages of 119, 222 and 252 tokens cost 756 tokens in one batch, 623 in two).
+    """
+    order = sorted(range(len(lengths)), key=lambda w: lengths[w])
+    batches: list[list[int]] = []
+    for w in order:
+        batch = batches[-1] if batches else None
+        if batch and len(batch) < batch_size:
+            total = lengths[w] * (len(batch) + 1)
+            real = sum(lengths[x] for x in batch) + lengths[w]
+            if total - real <= max_padding * total:
+                batch.append(w)
+                continue
+        batches.append([w])
+    return batches
+
+
 def pad_batch(encoding, windows: Sequence[int], pad_id: int) -> dict[str, torch.Tensor]:
     """Dynamic padding of a few windows to their own longest length."""
     length = max(len(encoding["input_ids"][w]) for w in windows)
@@ -256,11 +279,9 @@ class TransformerReader:
         if not contexts:
             return []
         enc = encode_windows(self._tokenizer, questions, contexts, self.max_length, self.stride)
-        n_windows = len(enc["input_ids"])
-        order = sorted(range(n_windows), key=lambda w: len(enc["input_ids"][w]))
+        lengths = [len(ids) for ids in enc["input_ids"]]
         per_pair: list[list[tuple[float, Span]]] = [[] for _ in contexts]
-        for lo in range(0, n_windows, self.batch_size):
-            windows = order[lo : lo + self.batch_size]
+        for windows in length_batches(lengths, self.batch_size):
             batch = pad_batch(enc, windows, self._tokenizer.pad_token_id or 0)
             start, end = self._forward(batch)
             length = batch["input_ids"].shape[1]

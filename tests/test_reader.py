@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from rag.reader import LexicalReader, Span, decode_windows
+from rag.reader import LexicalReader, Span, decode_windows, length_batches
 
 NEG = -1e4
 
@@ -69,6 +69,13 @@ def test_a_nested_span_nearly_as_probable_is_preferred_to_the_long_one():
     assert (span.start, span.end) == (2, 8)
     ((span,),) = decode_windows(s, e, mask, max_answer_tokens=30, prefer_shorter=0)
     assert (span.start, span.end) == (2, 8)
+
+
+def test_windows_are_batched_by_length_with_little_padding():
+    assert length_batches([222, 252, 119], batch_size=32) == [[2], [0, 1]]
+    assert length_batches([100, 101, 99, 102], batch_size=32) == [[2, 0, 1, 3]]
+    assert length_batches([100] * 5, batch_size=2) == [[0, 1], [2, 3], [4]]
+    assert length_batches([], batch_size=4) == []
 
 
 def test_lexical_reader_returns_exact_slices():
