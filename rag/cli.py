@@ -241,6 +241,10 @@ def bench_query(
     requests: Annotated[int, typer.Option(min=1, help="Single-client requests.")] = 100,
     clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 8,
     seconds: Annotated[float, typer.Option(min=1, help="How long they ask.")] = 20.0,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="RAG_NAME=value for the servers under test (repeatable)."),
+    ] = None,
     as_json: _Json = False,
     out: _Out = None,
 ) -> None:
@@ -249,8 +253,14 @@ def bench_query(
 
     if squad is not None and not squad.is_file():
         fail(f"{squad}: no such file")
+    env = {}
+    for item in setting or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("RAG_"):
+            fail(f"--set {item!r}: expected RAG_NAME=value")
+        env[name] = value
     with clear_errors():
-        report = query.run(squad, paragraphs, requests, clients, seconds)
+        report = query.run(squad, paragraphs, requests, clients, seconds, env)
     _bench_output(report, query.table(report), as_json, out)
 
 
