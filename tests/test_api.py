@@ -43,6 +43,14 @@ def test_ask_returns_answer_with_cited_offsets(client, seeded):
     }
 
 
+def test_ask_says_where_the_time_went(client):
+    r = client.post("/ask", json={"question": "Who met Kim Jong Un in Pyongyang?"})
+    stages = dict(part.strip().split(";dur=") for part in r.headers["server-timing"].split(","))
+    assert set(stages) >= {"embed", "dense", "lexical", "fetch", "read", "merge", "serialise"}
+    assert all(float(v) >= 0 for v in stages.values())
+    assert r.json()["timings_ms"]["read"] == float(stages["read"])
+
+
 def test_top_k_limits_passages(client):
     r = client.post("/ask", json={"question": "Who is Ri Yong-ho?", "top_k": 2})
     assert r.status_code == 200 and len(r.json()["passages"]) == 2

@@ -41,6 +41,12 @@ def test_index_a_missing_path_fails_with_one_line(env, tmp_path):
     assert "no such file" in line
 
 
+def test_bench_refuses_bad_arguments_with_one_line(env, tmp_path):
+    assert "RAG_NAME=value" in _one_error_line(_rag("bench", "query", "--set", "TOP_K=2", env=env))
+    missing = _one_error_line(_rag("bench", "scale", "--chunks", "10", "--squad", "nope.json"))
+    assert "no such file" in missing
+
+
 def test_corrupt_index_folder_fails_with_one_line(env, tmp_path):
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
