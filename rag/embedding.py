@@ -87,6 +87,35 @@ class Embedder:
             vector = torch.nn.functional.normalize(vector.float(), dim=-1)
         return vector[0].numpy().astype(np.float32)
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several questions at once (concurrent requests): cached ones are not recomputed,
+        the others go through one batched forward pass."""
+        if len(texts) == 1:
+            return self.embed_query(texts[0])[None, :]
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        missing = []
+        with self._lock:
+            for i, text in enumerate(texts):
+                hit = self._cache.get(text)
+                if hit is None:
+                    missing.append(i)
+                else:
+                    out[i] = hit
+        if missing:
+            vectors = self.embed([texts[i] for i in missing])
+            for i, vector in zip(missing, vectors, strict=True):
+                out[i] = vector
+                self._remember(texts[i], vector)
+        return out
+
+    def _remember(self, text: str, vector: np.ndarray) -> None:
+        if self.cache_size == 0:
+            return
+        with self._lock:
+            self._cache[text] = vector
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
     def embed_query(self, text: str) -> np.ndarray:
         """One question's embedding; repeated questions come from a small LRU cache."""
         with self._lock:
@@ -95,10 +124,5 @@ class Embedder:
                 self._cache.move_to_end(text)
                 return hit
         vector = self._encode_one(text)
-        if self.cache_size == 0:
-            return vector
-        with self._lock:
-            self._cache[text] = vector
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        self._remember(text, vector)
         return vector

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from rag.embedding import Embedder
 from rag.store import Store
 from rag.types import Passage
@@ -42,10 +44,14 @@ class HybridRetriever:
     def retrieve(self, question: str, top_k: int) -> list[Passage]:
         return self.retrieve_timed(question, top_k)[0]
 
-    def retrieve_timed(self, question: str, top_k: int) -> tuple[list[Passage], dict]:
-        """The passages, and milliseconds spent embedding, searching and fetching them."""
+    def retrieve_timed(
+        self, question: str, top_k: int, vector: np.ndarray | None = None
+    ) -> tuple[list[Passage], dict]:
+        """The passages, and milliseconds spent embedding, searching and fetching them
+        (``vector``: the question's embedding, when it was computed with others)."""
         t0 = time.perf_counter()
-        vector = self.embedder.embed_query(question)
+        if vector is None:
+            vector = self.embedder.embed_query(question)
         t1 = time.perf_counter()
         dense = self.store.search_dense(vector, self.candidates)
         t2 = time.perf_counter()

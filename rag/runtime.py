@@ -20,7 +20,7 @@ from __future__ import annotations
 import ctypes
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -48,18 +48,27 @@ def _mark_compute_thread() -> None:
     _compute_thread = threading.current_thread()
 
 
+def on_compute_thread() -> bool:
+    return threading.current_thread() is _compute_thread
+
+
+def submit(fn: Callable[..., T], *args, **kwargs) -> Future:
+    """Queue ``fn`` on the process's one compute thread; its future."""
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="rag-compute", initializer=_mark_compute_thread
+            )
+    return _executor.submit(fn, *args, **kwargs)
+
+
 def compute(fn: Callable[..., T], *args, **kwargs) -> T:
     """Run ``fn`` on the process's one compute thread and wait for its result.
 
     Called from the compute thread itself (a model call inside a model call), it
     runs ``fn`` directly instead of waiting on itself.
     """
-    global _executor
-    if threading.current_thread() is _compute_thread:
+    if on_compute_thread():
         return fn(*args, **kwargs)
-    with _lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="rag-compute", initializer=_mark_compute_thread
-            )
-    return _executor.submit(fn, *args, **kwargs).result()
+    return submit(fn, *args, **kwargs).result()

@@ -177,3 +177,39 @@ def test_a_brief_answer_nearly_as_sure_names_the_group():
         ("a", 36, 45),
         ("b", 14, 23),
     }
+
+
+@pytest.mark.slow
+def test_concurrent_questions_are_answered_together_with_the_same_results(seeded):
+    import threading
+    import time
+
+    from rag import runtime
+
+    questions = [c["question"] for c in SEED_QUESTIONS["answerable"]] + SEED_QUESTIONS[
+        "unanswerable"
+    ]
+    alone = {q: seeded.ask(q) for q in questions}
+    sizes = []
+    real = seeded._answer_many
+
+    def spy(items):
+        sizes.append(len(items))
+        return real(items)
+
+    seeded._answer_many = spy
+    runtime.submit(time.sleep, 0.5)  # keep the compute thread busy while questions queue
+    together: dict = {}
+    threads = [
+        threading.Thread(target=lambda q=q: together.__setitem__(q, seeded.ask(q)))
+        for q in questions
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(sizes) > 1, "questions that arrived together were answered together"
+    for q in questions:
+        assert together[q].answer == alone[q].answer
+        assert together[q].confidence == pytest.approx(alone[q].confidence, abs=0.02)
+        assert [p.doc_id for p in together[q].passages] == [p.doc_id for p in alone[q].passages]
