@@ -191,8 +191,9 @@ def serve(
             "--allow-insecure to let anyone who reaches this port ask questions"
         )
     from rag.pipeline import Pipeline
-    from rag.runtime import keep_freed_memory
+    from rag.runtime import bound_kernel_cache, keep_freed_memory
 
+    bound_kernel_cache()
     keep_freed_memory()
     with clear_errors():
         pipeline = Pipeline(settings)

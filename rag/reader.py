@@ -234,7 +234,7 @@ class TransformerReader:
         max_answer_tokens: int = 30,
         precision: str = "bf16",
         n_best: int = 2,
-        batch_size: int = 32,
+        batch_size: int = 16,
         threshold: float | None = None,
     ) -> None:
         self.model_name = str(model)
