@@ -111,9 +111,13 @@ def length_batches(
     return batches
 
 
-def pad_batch(encoding, windows: Sequence[int], pad_id: int) -> dict[str, torch.Tensor]:
-    """Dynamic padding of a few windows to their own longest length."""
+def pad_batch(
+    encoding, windows: Sequence[int], pad_id: int, multiple: int = 1
+) -> dict[str, torch.Tensor]:
+    """Dynamic padding of a few windows to their own longest length, rounded up to a
+    ``multiple`` (fewer distinct shapes: oneDNN compiles and caches a kernel per shape)."""
     length = max(len(encoding["input_ids"][w]) for w in windows)
+    length = -(-length // multiple) * multiple
     ids = torch.full((len(windows), length), pad_id, dtype=torch.long)
     types = torch.zeros((len(windows), length), dtype=torch.long)
     attn = torch.zeros((len(windows), length), dtype=torch.long)
@@ -282,7 +286,7 @@ class TransformerReader:
         lengths = [len(ids) for ids in enc["input_ids"]]
         per_pair: list[list[tuple[float, Span]]] = [[] for _ in contexts]
         for windows in length_batches(lengths, self.batch_size):
-            batch = pad_batch(enc, windows, self._tokenizer.pad_token_id or 0)
+            batch = pad_batch(enc, windows, self._tokenizer.pad_token_id or 0, multiple=16)
             start, end = self._forward(batch)
             length = batch["input_ids"].shape[1]
             mask = torch.zeros((len(windows), length), dtype=torch.bool)

@@ -33,7 +33,7 @@ _compute_thread: threading.Thread | None = None
 _lock = threading.Lock()
 
 
-def bound_kernel_cache(capacity: int = 64) -> None:
+def bound_kernel_cache(capacity: int = 256) -> None:
     """Cap oneDNN's cache of compiled kernels (before the first model call).
 
     oneDNN compiles a kernel, with its own packed copy of the weights, for every
