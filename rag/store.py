@@ -14,6 +14,7 @@ Chunk ids come from an AUTOINCREMENT key and are never reused.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sqlite3
@@ -419,17 +420,10 @@ class Store:
                     ).rowcount
                     doc_delta += 1
                     chunk_delta += len(chunks)
+                    stored = dataclasses.replace(document, created_at=created_at)
                     db.execute(
-                        "INSERT INTO documents(doc_id, title, text, source, content_hash,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            document.doc_id,
-                            document.title,
-                            document.text,
-                            document.source,
-                            document.content_hash,
-                            created_at,
-                        ),
+                        f"INSERT INTO documents({self._DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                        dataclasses.astuple(stored),
                     )
                     for chunk, vector in zip(chunks, blobs, strict=True):
                         cur = db.execute(
@@ -446,14 +440,6 @@ class Store:
                         )
                         new_ids.append(cur.lastrowid)
                     new_vectors.append(blobs)
-                    stored = Document(
-                        document.doc_id,
-                        document.title,
-                        document.text,
-                        document.source,
-                        document.content_hash,
-                        created_at,
-                    )
                     seen[document.content_hash] = stored
                     results.append((stored, True))
                 if new_ids or old_ids:

@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -229,3 +230,39 @@ def percentile(values: list[float], q: int) -> float:
     if len(values) < 2:
         return round(values[0], 1) if values else 0.0
     return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 1)
+
+
+def ask_concurrently(
+    base: str, questions: list[str], clients: int, seconds: float
+) -> tuple[list[float], dict[int, int], float]:
+    """``clients`` threads asking ``questions`` back to back for ``seconds``: latencies
+    (ms) of the 200 answers, counts per status code (0: no response), wall seconds."""
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=base, timeout=120) as http:
+            i = n * 7
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                try:
+                    code = http.post(
+                        "/ask", json={"question": questions[i % len(questions)]}
+                    ).status_code
+                except httpx.HTTPError:
+                    code = 0
+                i += 1
+                with lock:
+                    codes[code] = codes.get(code, 0) + 1
+                    if code == 200:
+                        latencies.append((time.perf_counter() - t0) * 1000)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, codes, time.perf_counter() - t0

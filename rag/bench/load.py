@@ -10,7 +10,15 @@ from pathlib import Path
 
 import httpx
 
-from rag.bench.common import SEED_QUESTIONS, Server, machine, peak_rss_mb, percentile, seeded_server
+from rag.bench.common import (
+    SEED_QUESTIONS,
+    Server,
+    ask_concurrently,
+    machine,
+    peak_rss_mb,
+    percentile,
+    seeded_server,
+)
 
 
 def load(clients: int = 8, seconds: float = 30.0) -> dict:
@@ -19,40 +27,8 @@ def load(clients: int = 8, seconds: float = 30.0) -> dict:
         with httpx.Client(base_url=server.base, timeout=60) as warm:
             for q in SEED_QUESTIONS:
                 warm.post("/ask", json={"question": q})
-        latencies: list[float] = []
-        codes: dict[int, int] = {}
-        errors = 0
-        lock = threading.Lock()
-        deadline = time.perf_counter() + seconds
-
-        def client(n: int) -> None:
-            nonlocal errors
-            with httpx.Client(base_url=server.base, timeout=120) as http:
-                i = n
-                while time.perf_counter() < deadline:
-                    q = SEED_QUESTIONS[i % len(SEED_QUESTIONS)]
-                    i += 1
-                    t0 = time.perf_counter()
-                    try:
-                        r = http.post("/ask", json={"question": q})
-                        code = r.status_code
-                    except httpx.HTTPError:
-                        code = 0
-                    ms = (time.perf_counter() - t0) * 1000
-                    with lock:
-                        codes[code] = codes.get(code, 0) + 1
-                        if code == 200:
-                            latencies.append(ms)
-                        else:
-                            errors += 1
-
-        t0 = time.perf_counter()
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
+        latencies, codes, wall = ask_concurrently(server.base, SEED_QUESTIONS, clients, seconds)
+        errors = sum(n for code, n in codes.items() if code != 200)
         health = httpx.get(f"{server.base}/health", timeout=10).status_code
         rss = peak_rss_mb(server.proc.pid)
         start_s = server.start_seconds

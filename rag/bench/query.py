@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import httpx
 from rag.bench.common import (
     SEED_QUESTIONS,
     Server,
+    ask_concurrently,
     machine,
     peak_rss_mb,
     percentile,
@@ -60,41 +60,11 @@ def _single_client(base: str, questions: list[str], requests: int) -> tuple[list
 
 
 def _concurrent(base: str, questions: list[str], clients: int, seconds: float) -> dict:
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def client(n: int) -> None:
-        nonlocal errors
-        with httpx.Client(base_url=base, timeout=120) as http:
-            i = n * 7
-            while time.perf_counter() < deadline:
-                t0 = time.perf_counter()
-                try:
-                    ok = http.post(
-                        "/ask", json={"question": questions[i % len(questions)]}
-                    ).is_success
-                except httpx.HTTPError:
-                    ok = False
-                i += 1
-                with lock:
-                    if ok:
-                        latencies.append((time.perf_counter() - t0) * 1000)
-                    else:
-                        errors += 1
-
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    latencies, codes, wall = ask_concurrently(base, questions, clients, seconds)
     return {
         "clients": clients,
         "requests": len(latencies),
-        "errors": errors,
+        "errors": sum(n for code, n in codes.items() if code != 200),
         "throughput_qps": round(len(latencies) / wall, 1),
         "p50_ms": percentile(latencies, 50),
         "p95_ms": percentile(latencies, 95),
