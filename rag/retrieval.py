@@ -41,9 +41,6 @@ class HybridRetriever:
     candidates: int = 30
     rrf_k: int = 60
 
-    def retrieve(self, question: str, top_k: int) -> list[Passage]:
-        return self.retrieve_timed(question, top_k)[0]
-
     def retrieve_timed(
         self, question: str, top_k: int, vector: np.ndarray | None = None
     ) -> tuple[list[Passage], dict]:

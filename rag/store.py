@@ -104,13 +104,9 @@ def fts_words(text: str) -> list[str]:
     return list(dict.fromkeys(content))[:64]
 
 
-def _or_query(words: list[str]) -> str:
+def fts_query(words: list[str]) -> str:
+    """An FTS5 OR-query of ``words``, each quoted (no FTS syntax from users)."""
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in words)
-
-
-def fts_query(text: str) -> str:
-    """An FTS5 OR-query of the question's words, each quoted (no FTS syntax from users)."""
-    return _or_query(fts_words(text))
 
 
 class Store:
@@ -613,7 +609,7 @@ class Store:
         for i, word in enumerate(words):
             (df,) = self.db.execute(
                 "SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)",
-                (_or_query([word]), cap),
+                (fts_query([word]), cap),
             ).fetchone()
             if 0 < df <= self.lexical_budget:
                 ranked.append((df, i))
@@ -623,7 +619,7 @@ class Store:
                 break
             chosen.append(i)
             total += df
-        return _or_query([words[i] for i in sorted(chosen)])
+        return fts_query([words[i] for i in sorted(chosen)])
 
 
 def read_documents(directory: Path) -> list[Document]:

@@ -13,6 +13,7 @@ from rag.store import (
     Store,
     StoreError,
     fts_query,
+    fts_words,
     read_documents,
 )
 from rag.types import Chunk
@@ -151,9 +152,10 @@ def test_read_documents_for_rebuilds(tmp_path):
 
 
 def test_fts_query_quotes_every_word_and_drops_stopwords():
-    assert fts_query('Where was "Kim" invited? OR NEAR(') == '"kim" OR "invited" OR "near"'
-    assert fts_query("what is it") == '"what" OR "is" OR "it"'
-    assert fts_query("?!") == ""
+    query = fts_query(fts_words('Where was "Kim" invited? OR NEAR('))
+    assert query == '"kim" OR "invited" OR "near"'
+    assert fts_query(fts_words("what is it")) == '"what" OR "is" OR "it"'
+    assert fts_query(fts_words("?!")) == ""
 
 
 def test_an_existing_index_opens_without_knowing_the_dimension(tmp_path):
