@@ -405,6 +405,17 @@ def train_reader(
         str | None, typer.Option(help="Self-distillation: soft targets from this reader.")
     ] = None,
     distill_weight: Annotated[float, typer.Option(min=0, max=1)] = 0.5,
+    temperature: Annotated[
+        float, typer.Option(min=0.1, help="Softens the teacher's distribution.")
+    ] = 1.0,
+    ema: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=0.99999,
+            help="Decay of the moving average of the weights per step; 0 turns it off.",
+        ),
+    ] = 0.999,
     install: Annotated[
         bool, typer.Option(help="Copy the best checkpoint into the package.")
     ] = False,
@@ -433,6 +444,8 @@ def train_reader(
         init=init,
         teacher=teacher,
         distill_weight=distill_weight,
+        temperature=temperature,
+        ema=ema if ema > 0 else None,
     )
     result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).run()
     result["config"] = config_dict(cfg)

@@ -1,3 +1,4 @@
+import json
 import random
 
 import pytest
@@ -98,6 +99,10 @@ def test_a_short_training_run_writes_a_loadable_reader(tmp_path):
     assert (best / "model.safetensors").exists() and (best / "reader_config.json").exists()
     assert (tmp_path / "run" / "validation.json").exists()
     assert result["steps"] >= 1 and 0 <= result["best_val_f1"] <= 100
+    # Both the raw weights and their moving average are validated at the end.
+    log = [json.loads(line) for line in (tmp_path / "run" / "training_log.jsonl").open()]
+    assert {r["weights"] for r in log if "val_f1" in r} == {"raw", "ema"}
+    assert json.loads((best / "scores.json").read_text())["weights"] in {"raw", "ema"}
     reader = TransformerReader(best)
     spans = reader.read("Who designed the Quillon bridge?", ["Ilse Varga designed it."])
     assert spans and 0 <= spans[0].confidence <= 1
