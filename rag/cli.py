@@ -38,7 +38,7 @@ def clear_errors():
     """Turn the library's expected errors into one line and exit code 1."""
     from rag.ingest import IngestError
     from rag.pipeline import QuestionError
-    from rag.squad import SquadFormatError
+    from rag.squad import SquadError
     from rag.store import StoreError
 
     try:
@@ -47,7 +47,7 @@ def clear_errors():
         IngestError,
         QuestionError,
         StoreError,
-        SquadFormatError,
+        SquadError,
         FileNotFoundError,
         PermissionError,
     ) as exc:
@@ -395,6 +395,13 @@ def train_reader(
         float, typer.Option(help="Share of questions given a no-answer pair.")
     ] = 0.3,
     val_articles: Annotated[int, typer.Option(help="Articles held out for validation.")] = 6,
+    validation: Annotated[
+        Path | None,
+        typer.Option(
+            help="Hold out the articles of this SQuAD file instead (e.g. an earlier run's "
+            "validation.json); articles sharing a paragraph with it are left out of training."
+        ),
+    ] = None,
     max_val_questions: Annotated[int | None, typer.Option()] = None,
     eval_every: Annotated[float, typer.Option(help="Minutes between validations.")] = 20.0,
     seed: Annotated[int, typer.Option()] = 13,
@@ -423,7 +430,7 @@ def train_reader(
     """Fine-tune the extractive reader from the packaged MiniLM encoder."""
     from rag.training import TrainConfig, Trainer, config_dict
 
-    for f in files:
+    for f in [*files, *([validation] if validation else [])]:
         if not f.is_file():
             fail(f"no such file: {f}")
     cfg = TrainConfig(
@@ -438,6 +445,7 @@ def train_reader(
         stride=stride,
         negatives=negatives,
         val_articles=val_articles,
+        validation=validation,
         seed=seed,
         eval_every_minutes=eval_every,
         max_val_questions=max_val_questions,
@@ -447,7 +455,8 @@ def train_reader(
         temperature=temperature,
         ema=ema if ema > 0 else None,
     )
-    result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).run()
+    with clear_errors():
+        result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).run()
     result["config"] = config_dict(cfg)
     (output / "best" / "training.json").write_text(json.dumps(result, indent=2))
     typer.echo(json.dumps(result))

@@ -29,7 +29,11 @@ class Example:
     paragraph: int
 
 
-class SquadFormatError(ValueError):
+class SquadError(ValueError):
+    """SQuAD data that cannot be used; the message says why."""
+
+
+class SquadFormatError(SquadError):
     """The file is not SQuAD v1.1 JSON."""
 
 
@@ -71,6 +75,18 @@ def split_by_article(
     train = [e for e in examples if e.article not in held]
     val = [e for e in examples if e.article in held]
     return train, val
+
+
+def exclude_articles_of(examples: Sequence[Example], held_out: Sequence[Example]) -> list[Example]:
+    """Drop every article that shares a paragraph or a question with ``held_out``.
+
+    Whole articles go, not just the shared paragraphs, so that a validation file
+    written by an earlier run (or by hand) keeps the split by article.
+    """
+    contexts = {e.context for e in held_out}
+    ids = {e.id for e in held_out}
+    touched = {e.article for e in examples if e.context in contexts or e.id in ids}
+    return [e for e in examples if e.article not in touched]
 
 
 def dump(examples: Sequence[Example], path: Path) -> None:

@@ -42,6 +42,7 @@ class TrainConfig:
     negatives: float = 0.3
     val_articles: int = 6
     seed: int = 13
+    validation: Path | None = None
     eval_every_minutes: float = 20.0
     max_val_questions: int | None = None
     threads: int | None = None
@@ -229,7 +230,17 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         rng = random.Random(cfg.seed)
         examples = squad.load(cfg.files)
-        train, val = squad.split_by_article(examples, cfg.val_articles, cfg.seed)
+        if cfg.validation is not None:
+            # A fixed held-out file: runs that differ in seed or recipe are compared on
+            # the same articles, and the split can favour articles scored like the target.
+            val = squad.load([cfg.validation])
+            train = squad.exclude_articles_of(examples, val)
+        else:
+            train, val = squad.split_by_article(examples, cfg.val_articles, cfg.seed)
+        if not val:
+            raise squad.SquadError("no validation questions: hold out at least one article")
+        if not train:
+            raise squad.SquadError("no training questions left: every article is held out")
         if cfg.max_val_questions:
             val = random.Random(cfg.seed).sample(val, min(cfg.max_val_questions, len(val)))
         val_titles = sorted({e.article for e in val})
@@ -444,5 +455,6 @@ def config_dict(cfg: TrainConfig) -> dict:
     d = asdict(cfg)
     d["files"] = [str(f) for f in cfg.files]
     d["output"] = str(cfg.output)
+    d["validation"] = str(cfg.validation) if cfg.validation is not None else None
     d.pop("log")
     return d

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import SEEDS
+from tests.conftest import FIXTURES, SEEDS
 
 
 def _rag(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -103,3 +103,18 @@ def test_a_bad_file_in_a_folder_is_reported_and_the_rest_indexed(env, tmp_path):
     assert "1 added" in result.stdout and "1 skipped" in result.stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "latin.txt" in errors[0] and "UTF-8" in errors[0]
+
+
+def test_train_reader_refuses_unusable_data_with_one_line(tmp_path):
+    mini = str(FIXTURES / "mini_squad.json")
+    missing = _one_error_line(_rag("train-reader", mini, "--validation", str(tmp_path / "nope")))
+    assert "no such file" in missing
+    not_squad = tmp_path / "notes.json"
+    not_squad.write_text("[1, 2]")
+    bad = _one_error_line(_rag("train-reader", str(not_squad), "--output", str(tmp_path / "run")))
+    assert "not a SQuAD" in bad
+    # Holding out the training file itself leaves nothing to train on.
+    empty = _one_error_line(
+        _rag("train-reader", mini, "--validation", mini, "--output", str(tmp_path / "run"))
+    )
+    assert "no training questions" in empty

@@ -42,3 +42,14 @@ def test_bad_files_are_reported(tmp_path):
     bad.write_text(json.dumps({"nodata": []}))
     with pytest.raises(squad.SquadFormatError, match="not a SQuAD"):
         squad.load([bad])
+
+
+def test_a_held_out_file_removes_whole_articles_from_training(tmp_path):
+    examples = squad.load([MINI])
+    _, val = squad.split_by_article(examples, 1, seed=1)
+    # Only one question of the held-out article is written: its article still goes.
+    held = tmp_path / "held.json"
+    squad.dump(val[:1], held)
+    train = squad.exclude_articles_of(examples, squad.load([held]))
+    assert train and {e.article for e in train}.isdisjoint({e.article for e in val})
+    assert len(train) == len(examples) - len(val)
