@@ -43,25 +43,31 @@ def load(paths: Iterable[str | Path]) -> list[Example]:
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            articles = data["data"]
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise SquadFormatError(f"{path}: not a SQuAD v1.1 JSON file ({exc})") from exc
-        for a_idx, article in enumerate(articles):
-            title = f"{path.name}:{article.get('title', a_idx)}"
-            for p_idx, para in enumerate(article["paragraphs"]):
-                for qa in para["qas"]:
-                    answers = qa.get("answers") or []
-                    examples.append(
-                        Example(
-                            id=str(qa["id"]),
-                            question=qa["question"],
-                            context=para["context"],
-                            answers=tuple(a["text"] for a in answers),
-                            answer_starts=tuple(int(a["answer_start"]) for a in answers),
-                            article=title,
-                            paragraph=p_idx,
-                        )
+            examples += _examples(path.name, data["data"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # A missing key deep inside the file is as unusable as bad JSON: one message.
+            raise SquadFormatError(f"{path}: not a SQuAD v1.1 JSON file ({exc!r})") from exc
+    return examples
+
+
+def _examples(file_name: str, articles: list[dict]) -> list[Example]:
+    examples = []
+    for a_idx, article in enumerate(articles):
+        title = f"{file_name}:{article.get('title', a_idx)}"
+        for p_idx, para in enumerate(article["paragraphs"]):
+            for qa in para["qas"]:
+                answers = qa.get("answers") or []
+                examples.append(
+                    Example(
+                        id=str(qa["id"]),
+                        question=qa["question"],
+                        context=para["context"],
+                        answers=tuple(a["text"] for a in answers),
+                        answer_starts=tuple(int(a["answer_start"]) for a in answers),
+                        article=title,
+                        paragraph=p_idx,
                     )
+                )
     return examples
 
 

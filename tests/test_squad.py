@@ -42,6 +42,10 @@ def test_bad_files_are_reported(tmp_path):
     bad.write_text(json.dumps({"nodata": []}))
     with pytest.raises(squad.SquadFormatError, match="not a SQuAD"):
         squad.load([bad])
+    # Valid JSON with a key missing deep inside is reported the same way.
+    bad.write_text(json.dumps({"data": [{"title": "T", "paragraphs": [{"qas": []}, {}]}]}))
+    with pytest.raises(squad.SquadFormatError, match="not a SQuAD"):
+        squad.load([bad])
 
 
 def test_a_held_out_file_removes_whole_articles_from_training(tmp_path):
