@@ -11,6 +11,7 @@ from rag.training import (
     Trainer,
     build_features,
     choose_threshold,
+    config_dict,
     distill_kl,
     length_grouped_batches,
     make_pairs,
@@ -106,3 +107,27 @@ def test_a_short_training_run_writes_a_loadable_reader(tmp_path):
     reader = TransformerReader(best)
     spans = reader.read("Who designed the Quillon bridge?", ["Ilse Varga designed it."])
     assert spans and 0 <= spans[0].confidence <= 1
+
+
+@pytest.mark.slow
+def test_a_validation_file_fixes_the_held_out_articles(tmp_path):
+    examples = squad.load([MINI])
+    _, val = squad.split_by_article(examples, 1, seed=5)
+    held = tmp_path / "held.json"
+    squad.dump(val, held)
+    cfg = TrainConfig(
+        files=[MINI],
+        output=tmp_path / "run",
+        base_model=packaged_embedding_model(),
+        minutes=0.02,
+        epochs=1,
+        batch_size=2,
+        validation=held,
+        seed=3,
+    )
+    result = Trainer(cfg, echo=lambda m: None).run()
+    assert result["val_questions"] == len(val)
+    assert result["train_questions"] == len(examples) - len(val)
+    written = squad.load([tmp_path / "run" / "validation.json"])
+    assert sorted(e.id for e in written) == sorted(e.id for e in val)
+    assert config_dict(cfg)["validation"] == str(held)
