@@ -81,20 +81,22 @@ def test_length_grouped_batches_cover_every_window_once(tokenizer):
     assert sorted(i for b in batches for i in b) == list(range(len(features)))
 
 
+def _tiny_run(tmp_path, **overrides) -> TrainConfig:
+    """A run of seconds on the mini fixture: enough to exercise every stage."""
+    defaults = dict(epochs=1, batch_size=2, seed=3)
+    return TrainConfig(
+        files=[MINI],
+        output=tmp_path / "run",
+        base_model=packaged_embedding_model(),
+        **{**defaults, **overrides},
+    )
+
+
 @pytest.mark.slow
 def test_a_short_training_run_writes_a_loadable_reader(tmp_path):
     from rag.reader import TransformerReader
 
-    cfg = TrainConfig(
-        files=[MINI],
-        output=tmp_path / "run",
-        base_model=packaged_embedding_model(),
-        minutes=0.05,
-        epochs=1,
-        batch_size=2,
-        val_articles=1,
-        seed=3,
-    )
+    cfg = _tiny_run(tmp_path, minutes=0.05, val_articles=1)
     result = Trainer(cfg, echo=lambda m: None).run()
     best = tmp_path / "run" / "best"
     assert (best / "model.safetensors").exists() and (best / "reader_config.json").exists()
@@ -115,16 +117,7 @@ def test_a_validation_file_fixes_the_held_out_articles(tmp_path):
     _, val = squad.split_by_article(examples, 1, seed=5)
     held = tmp_path / "held.json"
     squad.dump(val, held)
-    cfg = TrainConfig(
-        files=[MINI],
-        output=tmp_path / "run",
-        base_model=packaged_embedding_model(),
-        minutes=0.02,
-        epochs=1,
-        batch_size=2,
-        validation=held,
-        seed=3,
-    )
+    cfg = _tiny_run(tmp_path, minutes=0.02, validation=held)
     result = Trainer(cfg, echo=lambda m: None).run()
     assert result["val_questions"] == len(val)
     assert result["train_questions"] == len(examples) - len(val)
