@@ -452,9 +452,11 @@ def save_model(model, tokenizer, out: Path) -> None:
 
 
 def config_dict(cfg: TrainConfig) -> dict:
-    d = asdict(cfg)
-    d["files"] = [str(f) for f in cfg.files]
-    d["output"] = str(cfg.output)
-    d["validation"] = str(cfg.validation) if cfg.validation is not None else None
-    d.pop("log")
-    return d
+    """The run's settings as JSON-ready values (paths as strings), without the log."""
+
+    def plain(value):
+        if isinstance(value, Path):
+            return str(value)
+        return [plain(v) for v in value] if isinstance(value, list) else value
+
+    return {k: plain(v) for k, v in asdict(cfg).items() if k != "log"}
