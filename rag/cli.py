@@ -36,10 +36,7 @@ def fail(message: str, code: int = 1) -> None:
 @contextmanager
 def clear_errors():
     """Turn the library's expected errors into one line and exit code 1."""
-    from rag.ingest import IngestError
-    from rag.pipeline import QuestionError
-    from rag.squad import SquadError
-    from rag.store import StoreError
+    from rag.errors import IngestError, QuestionError, SquadError, StoreError
 
     try:
         yield
@@ -392,8 +389,30 @@ def train_reader(
     max_length: Annotated[int, typer.Option()] = 384,
     stride: Annotated[int, typer.Option()] = 128,
     negatives: Annotated[
-        float, typer.Option(help="Share of questions given a no-answer pair.")
+        float,
+        typer.Option(help="Share of questions also read against another paragraph (no answer)."),
     ] = 0.3,
+    lexical_negatives: Annotated[
+        float,
+        typer.Option(
+            help="Share also read against the closest paragraph of the article without the "
+            "answer (no answer)."
+        ),
+    ] = 0.0,
+    changed_questions: Annotated[
+        float,
+        typer.Option(
+            help="Share given a SQuAD 2.0-style unanswerable copy: an entity, number or year "
+            "swapped for one the paragraph lacks, or the question negated."
+        ),
+    ] = 0.0,
+    distractors: Annotated[
+        float,
+        typer.Option(
+            help="Share given an AddSent-style copy: a sentence echoing the question about "
+            "other entities inserted into the paragraph; the answer stays."
+        ),
+    ] = 0.0,
     val_articles: Annotated[int, typer.Option(help="Articles held out for validation.")] = 6,
     validation: Annotated[
         Path | None,
@@ -409,7 +428,11 @@ def train_reader(
         str | None, typer.Option(help="Start from this reader instead of the bare encoder.")
     ] = None,
     teacher: Annotated[
-        str | None, typer.Option(help="Self-distillation: soft targets from this reader.")
+        list[str] | None,
+        typer.Option(
+            help="Distillation: soft targets from this reader (repeat for an ensemble, "
+            "whose mean logits teach)."
+        ),
     ] = None,
     distill_weight: Annotated[float, typer.Option(min=0, max=1)] = 0.5,
     temperature: Annotated[
@@ -423,6 +446,13 @@ def train_reader(
             help="Decay of the moving average of the weights per step; 0 turns it off.",
         ),
     ] = 0.999,
+    device: Annotated[
+        str, typer.Option(help="torch device to train on: cpu, cuda, cuda:1 ...")
+    ] = "cpu",
+    resume: Annotated[
+        bool,
+        typer.Option(help="Go on from the state saved at the last validation of --output."),
+    ] = False,
     install: Annotated[
         bool, typer.Option(help="Copy the best checkpoint into the package.")
     ] = False,
@@ -444,16 +474,21 @@ def train_reader(
         max_length=max_length,
         stride=stride,
         negatives=negatives,
+        lexical_negatives=lexical_negatives,
+        changed_questions=changed_questions,
+        distractors=distractors,
         val_articles=val_articles,
         validation=validation,
         seed=seed,
         eval_every_minutes=eval_every,
         max_val_questions=max_val_questions,
         init=init,
-        teacher=teacher,
+        teacher=list(teacher or []),
         distill_weight=distill_weight,
         temperature=temperature,
         ema=ema if ema > 0 else None,
+        device=device,
+        resume=resume,
     )
     with clear_errors():
         result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).run()

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from rag.errors import IngestError
 from rag.types import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
@@ -33,10 +34,6 @@ _JUNK_LINE = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
-
-class IngestError(ValueError):
-    """A file or text that cannot become a document."""
 
 
 class UnsupportedFileType(IngestError):

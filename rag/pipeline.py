@@ -22,6 +22,7 @@ from tqdm import tqdm
 from rag import ingest, runtime
 from rag.chunking import Chunker
 from rag.embedding import Embedder
+from rag.errors import QuestionError
 from rag.focus import focus_window
 from rag.reader import PREFER_SHORTER, LexicalReader, Reader, Span, load_reader
 from rag.retrieval import HybridRetriever
@@ -34,10 +35,6 @@ MAX_QUESTION_CHARS = 2000
 #: Most questions answered together when requests arrive at once.
 MAX_BATCH = 16
 log = logging.getLogger(__name__)
-
-
-class QuestionError(ValueError):
-    """A question that cannot be asked (empty, too long)."""
 
 
 def _citation(passage: Passage, span: tuple[int, int] | None = None) -> Citation:

@@ -240,8 +240,10 @@ class TransformerReader:
         n_best: int = 2,
         batch_size: int = 16,
         threshold: float | None = None,
+        device: str = "cpu",
     ) -> None:
         self.model_name = str(model)
+        self.device = device
         self.max_length = max_length
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
@@ -269,13 +271,13 @@ class TransformerReader:
             # weights cast once: autocast would cast every weight on every forward pass
             # (3 passages: 38.6 ms with autocast, 32.2 ms with bf16 weights)
             model = model.to(torch.bfloat16)
-        self._model = model.eval()
+        self._model = model.to(self.device).eval()
         self.read("warm up?", ["A short passage to warm the kernels up."])
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.inference_mode():
-            out = self._model(**batch)
-        return out.start_logits.float(), out.end_logits.float()
+            out = self._model(**{k: v.to(self.device) for k, v in batch.items()})
+        return out.start_logits.float().cpu(), out.end_logits.float().cpu()
 
     def read_pairs(self, questions: Sequence[str], contexts: Sequence[str]) -> list[list[Span]]:
         """Read each (question, context) pair; all windows go through batched forward passes."""

@@ -1,7 +1,10 @@
-"""SQuAD v1.1 files: loading, splitting by article, and the official scoring.
+"""SQuAD files (v1.1, and v2.0 with unanswerable questions): loading, splitting by
+article, and the official scoring.
 
-The normalisation and the token F1 follow the official v1.1 evaluation script, so
-the figures this project prints can be compared with published ones.
+The normalisation and the token F1 follow the official evaluation scripts, so the
+figures this project prints can be compared with published ones. In v2.0 a question
+marked ``is_impossible`` has no answer; abstaining on it is the right answer, and
+answering it is wrong (:func:`score_v2`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import SquadError
+
 
 @dataclass(frozen=True)
 class Example:
@@ -27,10 +32,7 @@ class Example:
     answer_starts: tuple[int, ...]
     article: str
     paragraph: int
-
-
-class SquadError(ValueError):
-    """SQuAD data that cannot be used; the message says why."""
+    impossible: bool = False  #: SQuAD 2.0: the paragraph does not answer the question
 
 
 class SquadFormatError(SquadError):
@@ -46,7 +48,7 @@ def load(paths: Iterable[str | Path]) -> list[Example]:
             examples += _examples(path.name, data["data"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             # A missing key deep inside the file is as unusable as bad JSON: one message.
-            raise SquadFormatError(f"{path}: not a SQuAD v1.1 JSON file ({exc!r})") from exc
+            raise SquadFormatError(f"{path}: not a SQuAD JSON file ({exc!r})") from exc
     return examples
 
 
@@ -56,7 +58,8 @@ def _examples(file_name: str, articles: list[dict]) -> list[Example]:
         title = f"{file_name}:{article.get('title', a_idx)}"
         for p_idx, para in enumerate(article["paragraphs"]):
             for qa in para["qas"]:
-                answers = qa.get("answers") or []
+                impossible = bool(qa.get("is_impossible", False))
+                answers = [] if impossible else qa.get("answers") or []
                 examples.append(
                     Example(
                         id=str(qa["id"]),
@@ -66,6 +69,7 @@ def _examples(file_name: str, articles: list[dict]) -> list[Example]:
                         answer_starts=tuple(int(a["answer_start"]) for a in answers),
                         article=title,
                         paragraph=p_idx,
+                        impossible=impossible,
                     )
                 )
     return examples
@@ -96,31 +100,35 @@ def exclude_articles_of(examples: Sequence[Example], held_out: Sequence[Example]
 
 
 def dump(examples: Sequence[Example], path: Path) -> None:
-    """Write examples back as SQuAD v1.1 JSON (used to keep a run's validation split)."""
+    """Write examples back as SQuAD JSON (v2.0 when some are unanswerable)."""
     articles: dict[str, dict[str, dict]] = {}
     for ex in examples:
         paragraphs = articles.setdefault(ex.article, {})
         para = paragraphs.setdefault(ex.context, {"context": ex.context, "qas": []})
-        para["qas"].append(
-            {
-                "id": ex.id,
-                "question": ex.question,
-                "answers": [
-                    {"text": t, "answer_start": s}
-                    for t, s in zip(ex.answers, ex.answer_starts, strict=True)
-                ],
-            }
-        )
+        qa = {
+            "id": ex.id,
+            "question": ex.question,
+            "answers": [
+                {"text": t, "answer_start": s}
+                for t, s in zip(ex.answers, ex.answer_starts, strict=True)
+            ],
+        }
+        if ex.impossible:
+            qa["is_impossible"] = True
+        para["qas"].append(qa)
     data = [
         {"title": title, "paragraphs": list(paras.values())} for title, paras in articles.items()
     ]
-    Path(path).write_text(json.dumps({"version": "1.1", "data": data}), encoding="utf-8")
+    version = "v2.0" if any(ex.impossible for ex in examples) else "1.1"
+    Path(path).write_text(json.dumps({"version": version, "data": data}), encoding="utf-8")
+
+
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
 def normalize_answer(s: str) -> str:
     """Lower case, drop punctuation, articles and extra white space (official v1.1)."""
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in set(string.punctuation))
+    s = s.lower().translate(_PUNCTUATION)
     s = re.sub(r"\b(a|an|the)\b", " ", s)
     return " ".join(s.split())
 
@@ -154,3 +162,31 @@ def score(predictions: dict[str, str], examples: Sequence[Example]) -> dict[str,
         f1 += best_over_truths(f1_score, pred, ex.answers)
     n = max(len(examples), 1)
     return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}
+
+
+def score_v2(predictions: dict[str, str], examples: Sequence[Example]) -> dict[str, float]:
+    """The official SQuAD 2.0 metric: an abstention is the empty answer, which is right
+    (EM and F1 of 1) exactly where the question has no answer.
+
+    Returns overall EM/F1 and the HasAns/NoAns parts (0-100), with their sizes.
+    """
+    rows = {"all": [], "has_answer": [], "no_answer": []}
+    for ex in examples:
+        pred = predictions.get(ex.id, "")
+        truths = list(ex.answers) if ex.answers else [""]
+        em = best_over_truths(exact_match, pred, truths)
+        f1 = (
+            best_over_truths(f1_score, pred, truths)
+            if ex.answers
+            else float(normalize_answer(pred) == "")
+        )
+        rows["all"].append((em, f1))
+        rows["no_answer" if not ex.answers else "has_answer"].append((em, f1))
+    out: dict[str, float] = {}
+    for part, values in rows.items():
+        n = len(values)
+        prefix = "" if part == "all" else f"{part}_"
+        out[f"{prefix}exact_match"] = 100.0 * sum(v[0] for v in values) / max(n, 1)
+        out[f"{prefix}f1"] = 100.0 * sum(v[1] for v in values) / max(n, 1)
+        out[f"{prefix}questions"] = n
+    return out

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.errors import StoreError
 from rag.types import Chunk, Document
 from rag.vectors import IVF_THRESHOLD, DenseIndex, training_size
 
@@ -78,10 +79,6 @@ _STOPWORDS = frozenset(
     "into is it its of on or s she he that the their them they this to was were what when where "
     "which who whom whose why will with would you".split()
 )
-
-
-class StoreError(RuntimeError):
-    """The index folder cannot be used (corrupt, foreign, or unwritable)."""
 
 
 class IndexMismatchError(StoreError):

@@ -13,16 +13,20 @@ validation F1 on held-out *articles* after every evaluation period.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
 
 from rag import squad
+from rag.negatives import Pair, Shares, make_pairs
 from rag.reader import READER_CONFIG, TransformerReader, context_mask, encode_windows, pad_batch
 
 
@@ -40,6 +44,9 @@ class TrainConfig:
     warmup: float = 0.1
     weight_decay: float = 0.01
     negatives: float = 0.3
+    lexical_negatives: float = 0.0
+    changed_questions: float = 0.0
+    distractors: float = 0.0
     val_articles: int = 6
     seed: int = 13
     validation: Path | None = None
@@ -47,11 +54,24 @@ class TrainConfig:
     max_val_questions: int | None = None
     threads: int | None = None
     init: str | None = None
-    teacher: str | None = None
+    teacher: list[str] = field(default_factory=list)
     distill_weight: float = 0.5
     temperature: float = 1.0
     ema: float | None = 0.999
+    device: str = "cpu"
+    resume: bool = False
+    #: build the next epoch's windows in another process (default: when not on a CPU)
+    prefetch: bool | None = None
     log: list[dict] = field(default_factory=list)
+
+    @property
+    def shares(self) -> Shares:
+        return Shares(
+            other_paragraph=self.negatives,
+            lexical=self.lexical_negatives,
+            changed_question=self.changed_questions,
+            distractor=self.distractors,
+        )
 
 
 @dataclass
@@ -62,42 +82,42 @@ class Feature:
     ends: list[int]
 
 
-def _contains_answer(context: str, answers: Sequence[str]) -> bool:
-    norm = squad.normalize_answer(context)
-    return any(squad.normalize_answer(a) in norm for a in answers if a)
+def split(cfg: TrainConfig) -> tuple[list[squad.Example], list[squad.Example]]:
+    """Training and validation questions, split by article (or by a fixed validation file)."""
+    examples = squad.load(cfg.files)
+    if cfg.validation is not None:
+        # A fixed held-out file: runs that differ in seed or recipe are compared on
+        # the same articles, and the split can favour articles scored like the target.
+        val = squad.load([cfg.validation])
+        train = squad.exclude_articles_of(examples, val)
+    else:
+        train, val = squad.split_by_article(examples, cfg.val_articles, cfg.seed)
+    if not val:
+        raise squad.SquadError("no validation questions: hold out at least one article")
+    if not train:
+        raise squad.SquadError("no training questions left: every article is held out")
+    if cfg.max_val_questions:
+        val = random.Random(cfg.seed).sample(val, min(cfg.max_val_questions, len(val)))
+    return train, val
 
 
-def make_pairs(
-    examples: Sequence[squad.Example], negatives: float, rng: random.Random
-) -> list[tuple[str, str, list[tuple[int, int]]]]:
-    """(question, context, gold char spans); negatives have no spans.
+def epoch_features(cfg: TrainConfig, epoch: int) -> tuple[list[Feature], dict[str, int]]:
+    """The windows of one epoch: fresh negatives every epoch, drawn from (seed, epoch) alone,
+    so that an epoch can be built in another process or again after a resume."""
+    from transformers import AutoTokenizer
 
-    Half the negatives come from another paragraph of the same article (hard:
-    same topic, as a retriever would return), half from another article.
-    """
-    by_article: dict[str, list[str]] = {}
-    for ex in examples:
-        paras = by_article.setdefault(ex.article, [])
-        if not paras or paras[-1] != ex.context:
-            paras.append(ex.context)
-    articles = sorted(by_article)
-    pairs = []
-    for ex in examples:
-        spans = sorted({(s, s + len(a)) for a, s in zip(ex.answers, ex.answer_starts, strict=True)})
-        pairs.append((ex.question, ex.context, spans))
-        if rng.random() >= negatives:
-            continue
-        if rng.random() < 0.5 and len(by_article[ex.article]) > 1:
-            pool = by_article[ex.article]
-        else:
-            pool = by_article[rng.choice(articles)]
-        other = rng.choice(pool)
-        if other != ex.context and not _contains_answer(other, ex.answers):
-            pairs.append((ex.question, other, []))
-    return pairs
+    train, _ = split(cfg)
+    rng = random.Random(f"{cfg.seed}:{epoch}")
+    pairs = make_pairs(train, cfg.shares, rng)
+    tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
+    features = build_features(tokenizer, pairs, cfg.max_length, cfg.stride)
+    counts = Counter(p.kind for p in pairs)
+    counts["windows"] = len(features)
+    counts["no-answer windows"] = sum(f.starts == [0] for f in features)
+    return features, dict(counts)
 
 
-def build_features(tokenizer, pairs, max_length: int, stride: int) -> list[Feature]:
+def build_features(tokenizer, pairs: Sequence[Pair], max_length: int, stride: int) -> list[Feature]:
     enc = encode_windows(
         tokenizer, [p[0] for p in pairs], [p[1] for p in pairs], max_length, stride
     )
@@ -221,81 +241,120 @@ class Trainer:
         self.cfg = cfg
         self.echo = echo
 
+    def _features(self, epoch: int) -> list[Feature]:
+        features, counts = epoch_features(self.cfg, epoch)
+        self._report_epoch(epoch, counts)
+        return features
+
+    def _report_epoch(self, epoch: int, counts: dict[str, int]) -> None:
+        self.echo(f"epoch {epoch}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+    def _load_models(self):
+        from transformers import AutoModelForQuestionAnswering
+
+        cfg = self.cfg
+        model = AutoModelForQuestionAnswering.from_pretrained(
+            cfg.init or cfg.base_model, attention_probs_dropout_prob=0.0, dtype=torch.float32
+        ).to(cfg.device)
+        teachers = []
+        for path in cfg.teacher:
+            teacher = AutoModelForQuestionAnswering.from_pretrained(path, dtype=torch.float32)
+            teachers.append(teacher.to(cfg.device).eval())
+        if teachers:
+            self.echo(f"distilling from {', '.join(cfg.teacher)} (weight {cfg.distill_weight})")
+        return model, teachers
+
+    def _optimizer(self, model) -> torch.optim.Optimizer:
+        cfg = self.cfg
+        params = list(model.named_parameters())
+        no_decay = [p for n, p in params if "LayerNorm" in n or n.endswith("bias")]
+        decay = [p for n, p in params if not ("LayerNorm" in n or n.endswith("bias"))]
+        return torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": cfg.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=cfg.lr,
+            fused=cfg.device.startswith("cuda"),
+        )
+
+    def _loss(self, model, teachers, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Marginal likelihood of the gold spans, mixed with the teachers' soft targets."""
+        cfg = self.cfg
+        gold_s, gold_e = batch.pop("gold_starts"), batch.pop("gold_ends")
+        device_type = torch.device(cfg.device).type
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            out = model(**batch)
+        attn = batch["attention_mask"]
+        loss = (
+            marginal_nll(out.start_logits, gold_s, attn)
+            + marginal_nll(out.end_logits, gold_e, attn)
+        ) / 2
+        if teachers:
+            with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16):
+                # an ensemble teaches through its mean logits
+                outs = [t(**batch) for t in teachers]
+                t_start = torch.stack([o.start_logits.float() for o in outs]).mean(0)
+                t_end = torch.stack([o.end_logits.float() for o in outs]).mean(0)
+            soft = (
+                distill_kl(out.start_logits, t_start, attn, cfg.temperature)
+                + distill_kl(out.end_logits, t_end, attn, cfg.temperature)
+            ) / 2
+            loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * soft
+        return loss
+
     def run(self) -> dict:
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers import AutoTokenizer
 
         cfg = self.cfg
         torch.manual_seed(cfg.seed)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         rng = random.Random(cfg.seed)
-        examples = squad.load(cfg.files)
-        if cfg.validation is not None:
-            # A fixed held-out file: runs that differ in seed or recipe are compared on
-            # the same articles, and the split can favour articles scored like the target.
-            val = squad.load([cfg.validation])
-            train = squad.exclude_articles_of(examples, val)
-        else:
-            train, val = squad.split_by_article(examples, cfg.val_articles, cfg.seed)
-        if not val:
-            raise squad.SquadError("no validation questions: hold out at least one article")
-        if not train:
-            raise squad.SquadError("no training questions left: every article is held out")
-        if cfg.max_val_questions:
-            val = random.Random(cfg.seed).sample(val, min(cfg.max_val_questions, len(val)))
+        train, val = split(cfg)
         val_titles = sorted({e.article for e in val})
         cfg.output.mkdir(parents=True, exist_ok=True)
         squad.dump(val, cfg.output / "validation.json")
         self.echo(f"train: {len(train)} questions; validation: {len(val)} from {val_titles}")
-
         tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
         pad_id = tokenizer.pad_token_id or 0
 
-        def epoch_features() -> list[Feature]:
-            # New negatives every epoch: more distinct no-answer pairs for the same cost.
-            feats = build_features(
-                tokenizer, make_pairs(train, cfg.negatives, rng), cfg.max_length, cfg.stride
-            )
-            n_neg = sum(f.starts == [0] for f in feats)
-            self.echo(f"{len(feats)} training windows ({n_neg} no-answer)")
-            return feats
+        # On an accelerator the next epoch's windows are built in another process while
+        # this one trains; on a CPU both would fight for the same cores.
+        prefetch: Pool | None = None
+        if cfg.prefetch if cfg.prefetch is not None else not cfg.device.startswith("cpu"):
+            prefetch = multiprocessing.get_context("spawn").Pool(1)
+        state = self._load_state() if cfg.resume else None
+        epoch = state["epoch"] if state else 0
+        features = self._features(epoch)
+        upcoming: AsyncResult | None = None
+        if prefetch is not None:
+            upcoming = prefetch.apply_async(epoch_features, (cfg, epoch + 1))
 
-        features = epoch_features()
-
-        model = AutoModelForQuestionAnswering.from_pretrained(
-            cfg.init or cfg.base_model, attention_probs_dropout_prob=0.0, dtype=torch.float32
-        )
-        teacher = None
-        if cfg.teacher:
-            teacher = AutoModelForQuestionAnswering.from_pretrained(
-                cfg.teacher, dtype=torch.float32
-            ).eval()
-            self.echo(f"distilling from {cfg.teacher} (weight {cfg.distill_weight})")
+        model, teachers = self._load_models()
         ema = None
         if cfg.ema:
             from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
             ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema))
-        params = list(model.named_parameters())
-        no_decay = [p for n, p in params if "LayerNorm" in n or n.endswith("bias")]
-        decay = [p for n, p in params if not ("LayerNorm" in n or n.endswith("bias"))]
-        optim = torch.optim.AdamW(
-            [
-                {"params": decay, "weight_decay": cfg.weight_decay},
-                {"params": no_decay, "weight_decay": 0.0},
-            ],
-            lr=cfg.lr,
-        )
+        optim = self._optimizer(model)
         steps_per_epoch = (len(features) + cfg.batch_size - 1) // cfg.batch_size
         total_steps = max(1, int(steps_per_epoch * cfg.epochs))
         budget = cfg.minutes * 60 if cfg.minutes else None
-        cfg.output.mkdir(parents=True, exist_ok=True)
         log_path = cfg.output / "training_log.jsonl"
-        log_path.write_text("")
+        step, best_f1, running, spent = 0, -1.0, None, 0.0
+        if state:
+            model.load_state_dict(state["model"])
+            optim.load_state_dict(state["optim"])
+            if ema is not None and state.get("ema") is not None:
+                ema.load_state_dict(state["ema"])
+            step, best_f1, spent = state["step"], state["best_f1"], state["elapsed_s"]
+            self.echo(f"resumed at step {step} (epoch {epoch}, {spent / 60:.1f} min spent)")
+        else:
+            log_path.write_text("")
 
-        t0 = time.monotonic()
-        last_eval = t0
-        step, epoch, best_f1, running = 0, 0, -1.0, None
+        t0 = time.monotonic() - spent
+        last_eval = time.monotonic()
         done = False
         while not done:
             for batch_idx in length_grouped_batches(features, cfg.batch_size, rng):
@@ -314,23 +373,9 @@ class Trainer:
                 for group in optim.param_groups:
                     group["lr"] = lr
                 batch = collate([features[i] for i in batch_idx], pad_id)
-                gold_s, gold_e = batch.pop("gold_starts"), batch.pop("gold_ends")
+                batch = {k: v.to(cfg.device, non_blocking=True) for k, v in batch.items()}
                 model.train()
-                with torch.autocast("cpu", dtype=torch.bfloat16):
-                    out = model(**batch)
-                attn = batch["attention_mask"]
-                loss = (
-                    marginal_nll(out.start_logits, gold_s, attn)
-                    + marginal_nll(out.end_logits, gold_e, attn)
-                ) / 2
-                if teacher is not None:
-                    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-                        t_out = teacher(**batch)
-                    soft = (
-                        distill_kl(out.start_logits, t_out.start_logits, attn, cfg.temperature)
-                        + distill_kl(out.end_logits, t_out.end_logits, attn, cfg.temperature)
-                    ) / 2
-                    loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * soft
+                loss = self._loss(model, teachers, batch)
                 optim.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -338,8 +383,9 @@ class Trainer:
                 if ema is not None:
                     ema.update_parameters(model)
                 step += 1
-                running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
                 if step % 50 == 0:
+                    value = loss.item()
+                    running = value if running is None else 0.9 * running + 0.1 * value
                     self._log(
                         log_path,
                         {
@@ -355,10 +401,18 @@ class Trainer:
                     best_f1 = self._checkpoint(
                         current, tokenizer, val, step, best_f1, log_path, t0, label
                     )
+                    self._save_state(model, ema, optim, step, epoch, best_f1, t0)
                     last_eval = time.monotonic()
             else:
                 epoch += 1
-                features = epoch_features()
+                if upcoming is not None and prefetch is not None:
+                    features, counts = upcoming.get()
+                    self._report_epoch(epoch, counts)
+                    upcoming = prefetch.apply_async(epoch_features, (cfg, epoch + 1))
+                else:
+                    features = self._features(epoch)
+        if prefetch is not None:
+            prefetch.terminate()  # an epoch still being built is not needed any more
         best_f1 = self._checkpoint(model, tokenizer, val, step, best_f1, log_path, t0, label="raw")
         if ema is not None:
             best_f1 = self._checkpoint(
@@ -375,18 +429,45 @@ class Trainer:
             "val_articles": val_titles,
         }
 
+    def _save_state(self, model, ema, optim, step, epoch, best_f1, t0) -> None:
+        """What ``--resume`` needs to go on where this run stops (written, then renamed)."""
+        state = {
+            "model": model.state_dict(),
+            "ema": ema.state_dict() if ema is not None else None,
+            "optim": optim.state_dict(),
+            "step": step,
+            "epoch": epoch,
+            "best_f1": best_f1,
+            "elapsed_s": time.monotonic() - t0,
+        }
+        tmp = self.cfg.output / "resume.pt.tmp"
+        torch.save(state, tmp)
+        tmp.replace(self.cfg.output / "resume.pt")
+
+    def _load_state(self) -> dict | None:
+        path = self.cfg.output / "resume.pt"
+        if not path.is_file():
+            raise squad.SquadError(f"nothing to resume: {path} does not exist")
+        return torch.load(path, map_location=self.cfg.device, weights_only=True)
+
     def _log(self, path: Path, record: dict) -> None:
         self.cfg.log.append(record)
         with path.open("a") as fh:
             fh.write(json.dumps(record) + "\n")
         self.echo(json.dumps(record))
 
+    def _reader(self, path: Path) -> TransformerReader:
+        cfg = self.cfg
+        batch = 64 if not cfg.device.startswith("cpu") else 16
+        return TransformerReader(
+            path, max_length=cfg.max_length, stride=cfg.stride, device=cfg.device, batch_size=batch
+        )
+
     def _checkpoint(self, model, tokenizer, val, step, best_f1, log_path, t0, label: str) -> float:
         """Score on validation articles; save the weights only when they are better."""
         tmp = self.cfg.output / "candidate"
         save_model(model, tokenizer, tmp)
-        reader = TransformerReader(tmp, max_length=self.cfg.max_length, stride=self.cfg.stride)
-        scores, _ = evaluate_reader(reader, val)
+        scores, _ = evaluate_reader(self._reader(tmp), val)
         self._log(
             log_path,
             {
@@ -411,35 +492,33 @@ class Trainer:
         return best_f1
 
     def _calibrate(self, val, rng: random.Random, log_path: Path) -> None:
-        """Pick the abstention threshold of the best checkpoint on a mix of
-        answerable (gold paragraph) and unanswerable (another article's paragraph) pairs."""
-        best = self.cfg.output / "best"
-        reader = TransformerReader(best, max_length=self.cfg.max_length, stride=self.cfg.stride)
-        _, confs = evaluate_reader(reader, val)
-        preds = reader.read_pairs([e.question for e in val], [e.context for e in val])
+        """Pick the abstention threshold of the best checkpoint on validation questions with
+        their gold paragraph (answerable), and unanswerable pairs made from them: another
+        paragraph, the closest paragraph without the answer, a changed question."""
+        reader = self._reader(self.cfg.output / "best")
+        per_pair = reader.read_pairs([e.question for e in val], [e.context for e in val])
         answerable = [
-            (c, squad.best_over_truths(squad.f1_score, p[0].text if p else "", e.answers) / 1.0)
-            for c, p, e in zip(confs, preds, val, strict=True)
+            (
+                p[0].confidence if p else 0.0,
+                squad.best_over_truths(squad.f1_score, p[0].text if p else "", e.answers),
+            )
+            for p, e in zip(per_pair, val, strict=True)
         ]
-        others = [e for e in val]
-        neg_ctx = []
-        for e in val:
-            other = rng.choice(others)
-            while other.article == e.article and len({o.article for o in others}) > 1:
-                other = rng.choice(others)
-            neg_ctx.append(other.context)
-        neg = reader.read_pairs([e.question for e in val], neg_ctx)
+        shares = Shares(other_paragraph=0.34, lexical=0.33, changed_question=0.33)
+        negatives = [p for p in make_pairs(val, shares, rng) if not p.spans]
+        neg = reader.read_pairs([p.question for p in negatives], [p.context for p in negatives])
         unanswerable = [p[0].confidence if p else 0.0 for p in neg]
         threshold = choose_threshold(answerable, unanswerable)
         config = {
             "threshold": round(threshold, 4),
             "max_length": self.cfg.max_length,
             "stride": self.cfg.stride,
-            "threshold_chosen_on": "validation articles: gold paragraph vs a paragraph "
-            "of another article, maximising expected F1",
+            "threshold_chosen_on": "validation articles: gold paragraph vs unanswerable pairs "
+            "(another paragraph, the closest paragraph without the answer, a changed "
+            "question), maximising expected F1",
         }
-        (best / READER_CONFIG).write_text(json.dumps(config, indent=2))
-        self._log(log_path, {"threshold": threshold})
+        (self.cfg.output / "best" / READER_CONFIG).write_text(json.dumps(config, indent=2))
+        self._log(log_path, {"threshold": threshold, "unanswerable_pairs": len(unanswerable)})
 
 
 def save_model(model, tokenizer, out: Path) -> None:

@@ -57,3 +57,21 @@ def test_a_held_out_file_removes_whole_articles_from_training(tmp_path):
     train = squad.exclude_articles_of(examples, squad.load([held]))
     assert train and {e.article for e in train}.isdisjoint({e.article for e in val})
     assert len(train) == len(examples) - len(val)
+
+
+def test_squad_2_scoring_counts_an_abstention_as_the_empty_answer(tmp_path):
+    examples = squad.load([MINI])[:2]
+    impossible = squad.Example(
+        "x1", "Who painted the bridge?", examples[0].context, (), (), "a", 0, impossible=True
+    )
+    gold = [*examples, impossible]
+    right = {examples[0].id: examples[0].answers[0], examples[1].id: examples[1].answers[0]}
+    scores = squad.score_v2({**right, "x1": ""}, gold)
+    assert scores["f1"] == 100.0 and scores["no_answer_f1"] == 100.0
+    assert scores["has_answer_questions"] == 2 and scores["no_answer_questions"] == 1
+    wrong = squad.score_v2({examples[0].id: "", "x1": "Maret Kask"}, gold)
+    assert wrong["no_answer_exact_match"] == 0.0 and wrong["has_answer_f1"] == 0.0
+    path = tmp_path / "v2.json"
+    squad.dump(gold, path)
+    assert json.loads(path.read_text())["version"] == "v2.0"
+    assert [e.impossible for e in squad.load([path])].count(True) == 1

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from rag import squad
+from rag.negatives import Pair, Shares, make_pairs
 from rag.settings import packaged_embedding_model
 from rag.training import (
     TrainConfig,
@@ -14,7 +15,6 @@ from rag.training import (
     config_dict,
     distill_kl,
     length_grouped_batches,
-    make_pairs,
     marginal_nll,
 )
 from tests.conftest import FIXTURES
@@ -32,7 +32,7 @@ def tokenizer():
 def test_labels_point_at_every_gold_answer(tokenizer):
     examples = squad.load([MINI])
     z1 = next(e for e in examples if e.id == "z1")
-    pairs = make_pairs([z1], negatives=0.0, rng=random.Random(0))
+    pairs = make_pairs([z1], Shares(other_paragraph=0.0), random.Random(0))
     (feature,) = build_features(tokenizer, pairs, max_length=384, stride=128)
     decoded = {
         tokenizer.decode(feature.input_ids[s : e + 1])
@@ -46,13 +46,13 @@ def test_labels_point_at_every_gold_answer(tokenizer):
 def test_windows_without_the_answer_and_negatives_target_cls(tokenizer):
     examples = squad.load([MINI])
     z3 = next(e for e in examples if e.id == "z3")
-    pairs = [(z3.question, z3.context, [(z3.answer_starts[0], z3.answer_starts[0] + 4)])]
+    pairs = [Pair(z3.question, z3.context, [(z3.answer_starts[0], z3.answer_starts[0] + 4)])]
     features = build_features(tokenizer, pairs, max_length=40, stride=16)
     assert len(features) > 1
     assert any(f.starts == [0] and f.ends == [0] for f in features)
     assert any(f.starts != [0] for f in features)
-    negatives = make_pairs(examples, negatives=1.0, rng=random.Random(1))
-    for question, context, spans in negatives:
+    negatives = make_pairs(examples, Shares(other_paragraph=1.0), random.Random(1))
+    for question, context, spans, _ in negatives:
         if not spans:
             gold = next(e for e in examples if e.question == question)
             assert context != gold.context
@@ -76,7 +76,9 @@ def test_threshold_maximises_expected_f1():
 
 def test_length_grouped_batches_cover_every_window_once(tokenizer):
     examples = squad.load([MINI])
-    features = build_features(tokenizer, make_pairs(examples, 0.5, random.Random(0)), 384, 128)
+    features = build_features(
+        tokenizer, make_pairs(examples, Shares(0.5), random.Random(0)), 384, 128
+    )
     batches = length_grouped_batches(features, 2, random.Random(0))
     assert sorted(i for b in batches for i in b) == list(range(len(features)))
 
@@ -124,3 +126,16 @@ def test_a_validation_file_fixes_the_held_out_articles(tmp_path):
     written = squad.load([tmp_path / "run" / "validation.json"])
     assert sorted(e.id for e in written) == sorted(e.id for e in val)
     assert config_dict(cfg)["validation"] == str(held)
+
+
+@pytest.mark.slow
+def test_next_epoch_built_in_another_process_and_training_resumes(tmp_path):
+    cfg = _tiny_run(tmp_path, epochs=2, val_articles=1, prefetch=True, eval_every_minutes=0.0)
+    first = Trainer(cfg, echo=lambda m: None).run()
+    assert first["steps"] >= 2
+    assert (tmp_path / "run" / "resume.pt").exists()
+    resumed = _tiny_run(tmp_path, epochs=3, val_articles=1, resume=True)
+    messages: list[str] = []
+    second = Trainer(resumed, echo=messages.append).run()
+    assert any(m.startswith("resumed at step") for m in messages)
+    assert second["steps"] > first["steps"]

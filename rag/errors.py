@@ -1,0 +1,23 @@
+"""The library's expected errors, in one light module.
+
+Front ends (the CLI, the API) turn these into one clear line or an HTTP 4xx; keeping
+them here lets a front end catch them without importing FAISS, the store or the models.
+"""
+
+from __future__ import annotations
+
+
+class IngestError(ValueError):
+    """A file or text that cannot become a document."""
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked (empty, too long)."""
+
+
+class StoreError(RuntimeError):
+    """The index folder cannot be used (corrupt, foreign, or unwritable)."""
+
+
+class SquadError(ValueError):
+    """SQuAD data that cannot be used; the message says why."""

@@ -1,0 +1,427 @@
+"""Pairs that teach the reader to say "not here", made from answerable SQuAD questions.
+
+A reader trained only on (question, gold paragraph) pairs learns that every passage
+holds an answer. Four kinds of pair correct that, each a share of the questions:
+
+* **other paragraph**: the question against another paragraph (of its own article
+  or another one): no answer.
+* **lexical**: the paragraph of its own article that shares the most rare question
+  words but not the answer, the passage a lexical retriever would rank first: no answer.
+* **changed question** (SQuAD 2.0 style): an entity, number or year of the question
+  that the paragraph mentions is swapped for another of the same kind that it does
+  not mention (or the question is negated), so that the paragraph no longer answers
+  it: no answer.
+* **distractor** (AddSent, Jia & Liang 2017): a sentence that echoes the question with
+  its key entities changed and a fake answer of the gold answer's kind is inserted
+  into the paragraph; the answer stays the original span.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+from rag import squad
+
+ANSWER = "answer"
+UNANSWERABLE = "unanswerable"  #: a SQuAD 2.0 question marked impossible
+OTHER_PARAGRAPH = "other-paragraph"
+LEXICAL = "lexical"
+CHANGED_QUESTION = "changed-question"
+DISTRACTOR = "distractor"
+KINDS = (ANSWER, UNANSWERABLE, OTHER_PARAGRAPH, LEXICAL, CHANGED_QUESTION, DISTRACTOR)
+
+
+class Pair(NamedTuple):
+    """One training or validation pair; no spans means the context does not answer."""
+
+    question: str
+    context: str
+    spans: list[tuple[int, int]]
+    kind: str = ANSWER
+
+
+@dataclass(frozen=True)
+class Shares:
+    """Share of the questions that get a pair of each kind (each drawn independently)."""
+
+    other_paragraph: float = 0.3
+    lexical: float = 0.0
+    changed_question: float = 0.0
+    distractor: float = 0.0
+
+
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of|de|the|von|van|and)?\s*[A-Z][\w'’-]*)*")
+_WORD = re.compile(r"\w+")
+_STOP = frozenset(
+    "a an and are as at be by did do does for from had has have how in is it its of on or "
+    "that the this to was were what when where which who whom whose why will with".split()
+)
+_NOT_NAMES = frozenset(
+    "What Which Who Whom Whose When Where Why How In On At The A An Of For By To From "
+    "During After Before Is Was Are Were Did Does Do Has Had Have Can Could Would Will".split()
+)
+_WH = re.compile(
+    r"^\s*(?:in|on|at|by|from|during|to)?\s*(?:what|which|whose)\s+(?:year|time|day|month|"
+    r"date|century|decade|period)\b|^\s*(?:how\s+(?:many|much|long|old|far|large|big|often)"
+    r"|who|whom|whose|what|which|when|where|why|how)\b",
+    re.IGNORECASE,
+)
+_AUX = re.compile(r"^\s*(?:did|does|do)\s+", re.IGNORECASE)
+_MOVABLE_AUX = re.compile(
+    r"^\s*(is|was|are|were|has|had|have|can|could|will|would)\s+", re.IGNORECASE
+)
+_NEGATABLE = re.compile(
+    r"\b(is|was|are|were|did|does|do|can|could|has|had|have|will|would)\b", re.IGNORECASE
+)
+
+
+def _kind(text: str) -> str:
+    """Coarse kind of an answer or question phrase: year, number, name or other."""
+    t = text.strip()
+    if _YEAR.fullmatch(t):
+        return "year"
+    if _NUMBER.fullmatch(t) or (t[:1].isdigit() and len(t.split()) <= 3):
+        return "number"
+    if t[:1].isupper():
+        return "name"
+    return "other"
+
+
+def phrases(text: str) -> list[tuple[int, int, str]]:
+    """Years, numbers and capitalised names of a text, as (start, end, kind)."""
+    found: list[tuple[int, int, str]] = []
+    taken: set[int] = set()
+    for pattern, kind in ((_YEAR, "year"), (_NUMBER, "number"), (_NAME, "name")):
+        for m in pattern.finditer(text):
+            if any(i in taken for i in range(m.start(), m.end())):
+                continue
+            value = m.group()
+            if kind == "name":
+                words = value.split()
+                while words and words[0] in _NOT_NAMES:
+                    words = words[1:]
+                if not words:
+                    continue
+                start = (
+                    m.end() - len(" ".join(words)) if len(words) < len(value.split()) else m.start()
+                )
+                value = text[start : m.end()]
+                sentence_start = start == 0 or text[:start].rstrip()[-1:] in '.!?"“'
+                if value.lower() in _STOP or (sentence_start and " " not in value):
+                    continue  # a lone capital that opens a sentence is usually just a word
+                found.append((start, m.end(), kind))
+            else:
+                found.append((m.start(), m.end(), kind))
+            taken.update(range(m.start(), m.end()))
+    return sorted(found)
+
+
+def _norm_words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def contains(context: str, phrase: str) -> bool:
+    return f" {squad.normalize_answer(phrase)} " in f" {squad.normalize_answer(context)} "
+
+
+def contains_answer(context: str, answers: Sequence[str]) -> bool:
+    norm = squad.normalize_answer(context)
+    return any(squad.normalize_answer(a) in norm for a in answers if a)
+
+
+class NegativeMaker:
+    """Draws the four kinds of pair for the questions of a training (or validation) set."""
+
+    def __init__(self, examples: Sequence[squad.Example]) -> None:
+        self.paragraphs: dict[str, list[str]] = {}
+        for ex in examples:
+            paras = self.paragraphs.setdefault(ex.article, [])
+            if not paras or paras[-1] != ex.context:
+                paras.append(ex.context)
+        self.articles = sorted(self.paragraphs)
+        # Phrases by article and kind: a swapped name should come from the same topic.
+        self.article_phrases: dict[str, dict[str, list[str]]] = {}
+        for article, paras in self.paragraphs.items():
+            pools: dict[str, set[str]] = {}
+            for para in paras:
+                for a, b, kind in phrases(para):
+                    pools.setdefault(kind, set()).add(para[a:b])
+            self.article_phrases[article] = {k: sorted(v) for k, v in pools.items()}
+        # ... and from any article when its own article has none left to offer
+        self.all_phrases = {
+            kind: sorted(
+                {p for pools in self.article_phrases.values() for p in pools.get(kind, [])}
+            )
+            for kind in ("name", "number", "year")
+        }
+        # Fake answers for distractors: gold answers of other questions, by kind.
+        answers: dict[str, set[str]] = {}
+        for ex in examples:
+            if ex.answers:
+                answers.setdefault(_kind(ex.answers[0]), set()).add(ex.answers[0])
+        self.fake_answers = {k: sorted(v) for k, v in answers.items()}
+        self._df: dict[str, Counter] = {}
+        self._words: dict[str, list[set[str]]] = {}
+        self._norm: dict[str, str] = {}
+
+    def _normalized(self, context: str) -> str:
+        """Normalised paragraph, padded with spaces; paragraphs recur, so it is cached."""
+        norm = self._norm.get(context)
+        if norm is None:
+            norm = self._norm[context] = f" {squad.normalize_answer(context)} "
+        return norm
+
+    def _mentions(self, context: str, phrase: str) -> bool:
+        return f" {squad.normalize_answer(phrase)} " in self._normalized(context)
+
+    def _has_answer(self, context: str, answers: Sequence[str]) -> bool:
+        norm = self._normalized(context)
+        return any(squad.normalize_answer(a) in norm for a in answers if a)
+
+    # ------------------------------------------------------------------ paragraphs
+
+    def other_paragraph(self, ex: squad.Example, rng: random.Random) -> Pair | None:
+        """Half from the same article (same topic, as a retriever returns), half from another."""
+        if rng.random() < 0.5 and len(self.paragraphs[ex.article]) > 1:
+            pool = self.paragraphs[ex.article]
+        else:
+            pool = self.paragraphs[rng.choice(self.articles)]
+        other = rng.choice(pool)
+        if other == ex.context or self._has_answer(other, ex.answers):
+            return None
+        return Pair(ex.question, other, [], OTHER_PARAGRAPH)
+
+    def _article_index(self, article: str) -> tuple[Counter, list[set[str]]]:
+        if article not in self._words:
+            words = [set(_norm_words(p)) - _STOP for p in self.paragraphs[article]]
+            self._words[article] = words
+            self._df[article] = Counter(w for ws in words for w in ws)
+        return self._df[article], self._words[article]
+
+    def lexical(self, ex: squad.Example, rng: random.Random) -> Pair | None:
+        """The paragraph of the article sharing the most rare question words, without the answer."""
+        df, words = self._article_index(ex.article)
+        n = len(words)
+        q = set(_norm_words(ex.question)) - _STOP
+        best, best_score = None, 0.0
+        for para, ws in zip(self.paragraphs[ex.article], words, strict=True):
+            if para == ex.context:
+                continue
+            score = sum(math.log(1 + n / df[w]) for w in q & ws)
+            if score > best_score and not self._has_answer(para, ex.answers):
+                best, best_score = para, score
+        if best is None:
+            return None
+        return Pair(ex.question, best, [], LEXICAL)
+
+    # ------------------------------------------------------------------ questions
+
+    def _replacement(
+        self, ex: squad.Example, original: str, kind: str, rng: random.Random, avoid: str
+    ) -> str | None:
+        """Another phrase of the same kind that ``avoid`` (the paragraph) never mentions."""
+        if kind in ("year", "number"):
+            digits = original.replace(",", "")
+            try:
+                value = float(digits)
+            except ValueError:
+                value = None
+            if value is not None:
+                for _ in range(5):
+                    if kind == "year":
+                        new = str(int(value) + rng.choice([-1, 1]) * rng.randint(2, 40))
+                    else:
+                        factor = rng.choice([0.5, 2, 3, 1.5, 10])
+                        new = str(int(value * factor)) if value * factor >= 1 else "2"
+                    if new != digits and not self._mentions(avoid, new):
+                        return new
+            return None
+        own = self.article_phrases.get(ex.article, {}).get(kind, [])
+        anywhere = self.all_phrases.get(kind, [])
+        for attempt in range(10):
+            pool = own if attempt < 6 else anywhere
+            if not pool:
+                continue
+            new = rng.choice(pool)
+            if (
+                new.lower() != original.lower()
+                and not self._mentions(avoid, new)
+                and (original.lower() not in new.lower())
+            ):
+                return new
+        return None
+
+    def changed_question(self, ex: squad.Example, rng: random.Random) -> Pair | None:
+        """Swap a phrase that ties the question to the paragraph for one the paragraph lacks;
+        negate the question when nothing can be swapped."""
+        candidates = [
+            (a, b, kind)
+            for a, b, kind in phrases(ex.question)
+            if self._mentions(ex.context, ex.question[a:b])
+        ]
+        rng.shuffle(candidates)
+        for a, b, kind in candidates:
+            new = self._replacement(ex, ex.question[a:b], kind, rng, ex.context)
+            if new is not None:
+                question = ex.question[:a] + new + ex.question[b:]
+                return Pair(question, ex.context, [], CHANGED_QUESTION)
+        m = _NEGATABLE.search(ex.question)
+        if m and " not " not in f" {ex.question.lower()} " and rng.random() < 0.3:
+            question = ex.question[: m.end()] + " not" + ex.question[m.end() :]
+            return Pair(question, ex.context, [], CHANGED_QUESTION)
+        return None
+
+    # ------------------------------------------------------------------ distractors
+
+    def distractor_sentence(self, ex: squad.Example, rng: random.Random) -> str | None:
+        """The question turned into a statement about other entities, with a fake answer."""
+        if not ex.answers:
+            return None
+        question = ex.question.strip().rstrip("?").strip()
+        swapped, changed = question, 0
+        for a, b, kind in reversed(phrases(question)):
+            new = self._replacement(ex, question[a:b], kind, rng, ex.context)
+            if new is not None:
+                swapped = swapped[:a] + new + swapped[b:]
+                changed += 1
+        if not changed:
+            return None
+        answer_kind = _kind(ex.answers[0])
+        fakes = self.fake_answers.get(answer_kind) or []
+        gold = {squad.normalize_answer(a) for a in ex.answers}
+        fake = None
+        for _ in range(8):
+            if not fakes:
+                break
+            candidate = rng.choice(fakes)
+            if squad.normalize_answer(candidate) not in gold and not self._mentions(
+                ex.context, candidate
+            ):
+                fake = candidate
+                break
+        if fake is None:
+            return None
+        wh = _WH.match(swapped)
+        if wh is None:
+            return None
+        body = _AUX.sub("", swapped[wh.end() :]).strip()
+        word = wh.group().strip().lower()
+        subject_question = word.startswith(
+            ("who", "what", "which", "whose", "how many", "how much")
+        )
+        aux = None if subject_question else _MOVABLE_AUX.match(body)
+        if aux:
+            # "was the Rhine regulated" -> "the Rhine was regulated": the verb goes after
+            # the first name of the subject, when there is one near the start.
+            body = body[aux.end() :]
+            names = [(a, b) for a, b, _ in phrases(body) if a < 40]
+            cut = names[0][1] if names else 0
+            verb = aux.group(1).lower()
+            body = f"{body[:cut]} {verb} {body[cut:]}" if cut else body
+        body = " ".join(body.split())
+        if not body:
+            return None
+        sentence = f"{fake} {body}." if subject_question else f"{body} in {fake}."
+        return sentence[0].upper() + sentence[1:]
+
+    def distractor(self, ex: squad.Example, rng: random.Random) -> Pair | None:
+        """The paragraph with a distracting sentence inserted at a sentence boundary."""
+        sentence = self.distractor_sentence(ex, rng)
+        if sentence is None:
+            return None
+        bounds = [0] + [m.end() for m in re.finditer(r"[.!?]\s+", ex.context)] + [len(ex.context)]
+        at = rng.choice(bounds)
+        insert = " " + sentence if at == len(ex.context) else sentence + " "
+        context = ex.context[:at] + insert + ex.context[at:]
+        spans = []
+        for text, start in zip(ex.answers, ex.answer_starts, strict=True):
+            if start >= at:
+                start += len(insert)
+            if context[start : start + len(text)] == text:
+                spans.append((start, start + len(text)))
+        if not spans:
+            return None
+        return Pair(ex.question, context, sorted(set(spans)), DISTRACTOR)
+
+
+def make_pairs(
+    examples: Sequence[squad.Example],
+    shares: Shares,
+    rng: random.Random,
+    maker: NegativeMaker | None = None,
+) -> list[Pair]:
+    """Every question with its gold paragraph, plus pairs of each kind for a share of them."""
+    maker = maker if maker is not None else NegativeMaker(examples)
+    draws = (
+        (shares.other_paragraph, maker.other_paragraph),
+        (shares.lexical, maker.lexical),
+        (shares.changed_question, maker.changed_question),
+        (shares.distractor, maker.distractor),
+    )
+    pairs = []
+    for ex in examples:
+        spans = sorted({(s, s + len(a)) for a, s in zip(ex.answers, ex.answer_starts, strict=True)})
+        pairs.append(Pair(ex.question, ex.context, spans, ANSWER if spans else UNANSWERABLE))
+        for share, draw in draws:
+            if share > 0 and rng.random() < share:
+                pair = draw(ex, rng)
+                if pair is not None:
+                    pairs.append(pair)
+    return pairs
+
+
+def perturbed_examples(
+    examples: Sequence[squad.Example],
+    changed_questions: float,
+    distractors: float,
+    seed: int = 13,
+) -> list[squad.Example]:
+    """Evaluation copies of answerable questions: SQuAD 2.0-style unanswerable ones (the
+    question changed, the paragraph kept) and AddSent-style ones (the question kept, a
+    distracting sentence in the paragraph, the same answers at their new offsets)."""
+    rng = random.Random(seed)
+    maker = NegativeMaker(examples)
+    out: list[squad.Example] = []
+    for ex in examples:
+        if not ex.answers:
+            continue
+        if changed_questions > 0 and rng.random() < changed_questions:
+            pair = maker.changed_question(ex, rng)
+            if pair is not None:
+                out.append(
+                    replace(
+                        ex,
+                        id=f"{ex.id}-changed",
+                        question=pair.question,
+                        answers=(),
+                        answer_starts=(),
+                        impossible=True,
+                    )
+                )
+        if distractors > 0 and rng.random() < distractors:
+            pair = maker.distractor(ex, rng)
+            if pair is not None:
+                starts = []
+                for text, start in zip(ex.answers, ex.answer_starts, strict=True):
+                    moved = [a for a, b in pair.spans if pair.context[a:b] == text]
+                    starts.append(min(moved, key=lambda a: abs(a - start)) if moved else -1)
+                keep = [(t, s) for t, s in zip(ex.answers, starts, strict=True) if s >= 0]
+                out.append(
+                    replace(
+                        ex,
+                        id=f"{ex.id}-distractor",
+                        context=pair.context,
+                        answers=tuple(t for t, _ in keep),
+                        answer_starts=tuple(s for _, s in keep),
+                        paragraph=-1 - ex.paragraph,
+                    )
+                )
+    return out
