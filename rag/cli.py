@@ -335,7 +335,7 @@ def bench_crash(
 
 @app.command("eval")
 def eval_(
-    file: Annotated[Path, typer.Argument(help="A SQuAD v1.1 JSON file.")],
+    file: Annotated[Path, typer.Argument(help="A SQuAD v1.1 or v2.0 JSON file.")],
     reader_only: Annotated[
         bool, typer.Option("--reader-only", help="Give the reader the gold paragraph.")
     ] = False,
@@ -352,7 +352,7 @@ def eval_(
         bool, typer.Option(help="With --calibrate: store the threshold with the reader.")
     ] = False,
 ) -> None:
-    """Score the reader or the whole pipeline on SQuAD v1.1 questions."""
+    """Score the reader or the whole pipeline on SQuAD questions (v2.0: abstention scored)."""
     from rag import eval as evaluation
 
     settings = get_settings()
@@ -370,6 +370,48 @@ def eval_(
             if predictions is not None:
                 predictions.write_text(json.dumps(preds, ensure_ascii=False, indent=1))
     _report(report, as_json)
+
+
+@app.command("perturb")
+def perturb(
+    file: Annotated[Path, typer.Argument(help="A SQuAD JSON file with answerable questions.")],
+    output: Annotated[Path, typer.Option(help="The SQuAD 2.0 file to write.")],
+    changed_questions: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Share given an unanswerable copy (an entity, number or year "
+            "swapped for one the paragraph lacks, or the question negated).",
+        ),
+    ] = 0.5,
+    distractors: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Share given a copy whose paragraph holds a distracting "
+            "sentence (AddSent style); the answer stays.",
+        ),
+    ] = 0.0,
+    keep_originals: Annotated[bool, typer.Option(help="Write the original questions too.")] = True,
+    seed: Annotated[int, typer.Option()] = 13,
+) -> None:
+    """Write a SQuAD 2.0 file of perturbed copies, to measure abstention and robustness."""
+    from rag import squad
+    from rag.negatives import perturbed_examples
+
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    with clear_errors():
+        examples = squad.load([file])
+        extra = perturbed_examples(examples, changed_questions, distractors, seed)
+        squad.dump([*examples, *extra] if keep_originals else extra, output)
+    impossible = sum(e.impossible for e in extra)
+    typer.echo(
+        f"wrote {output}: {impossible} unanswerable and {len(extra) - impossible} "
+        f"distracted copies" + (f", {len(examples)} originals" if keep_originals else "")
+    )
 
 
 @app.command("train-reader")
@@ -463,6 +505,16 @@ def train_reader(
     for f in [*files, *([validation] if validation else [])]:
         if not f.is_file():
             fail(f"no such file: {f}")
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        fail(f"unknown torch device: {device!r} (cpu, cuda, cuda:1 ...)")
+    if kind == "cuda" and not torch.cuda.is_available():
+        fail(f"--device {device}: no CUDA device is available here")
+    if resume and not (output / "resume.pt").is_file():
+        fail(f"nothing to resume: {output / 'resume.pt'} does not exist")
     cfg = TrainConfig(
         files=files,
         output=output,

@@ -1,11 +1,17 @@
-"""``rag eval``: SQuAD v1.1 scores of the reader alone or of the whole pipeline.
+"""``rag eval``: SQuAD scores of the reader alone or of the whole pipeline.
 
 Open mode indexes every paragraph of the file into a throwaway index (never the
 user's) and asks every question through retrieval and reading, as a user would.
 ``--reader-only`` gives the reader each question's gold paragraph instead.
-Calibration mode indexes only some articles, so that the questions of the
-others are unanswerable, and picks the abstention threshold that maximises
-expected F1 over that mix.
+
+Two scores are reported. The v1.1 EM/F1 score the best span whether or not the
+service would have shown it. The v2.0 scores (official SQuAD 2.0 metric) score what
+a user gets: an abstention is the empty answer, right exactly where the question has
+no answer (``is_impossible`` in a SQuAD 2.0 file, see ``rag perturb``).
+
+Calibration mode asks answerable and unanswerable questions (those marked impossible,
+and those of articles it leaves out of the index) and picks the abstention threshold
+that maximises right answers plus right abstentions (v2.0 F1) over that mix.
 """
 
 from __future__ import annotations
@@ -64,6 +70,15 @@ def _throwaway_pipeline(settings: Settings, reader, embedder, tmp: str) -> Pipel
     return pipeline
 
 
+def _gold_rank(passages, ex: squad.Example) -> int | None:
+    """1-based rank of the first retrieved passage cut from the question's own paragraph."""
+    for rank, passage in enumerate(passages, start=1):
+        text = passage.chunk.text.strip()
+        if text and text in ex.context:
+            return rank
+    return None
+
+
 def _ask_all(pipeline: Pipeline, examples: Sequence[squad.Example], top_k: int | None) -> list:
     rows = []
     for ex in tqdm(examples, desc="asking", unit="q"):
@@ -73,6 +88,11 @@ def _ask_all(pipeline: Pipeline, examples: Sequence[squad.Example], top_k: int |
         found = any(
             g and g in squad.normalize_answer(p.text) for p in result.passages for g in gold
         )
+        rank = None
+        if not ex.impossible:
+            # retrieval alone, five deep, to report recall@1 and @5 whatever top_k is
+            ranked, _ = pipeline.retriever.retrieve_timed(ex.question, 5)
+            rank = _gold_rank(ranked, ex)
         rows.append(
             {
                 "id": ex.id,
@@ -80,6 +100,8 @@ def _ask_all(pipeline: Pipeline, examples: Sequence[squad.Example], top_k: int |
                 "confidence": best.confidence if best else 0.0,
                 "answered": result.answer is not None,
                 "retrieved": found,
+                "gold_rank": rank,
+                "impossible": ex.impossible,
                 "ms": result.took_ms,
             }
         )
@@ -110,6 +132,7 @@ def _read_gold_paragraphs(pipeline: Pipeline, examples: Sequence[squad.Example])
                         "confidence": conf,
                         "answered": conf >= pipeline.threshold,
                         "retrieved": True,
+                        "impossible": ex.impossible,
                         "ms": ms,
                     }
                 )
@@ -128,8 +151,12 @@ def evaluate(
     reader=None,
     embedder=None,
 ) -> tuple[dict, dict[str, str]]:
-    """Scores and the predictions ({id: best span, even where the service would abstain})."""
-    examples = squad.load([file])
+    """Scores and the predictions ({id: best span, even where the service would abstain}).
+
+    ``limit`` asks a random sample of the questions; open mode still indexes every
+    paragraph of the file."""
+    every = squad.load([file])
+    examples = every
     if limit is not None and limit < len(examples):
         examples = random.Random(seed).sample(examples, limit)
     report: dict = {
@@ -144,16 +171,36 @@ def evaluate(
     else:
         with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
             pipeline = _throwaway_pipeline(settings, reader, embedder, tmp)
-            report["paragraphs"] = _index_paragraphs(pipeline, examples)
+            # every paragraph of the file, not only the sampled questions' own: a sample
+            # must not make the haystack smaller
+            report["paragraphs"] = _index_paragraphs(pipeline, every)
             rows = _ask_all(pipeline, examples, top_k)
             pipeline.close()
     predictions = {r["id"]: r["prediction"] for r in rows}
-    report.update({k: round(v, 2) for k, v in squad.score(predictions, examples).items()})
-    n = max(len(rows), 1)
-    latencies = [r["ms"] for r in rows]
+    answerable = [e for e in examples if not e.impossible]
+    report.update({k: round(v, 2) for k, v in squad.score(predictions, answerable).items()})
+    # what the user gets: an abstention is the empty answer (official SQuAD 2.0 metric)
+    shown = {r["id"]: r["prediction"] if r["answered"] else "" for r in rows}
     report.update(
         {
-            "retrieval_recall": round(100.0 * sum(r["retrieved"] for r in rows) / n, 2),
+            f"v2_{k}": round(v, 2) if isinstance(v, float) else v
+            for k, v in squad.score_v2(shown, examples).items()
+        }
+    )
+    n = max(len(rows), 1)
+    latencies = [r["ms"] for r in rows]
+    has_answer = [r for r in rows if not r["impossible"]]
+    ranks = [r["gold_rank"] for r in has_answer if "gold_rank" in r]
+    if ranks:
+        report["retrieval_recall_at_1"] = round(100.0 * sum(r == 1 for r in ranks) / len(ranks), 2)
+        report["retrieval_recall_at_5"] = round(
+            100.0 * sum(r is not None for r in ranks) / len(ranks), 2
+        )
+    report.update(
+        {
+            "retrieval_recall": round(
+                100.0 * sum(r["retrieved"] for r in has_answer) / max(len(has_answer), 1), 2
+            ),
             "answered": round(100.0 * sum(r["answered"] for r in rows) / n, 2),
             "abstained": round(100.0 * sum(not r["answered"] for r in rows) / n, 2),
             "threshold": pipeline.threshold,
@@ -175,7 +222,9 @@ def calibrate(
     reader=None,
     embedder=None,
 ) -> dict:
-    """Choose the abstention threshold on questions whose answer is, or is not, indexed."""
+    """Choose the abstention threshold on answerable and unanswerable questions: those
+    marked impossible (the topic is indexed, the fact is not) and those of the articles
+    left out of the index (the topic is not there at all)."""
     every = squad.load([file])
     examples = every
     articles = sorted({e.article for e in examples})
@@ -189,10 +238,11 @@ def calibrate(
         _index_paragraphs(pipeline, indexed)
         rows = _ask_all(pipeline, examples, None)
         pipeline.close()
-    answerable, unanswerable = [], []
+    answerable, unanswerable, impossible = [], [], 0
     for ex, row in zip(examples, rows, strict=True):
-        if ex.article in held_out:
+        if ex.article in held_out or ex.impossible:
             unanswerable.append(row["confidence"])
+            impossible += ex.impossible and ex.article not in held_out
         else:
             f1 = squad.best_over_truths(squad.f1_score, row["prediction"], ex.answers)
             answerable.append((row["confidence"], f1))
@@ -205,6 +255,7 @@ def calibrate(
         "threshold": round(threshold, 4),
         "answerable_questions": len(answerable),
         "unanswerable_questions": len(unanswerable),
+        "unanswerable_marked_impossible": impossible,
         "expected_f1_at_threshold": round(100 * expected, 2),
         "answerable_answered": round(
             100 * sum(c >= threshold for c, _ in answerable) / max(len(answerable), 1), 2
@@ -223,7 +274,9 @@ def write_threshold(model_dir: Path, report: dict, file: Path) -> None:
     config["threshold"] = report["threshold"]
     config["threshold_chosen_on"] = (
         f"rag eval --calibrate on {Path(file).name}: {report['answerable_questions']} answerable "
-        f"and {report['unanswerable_questions']} unanswerable questions (articles not indexed), "
-        "maximising expected F1 through the full pipeline"
+        f"and {report['unanswerable_questions']} unanswerable questions "
+        f"({report.get('unanswerable_marked_impossible', 0)} marked impossible, the others "
+        "from articles not indexed), maximising right answers plus right abstentions "
+        "(SQuAD 2.0 F1) through the full pipeline"
     )
     path.write_text(json.dumps(config, indent=2))

@@ -203,7 +203,13 @@ class Pipeline:
             ivf_threshold=self.settings.ivf_threshold,
         )
         report = self.store.open()
-        self.retriever = HybridRetriever(self.store, self.embedder, self.settings.candidates)
+        self.retriever = HybridRetriever(
+            self.store,
+            self.embedder,
+            self.settings.candidates,
+            fusion=self.settings.fusion,
+            dense_weight=self.settings.dense_weight,
+        )
         self.reader.warm_up()
         return report
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,8 +69,16 @@ class Settings(BaseSettings):
         30, ge=0, description="Words repeated between neighbouring passages."
     )
     candidates: int = Field(30, ge=1, description="Hits taken from each retriever before fusion.")
+    fusion: Literal["blend", "rrf"] = Field(
+        "blend",
+        description="How dense and BM25 hits become one ranking: a blend of their normalised "
+        "scores, or reciprocal rank fusion.",
+    )
+    dense_weight: float = Field(
+        0.35, ge=0.0, le=1.0, description="Share of the dense score in the blend."
+    )
     retrieval_weight: float = Field(
-        3.0, ge=0.0, description="Exponent of the retrieval score in an answer's confidence."
+        1.0, ge=0.0, description="Exponent of the retrieval score in an answer's confidence."
     )
     query_cache_size: int = Field(
         1024, ge=0, description="Question embeddings kept for repeated questions (0: none)."

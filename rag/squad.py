@@ -185,6 +185,8 @@ def score_v2(predictions: dict[str, str], examples: Sequence[Example]) -> dict[s
     out: dict[str, float] = {}
     for part, values in rows.items():
         n = len(values)
+        if part != "all" and not n:
+            continue  # a v1.1 file has no unanswerable part to report
         prefix = "" if part == "all" else f"{part}_"
         out[f"{prefix}exact_match"] = 100.0 * sum(v[0] for v in values) / max(n, 1)
         out[f"{prefix}f1"] = 100.0 * sum(v[1] for v in values) / max(n, 1)

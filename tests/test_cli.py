@@ -118,3 +118,24 @@ def test_train_reader_refuses_unusable_data_with_one_line(tmp_path):
         _rag("train-reader", mini, "--validation", mini, "--output", str(tmp_path / "run"))
     )
     assert "no training questions" in empty
+
+
+def test_train_reader_refuses_a_bad_device_or_nothing_to_resume(tmp_path):
+    mini = str(FIXTURES / "mini_squad.json")
+    device = _one_error_line(_rag("train-reader", mini, "--device", "toaster"))
+    assert "unknown torch device" in device
+    resume = _one_error_line(_rag("train-reader", mini, "--output", str(tmp_path), "--resume"))
+    assert "nothing to resume" in resume
+
+
+def test_perturb_writes_a_squad_2_file(tmp_path):
+    out = tmp_path / "v2.json"
+    mini = str(FIXTURES / "mini_squad.json")
+    result = _rag("perturb", mini, "--output", str(out), "--changed-questions", "1")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["version"] == "v2.0"
+    qas = [qa for a in data["data"] for p in a["paragraphs"] for qa in p["qas"]]
+    assert any(qa.get("is_impossible") for qa in qas) and len(qas) > 6
+    missing = _one_error_line(_rag("perturb", str(tmp_path / "nope.json"), "--output", str(out)))
+    assert "no such file" in missing

@@ -52,3 +52,21 @@ def test_eval_command_json_and_predictions(tmp_path):
     assert {"exact_match", "f1", "questions", "retrieval_recall"} <= set(report)
     preds = json.loads(out.read_text())
     assert preds["q2"] == "Ilse Varga"
+
+
+def test_squad_2_file_scores_abstention_and_open_mode_reports_recall_at_1_and_5(
+    settings, reader, embedder, tmp_path
+):
+    from rag import squad
+    from rag.negatives import perturbed_examples
+
+    examples = squad.load([MINI])
+    extra = perturbed_examples(examples, changed_questions=1.0, distractors=0.0, seed=1)
+    path = tmp_path / "v2.json"
+    squad.dump(examples + extra, path)
+    report, _ = evaluate(path, settings, reader=reader, embedder=embedder)
+    assert report["v2_no_answer_questions"] == len(extra) > 0
+    assert report["v2_has_answer_questions"] == 6
+    assert report["questions"] == 6 + len(extra)
+    assert 0 <= report["v2_f1"] <= 100 and 0 <= report["v2_no_answer_f1"] <= 100
+    assert report["retrieval_recall_at_5"] >= report["retrieval_recall_at_1"] > 0

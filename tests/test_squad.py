@@ -69,6 +69,7 @@ def test_squad_2_scoring_counts_an_abstention_as_the_empty_answer(tmp_path):
     scores = squad.score_v2({**right, "x1": ""}, gold)
     assert scores["f1"] == 100.0 and scores["no_answer_f1"] == 100.0
     assert scores["has_answer_questions"] == 2 and scores["no_answer_questions"] == 1
+    assert "no_answer_f1" not in squad.score_v2(right, examples)
     wrong = squad.score_v2({examples[0].id: "", "x1": "Maret Kask"}, gold)
     assert wrong["no_answer_exact_match"] == 0.0 and wrong["has_answer_f1"] == 0.0
     path = tmp_path / "v2.json"
