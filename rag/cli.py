@@ -214,6 +214,15 @@ def _report(report: dict, as_json: bool) -> None:
         typer.echo(f"{key:>38}  {value}")
 
 
+def _check_outputs(*files: Path | None, folder: Path | None = None) -> None:
+    """Refuse unusable output paths before a benchmark spends minutes, not after."""
+    if folder is not None and not folder.is_dir():
+        fail(f"{folder}: no such folder")
+    for f in files:
+        if f is not None and not f.parent.is_dir():
+            fail(f"{f}: its folder {f.parent} does not exist")
+
+
 def _bench_output(report: dict, table: str, as_json: bool, out: Path | None) -> None:
     """Print the table (or the JSON), and keep the JSON in ``out`` for the README."""
     if out is not None:
@@ -247,6 +256,7 @@ def bench_query(
     out: _Out = None,
 ) -> None:
     """Warm /ask latency over HTTP (ms and units), throughput, breakdown, start-up."""
+    _check_outputs(out)
     from rag.bench import query
 
     if squad is not None and not squad.is_file():
@@ -271,6 +281,7 @@ def bench_index(
     out: _Out = None,
 ) -> None:
     """`rag index` time divided by a plain encode() of the same passages; passages/s."""
+    _check_outputs(out)
     from rag.bench import indexing
 
     for given in (docs, squad):
@@ -297,6 +308,7 @@ def bench_scale(
     out: _Out = None,
 ) -> None:
     """Synthetic corpora of N passages: build time, disk, server RSS, retrieval p50/p95, recall."""
+    _check_outputs(out, plot, folder=workdir)
     from rag.bench import scale
 
     if squad is not None and not squad.is_file():
