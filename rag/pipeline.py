@@ -203,6 +203,15 @@ class Pipeline:
             ivf_threshold=self.settings.ivf_threshold,
         )
         report = self.store.open()
+        if report.added or report.removed or report.rebuilt:
+            # derived data was behind (a crash, a lazy save): worth a line in the server log
+            log.warning(
+                "index %s repaired from SQLite: %d vectors added, %d removed%s",
+                self.settings.index_dir,
+                report.added,
+                report.removed,
+                ", FAISS file rebuilt" if report.rebuilt else "",
+            )
         self.retriever = HybridRetriever(
             self.store,
             self.embedder,

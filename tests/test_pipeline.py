@@ -105,6 +105,18 @@ def test_index_survives_a_restart(settings, seeded, make_pipeline):
 
 
 @pytest.mark.slow
+def test_a_repaired_index_is_reported_in_the_log(settings, seeded, make_pipeline, caplog):
+    from rag.store import FAISS_NAME
+
+    seeded.close()
+    (settings.index_dir / FAISS_NAME).unlink()  # derived data lost, SQLite intact
+    with caplog.at_level("WARNING", logger="rag.pipeline"):
+        again = make_pipeline(settings)
+    assert any("repaired from SQLite" in r.getMessage() for r in caplog.records)
+    assert again.ask("Where was Kim invited?").answer == "Moscow"
+
+
+@pytest.mark.slow
 def test_bad_questions_are_refused(seeded):
     with pytest.raises(QuestionError):
         seeded.ask("   \n\t ")
