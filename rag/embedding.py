@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from threading import Lock
 
@@ -52,10 +52,8 @@ class Embedder:
         )
         return int(get_dim())
 
-    def embed(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        """Embeddings of many texts (``progress`` gets the size of each block done).
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of many texts.
 
         Texts go to sentence-transformers in blocks of many batches: it sorts a
         block by length before batching, so long blocks waste less on padding.
@@ -71,8 +69,6 @@ class Embedder:
                 normalize_embeddings=True,
                 convert_to_numpy=True,
             )
-            if progress:
-                progress(len(part))
         return out
 
     def _encode_one(self, text: str) -> np.ndarray:

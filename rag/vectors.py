@@ -100,26 +100,6 @@ class DenseIndex:
         return cls(ivf, trained_for=n)
 
     @classmethod
-    def build(
-        cls,
-        ids: np.ndarray,
-        vectors: np.ndarray,
-        dimension: int,
-        *,
-        ivf_threshold: int = IVF_THRESHOLD,
-        seed: int = 0,
-    ) -> DenseIndex:
-        """The right kind of index for ``len(ids)`` vectors held in memory, filled with them."""
-        n = len(ids)
-        sample = None
-        if n >= ivf_threshold:
-            rows = np.random.default_rng(seed).choice(n, size=training_size(n), replace=False)
-            sample = vectors[np.sort(rows)]
-        dense = cls.create(n, dimension, sample, ivf_threshold=ivf_threshold, seed=seed)
-        dense.add(ids, vectors)
-        return dense
-
-    @classmethod
     def read(cls, path: os.PathLike, dimension: int) -> DenseIndex | None:
         """The index saved at ``path``, or None when it is missing, unreadable or foreign."""
         try:
