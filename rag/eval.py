@@ -112,16 +112,12 @@ def _read_gold_paragraphs(pipeline: Pipeline, examples: Sequence[squad.Example])
     """Each question with its gold paragraph, in batches (one forward pass per batch);
     the latency reported is the batch time shared among its questions."""
     reader = pipeline.reader
-    read_pairs = getattr(reader, "read_pairs", None)
     rows = []
     with tqdm(total=len(examples), desc="reading", unit="q") as bar:
         for lo in range(0, len(examples), READ_BATCH):
             part = examples[lo : lo + READ_BATCH]
             t0 = time.perf_counter()
-            if read_pairs is not None:
-                per_pair = read_pairs([e.question for e in part], [e.context for e in part])
-            else:
-                per_pair = [reader.read(e.question, [e.context]) for e in part]
+            per_pair = reader.read_pairs([e.question for e in part], [e.context for e in part])
             ms = (time.perf_counter() - t0) * 1000 / len(part)
             for ex, spans in zip(part, per_pair, strict=True):
                 conf = spans[0].confidence if spans else 0.0
@@ -206,7 +202,7 @@ def evaluate(
             "threshold": pipeline.threshold,
             "latency_ms_p50": round(_percentile(latencies, 50), 1),
             "latency_ms_p95": round(_percentile(latencies, 95), 1),
-            "reader": getattr(pipeline.reader, "model_name", type(pipeline.reader).__name__),
+            "reader": pipeline.reader.model_name,
         }
     )
     return report, predictions

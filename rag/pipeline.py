@@ -378,7 +378,7 @@ class Pipeline:
     def _read_many(
         self, questions: list[str], passage_lists: list[list[Passage]]
     ) -> list[list[Span]]:
-        """Every question's passages, read in shared batches where the reader can (with
+        """Every question's passages, read in shared batches (with
         ``read_words``, only each passage's best window: see rag.focus); spans come
         back per question with offsets into the whole passage, most confident first."""
         budget = self.settings.read_words
@@ -390,15 +390,7 @@ class Pipeline:
                 owners.append((qi, pi, a))
                 pair_questions.append(question)
                 pair_texts.append(text[a:b])
-        read_pairs = getattr(self.reader, "read_pairs", None)
-        if read_pairs is not None:
-            per_pair = read_pairs(pair_questions, pair_texts) if pair_texts else []
-        else:  # a reader without batching reads each question's passages together
-            per_pair = [[] for _ in owners]
-            for qi, question in enumerate(questions):
-                rows = [r for r, owner in enumerate(owners) if owner[0] == qi]
-                for span in self.reader.read(question, [pair_texts[r] for r in rows]):
-                    per_pair[rows[span.context]].append(span)
+        per_pair = self.reader.read_pairs(pair_questions, pair_texts) if pair_texts else []
         out: list[list[Span]] = [[] for _ in questions]
         for (qi, pi, shift), spans in zip(owners, per_pair, strict=True):
             out[qi] += [

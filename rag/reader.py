@@ -40,15 +40,20 @@ class Span:
 
 
 class Reader(Protocol):
-    """What the pipeline needs from a reader."""
+    """What the pipeline and the evaluation need from a reader."""
 
     threshold: float
+    model_name: str  #: what to report as the reader (a path, a hub name, "lexical")
 
     def warm_up(self) -> None:
         """Load models once, before the first question."""
 
     def read(self, question: str, contexts: Sequence[str]) -> list[Span]:
         """Best spans of every passage, most confident first."""
+
+    def read_pairs(self, questions: Sequence[str], contexts: Sequence[str]) -> list[list[Span]]:
+        """The spans of each (question, context) pair, most probable first; a model reader
+        reads all pairs in shared batches."""
 
 
 # --------------------------------------------------------------------------- windows
@@ -331,9 +336,13 @@ class LexicalReader:
     """
 
     threshold = 0.2
+    model_name = "lexical"
 
     def warm_up(self) -> None:
         return None
+
+    def read_pairs(self, questions: Sequence[str], contexts: Sequence[str]) -> list[list[Span]]:
+        return [self.read(q, [c]) for q, c in zip(questions, contexts, strict=True)]
 
     @staticmethod
     def _type_fit(question: str, sentence: str, match: re.Match) -> float:

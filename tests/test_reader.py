@@ -86,6 +86,10 @@ def test_lexical_reader_returns_exact_slices():
         assert contexts[sp.context][sp.start : sp.end] == sp.text
     assert spans[0].text == "Moscow"
     assert LexicalReader().read("the of", contexts) == []
+    # the whole Reader protocol: pairs read one by one, each span a slice of its own pair
+    per_pair = LexicalReader().read_pairs(["Where was Kim invited?"] * 2, contexts)
+    assert [[s.text for s in spans] for spans in per_pair] == [[], ["Moscow"]]
+    assert LexicalReader.model_name == "lexical"
 
 
 # ------------------------------------------------------------ the shipped model (slow)
