@@ -292,13 +292,17 @@ class Pipeline:
 
     # ------------------------------------------------------------------ reads
 
-    def ask(self, question: str, top_k: int | None = None) -> AskResult:
+    def ask(
+        self, question: str, top_k: int | None = None, timeout: float | None = None
+    ) -> AskResult:
         """Answer from the index.
 
         The work runs on the compute thread (see rag.runtime). Questions that arrive
         while it is busy are answered together, up to :data:`MAX_BATCH` at a time:
         one forward pass embeds them all, and their passages are read in shared,
         length-grouped batches (8 seed questions: 350 ms one by one, 212 ms together).
+        Past ``timeout`` seconds it raises ``TimeoutError``, and a question still
+        waiting in the queue is dropped rather than answered for nobody.
         """
         question = " ".join(ingest.sanitize(question).split())
         if not question:
@@ -312,7 +316,12 @@ class Pipeline:
         with self._pending_lock:
             self._pending.append((question, k, future))
         runtime.submit(self._drain)
-        return future.result()
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            # the caller is gone: a question still queued is dropped, not answered
+            future.cancel()
+            raise
 
     def _drain(self) -> None:
         """Answer the questions waiting now (each ``ask`` queues one drain; later drains
@@ -320,6 +329,8 @@ class Pipeline:
         with self._pending_lock:
             batch = self._pending[:MAX_BATCH]
             del self._pending[:MAX_BATCH]
+        # a question whose caller timed out was cancelled; it costs no reading
+        batch = [item for item in batch if item[2].set_running_or_notify_cancel()]
         if not batch:
             return
         try:

@@ -192,20 +192,31 @@ def test_document_bad_inputs(client):
 
 
 @pytest.mark.slow
-def test_ask_time_limit_gives_503(light_pipeline, monkeypatch):
-    real_ask = light_pipeline.ask
+def test_ask_time_limit_gives_503_and_the_queued_question_is_dropped(
+    light_pipeline, monkeypatch
+):
+    from rag import runtime
 
-    def slow_ask(*args, **kwargs):
-        time.sleep(1.0)
-        return real_ask(*args, **kwargs)
+    answered: list[str] = []
+    real_answer_many = light_pipeline._answer_many
 
-    monkeypatch.setattr(light_pipeline, "ask", slow_ask)
+    def recording(items):
+        answered.extend(q for q, _ in items)
+        return real_answer_many(items)
+
+    monkeypatch.setattr(light_pipeline, "_answer_many", recording)
     settings = light_pipeline.settings.model_copy(update={"request_timeout": 0.2})
     light_pipeline.settings = settings
     with TestClient(create_app(settings, light_pipeline), client=LOCAL) as c:
+        busy = runtime.submit(time.sleep, 1.0)  # the compute thread is taken for a second
         r = c.post("/ask", json={"question": "Where was Kim invited?"})
         assert r.status_code == 503 and r.headers["retry-after"]
         assert "no answer within 0.2 s" in r.json()["detail"]
+        busy.result()
+        ok = c.post("/ask", json={"question": "Where is the festival held?"})
+        assert ok.status_code == 200
+    # the question whose caller had gone was never read
+    assert answered == ["Where is the festival held?"]
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import asdict
 
@@ -28,9 +27,9 @@ async def ask(body: AskRequest, pipeline: PipelineDep) -> Response:
     merge, serialise, in milliseconds).
     """
     try:
-        result = await asyncio.wait_for(
-            run_in_threadpool(pipeline.ask, body.question, body.top_k),
-            timeout=pipeline.settings.request_timeout,
+        # the pipeline gives up itself, so a question still queued is dropped too
+        result = await run_in_threadpool(
+            pipeline.ask, body.question, body.top_k, pipeline.settings.request_timeout
         )
     except TimeoutError:
         raise HTTPException(
