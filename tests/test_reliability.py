@@ -192,9 +192,7 @@ def test_document_bad_inputs(client):
 
 
 @pytest.mark.slow
-def test_ask_time_limit_gives_503_and_the_queued_question_is_dropped(
-    light_pipeline, monkeypatch
-):
+def test_ask_time_limit_gives_503_and_the_queued_question_is_dropped(light_pipeline, monkeypatch):
     from rag import runtime
 
     answered: list[str] = []
