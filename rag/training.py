@@ -101,12 +101,16 @@ def split(cfg: TrainConfig) -> tuple[list[squad.Example], list[squad.Example]]:
     return train, val
 
 
-def epoch_features(cfg: TrainConfig, epoch: int) -> tuple[list[Feature], dict[str, int]]:
+def epoch_features(
+    cfg: TrainConfig, epoch: int, train: Sequence[squad.Example] | None = None
+) -> tuple[list[Feature], dict[str, int]]:
     """The windows of one epoch: fresh negatives every epoch, drawn from (seed, epoch) alone,
-    so that an epoch can be built in another process or again after a resume."""
+    so that an epoch can be built in another process or again after a resume.
+    ``train``: the training questions when the caller has them (another process loads them)."""
     from transformers import AutoTokenizer
 
-    train, _ = split(cfg)
+    if train is None:
+        train, _ = split(cfg)
     rng = random.Random(f"{cfg.seed}:{epoch}")
     pairs = make_pairs(train, cfg.shares, rng)
     tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
@@ -241,8 +245,8 @@ class Trainer:
         self.cfg = cfg
         self.echo = echo
 
-    def _features(self, epoch: int) -> list[Feature]:
-        features, counts = epoch_features(self.cfg, epoch)
+    def _features(self, epoch: int, train: Sequence[squad.Example]) -> list[Feature]:
+        features, counts = epoch_features(self.cfg, epoch, train)
         self._report_epoch(epoch, counts)
         return features
 
@@ -326,7 +330,7 @@ class Trainer:
             prefetch = multiprocessing.get_context("spawn").Pool(1)
         state = self._load_state() if cfg.resume else None
         epoch = state["epoch"] if state else 0
-        features = self._features(epoch)
+        features = self._features(epoch, train)
         upcoming: AsyncResult | None = None
         if prefetch is not None:
             upcoming = prefetch.apply_async(epoch_features, (cfg, epoch + 1))
@@ -410,7 +414,7 @@ class Trainer:
                     self._report_epoch(epoch, counts)
                     upcoming = prefetch.apply_async(epoch_features, (cfg, epoch + 1))
                 else:
-                    features = self._features(epoch)
+                    features = self._features(epoch, train)
         if prefetch is not None:
             prefetch.terminate()  # an epoch still being built is not needed any more
         best_f1 = self._checkpoint(model, tokenizer, val, step, best_f1, log_path, t0, label="raw")
@@ -447,7 +451,7 @@ class Trainer:
     def _load_state(self) -> dict | None:
         path = self.cfg.output / "resume.pt"
         if not path.is_file():
-            raise squad.SquadError(f"nothing to resume: {path} does not exist")
+            raise FileNotFoundError(f"nothing to resume: {path} does not exist")
         return torch.load(path, map_location=self.cfg.device, weights_only=True)
 
     def _log(self, path: Path, record: dict) -> None:
