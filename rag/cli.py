@@ -452,21 +452,21 @@ def train_reader(
             help="Share also read against the closest paragraph of the article without the "
             "answer (no answer)."
         ),
-    ] = 0.0,
+    ] = 0.15,
     changed_questions: Annotated[
         float,
         typer.Option(
             help="Share given a SQuAD 2.0-style unanswerable copy: an entity, number or year "
             "swapped for one the paragraph lacks, or the question negated."
         ),
-    ] = 0.0,
+    ] = 0.15,
     distractors: Annotated[
         float,
         typer.Option(
             help="Share given an AddSent-style copy: a sentence echoing the question about "
             "other entities inserted into the paragraph; the answer stays."
         ),
-    ] = 0.0,
+    ] = 0.15,
     val_articles: Annotated[int, typer.Option(help="Articles held out for validation.")] = 6,
     validation: Annotated[
         Path | None,

@@ -44,9 +44,9 @@ class TrainConfig:
     warmup: float = 0.1
     weight_decay: float = 0.01
     negatives: float = 0.3
-    lexical_negatives: float = 0.0
-    changed_questions: float = 0.0
-    distractors: float = 0.0
+    lexical_negatives: float = 0.15
+    changed_questions: float = 0.15
+    distractors: float = 0.15
     val_articles: int = 6
     seed: int = 13
     validation: Path | None = None
