@@ -128,15 +128,6 @@ def _norm_words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
-def contains(context: str, phrase: str) -> bool:
-    return f" {squad.normalize_answer(phrase)} " in f" {squad.normalize_answer(context)} "
-
-
-def contains_answer(context: str, answers: Sequence[str]) -> bool:
-    norm = squad.normalize_answer(context)
-    return any(squad.normalize_answer(a) in norm for a in answers if a)
-
-
 class NegativeMaker:
     """Draws the four kinds of pair for the questions of a training (or validation) set."""
 
@@ -332,8 +323,9 @@ class NegativeMaker:
         sentence = f"{fake} {body}." if subject_question else f"{body} in {fake}."
         return sentence[0].upper() + sentence[1:]
 
-    def distractor(self, ex: squad.Example, rng: random.Random) -> Pair | None:
-        """The paragraph with a distracting sentence inserted at a sentence boundary."""
+    def distracted(self, ex: squad.Example, rng: random.Random) -> squad.Example | None:
+        """The example with a distracting sentence inserted into its paragraph at a sentence
+        boundary, and its answers at their new offsets."""
         sentence = self.distractor_sentence(ex, rng)
         if sentence is None:
             return None
@@ -341,15 +333,27 @@ class NegativeMaker:
         at = rng.choice(bounds)
         insert = " " + sentence if at == len(ex.context) else sentence + " "
         context = ex.context[:at] + insert + ex.context[at:]
-        spans = []
+        answers = []
         for text, start in zip(ex.answers, ex.answer_starts, strict=True):
-            if start >= at:
-                start += len(insert)
+            start = start + len(insert) if start >= at else start
             if context[start : start + len(text)] == text:
-                spans.append((start, start + len(text)))
-        if not spans:
+                answers.append((text, start))
+        if not answers:
             return None
-        return Pair(ex.question, context, sorted(set(spans)), DISTRACTOR)
+        return replace(
+            ex,
+            context=context,
+            answers=tuple(t for t, _ in answers),
+            answer_starts=tuple(s for _, s in answers),
+        )
+
+    def distractor(self, ex: squad.Example, rng: random.Random) -> Pair | None:
+        """A training pair: the question against its distracted paragraph; the answer stays."""
+        moved = self.distracted(ex, rng)
+        if moved is None:
+            return None
+        spans = {(s, s + len(t)) for t, s in zip(moved.answers, moved.answer_starts, strict=True)}
+        return Pair(ex.question, moved.context, sorted(spans), DISTRACTOR)
 
 
 def make_pairs(
@@ -407,21 +411,7 @@ def perturbed_examples(
                     )
                 )
         if distractors > 0 and rng.random() < distractors:
-            pair = maker.distractor(ex, rng)
-            if pair is not None:
-                starts = []
-                for text, start in zip(ex.answers, ex.answer_starts, strict=True):
-                    moved = [a for a, b in pair.spans if pair.context[a:b] == text]
-                    starts.append(min(moved, key=lambda a: abs(a - start)) if moved else -1)
-                keep = [(t, s) for t, s in zip(ex.answers, starts, strict=True) if s >= 0]
-                out.append(
-                    replace(
-                        ex,
-                        id=f"{ex.id}-distractor",
-                        context=pair.context,
-                        answers=tuple(t for t, _ in keep),
-                        answer_starts=tuple(s for _, s in keep),
-                        paragraph=-1 - ex.paragraph,
-                    )
-                )
+            moved = maker.distracted(ex, rng)
+            if moved is not None:
+                out.append(replace(moved, id=f"{ex.id}-distractor", paragraph=-1 - ex.paragraph))
     return out
