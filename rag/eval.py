@@ -16,7 +16,6 @@ that maximises right answers plus right abstentions (v2.0 F1) over that mix.
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import tempfile
@@ -27,10 +26,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rag import squad
+from rag.calibration import choose_threshold, expected_f1
+from rag.calibration import write_threshold as store_threshold
 from rag.ingest import make_document
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from rag.training import choose_threshold
 
 READ_BATCH = 32
 
@@ -243,10 +243,7 @@ def calibrate(
             f1 = squad.best_over_truths(squad.f1_score, row["prediction"], ex.answers)
             answerable.append((row["confidence"], f1))
     threshold = choose_threshold(answerable, unanswerable)
-    expected = (
-        sum(f for c, f in answerable if c >= threshold)
-        + sum(1 for c in unanswerable if c < threshold)
-    ) / max(len(rows), 1)
+    expected = expected_f1(answerable, unanswerable, threshold)
     return {
         "threshold": round(threshold, 4),
         "answerable_questions": len(answerable),
@@ -264,15 +261,14 @@ def calibrate(
 
 
 def write_threshold(model_dir: Path, report: dict, file: Path) -> None:
-    """Record the chosen threshold, and how it was chosen, next to the reader's weights."""
-    path = Path(model_dir) / "reader_config.json"
-    config = json.loads(path.read_text()) if path.exists() else {}
-    config["threshold"] = report["threshold"]
-    config["threshold_chosen_on"] = (
+    """Record the threshold of a ``calibrate`` report, and how it was chosen, next to the
+    reader's weights."""
+    store_threshold(
+        model_dir,
+        report["threshold"],
         f"rag eval --calibrate on {Path(file).name}: {report['answerable_questions']} answerable "
         f"and {report['unanswerable_questions']} unanswerable questions "
         f"({report.get('unanswerable_marked_impossible', 0)} marked impossible, the others "
         "from articles not indexed), maximising right answers plus right abstentions "
-        "(SQuAD 2.0 F1) through the full pipeline"
+        "(SQuAD 2.0 F1) through the full pipeline",
     )
-    path.write_text(json.dumps(config, indent=2))

@@ -26,8 +26,9 @@ import torch
 from safetensors.torch import save_file
 
 from rag import squad
+from rag.calibration import choose_threshold, write_threshold
 from rag.negatives import Pair, Shares, make_pairs
-from rag.reader import READER_CONFIG, TransformerReader, context_mask, encode_windows, pad_batch
+from rag.reader import TransformerReader, context_mask, encode_windows, pad_batch
 
 
 @dataclass
@@ -219,23 +220,6 @@ def evaluate_reader(
         preds[ex.id] = spans[0].text if spans else ""
         confs.append(spans[0].confidence if spans else 0.0)
     return squad.score(preds, examples), confs
-
-
-def choose_threshold(
-    answerable: Sequence[tuple[float, float]], unanswerable: Sequence[float]
-) -> float:
-    """Threshold maximising expected F1 over a mix of answerable and unanswerable questions.
-
-    ``answerable`` holds (confidence, F1 of the answer); an unanswerable question
-    scores 1 when the reader abstains. As in SQuAD 2.0's "best F1 threshold".
-    """
-    candidates = sorted({0.0, *[c for c, _ in answerable], *unanswerable})
-    best_t, best = 0.0, -1.0
-    for t in candidates:
-        value = sum(f for c, f in answerable if c >= t) + sum(1 for c in unanswerable if c < t)
-        if value > best:
-            best_t, best = t, value
-    return float(best_t)
 
 
 class Trainer:
@@ -513,15 +497,15 @@ class Trainer:
         neg = reader.read_pairs([p.question for p in negatives], [p.context for p in negatives])
         unanswerable = [p[0].confidence if p else 0.0 for p in neg]
         threshold = choose_threshold(answerable, unanswerable)
-        config = {
-            "threshold": round(threshold, 4),
-            "max_length": self.cfg.max_length,
-            "stride": self.cfg.stride,
-            "threshold_chosen_on": "validation articles: gold paragraph vs unanswerable pairs "
-            "(another paragraph, the closest paragraph without the answer, a changed "
-            "question), maximising expected F1",
-        }
-        (self.cfg.output / "best" / READER_CONFIG).write_text(json.dumps(config, indent=2))
+        write_threshold(
+            self.cfg.output / "best",
+            threshold,
+            "validation articles: gold paragraph vs unanswerable pairs (another paragraph, "
+            "the closest paragraph without the answer, a changed question), maximising "
+            "expected F1",
+            max_length=self.cfg.max_length,
+            stride=self.cfg.stride,
+        )
         self._log(log_path, {"threshold": threshold, "unanswerable_pairs": len(unanswerable)})
 
 

@@ -70,3 +70,28 @@ def test_squad_2_file_scores_abstention_and_open_mode_reports_recall_at_1_and_5(
     assert report["questions"] == 6 + len(extra)
     assert 0 <= report["v2_f1"] <= 100 and 0 <= report["v2_no_answer_f1"] <= 100
     assert report["retrieval_recall_at_5"] >= report["retrieval_recall_at_1"] > 0
+
+
+def test_calibration_through_the_pipeline_counts_impossible_questions(
+    settings, reader, embedder, tmp_path
+):
+    from rag import squad
+    from rag.eval import calibrate, write_threshold
+    from rag.negatives import perturbed_examples
+
+    examples = squad.load([MINI])
+    extra = perturbed_examples(examples, changed_questions=1.0, distractors=0.0, seed=1)
+    path = tmp_path / "v2.json"
+    squad.dump(examples + extra, path)
+    report = calibrate(path, settings, unanswerable_share=0.5, reader=reader, embedder=embedder)
+    assert report["answerable_questions"] + report["unanswerable_questions"] == len(
+        examples + extra
+    )
+    assert report["unanswerable_marked_impossible"] >= 1
+    assert 0 <= report["threshold"] <= 1 and 0 <= report["expected_f1_at_threshold"] <= 100
+    write_threshold(tmp_path, report, path)
+    config = json.loads((tmp_path / "reader_config.json").read_text())
+    assert (
+        config["threshold"] == report["threshold"]
+        and "marked impossible" in (config["threshold_chosen_on"])
+    )

@@ -11,7 +11,6 @@ from rag.training import (
     TrainConfig,
     Trainer,
     build_features,
-    choose_threshold,
     config_dict,
     distill_kl,
     length_grouped_batches,
@@ -66,12 +65,6 @@ def test_losses():
     assert marginal_nll(logits, gold, attn).item() == pytest.approx(expected.item(), rel=1e-5)
     assert distill_kl(logits, logits, attn, 2.0).item() == pytest.approx(0.0, abs=1e-6)
     assert distill_kl(logits, -logits, attn, 1.0).item() > 0
-
-
-def test_threshold_maximises_expected_f1():
-    answerable = [(0.9, 1.0), (0.8, 1.0), (0.4, 0.0)]
-    unanswerable = [0.3, 0.5]
-    assert choose_threshold(answerable, unanswerable) == 0.8
 
 
 def test_length_grouped_batches_cover_every_window_once(tokenizer):
