@@ -54,9 +54,9 @@ def test_eval_command_json_and_predictions(tmp_path):
     assert preds["q2"] == "Ilse Varga"
 
 
-def test_squad_2_file_scores_abstention_and_open_mode_reports_recall_at_1_and_5(
-    settings, reader, embedder, tmp_path
-):
+@pytest.fixture
+def squad2_file(tmp_path):
+    """The mini fixture plus an unanswerable (changed-question) copy of its questions."""
     from rag import squad
     from rag.negatives import perturbed_examples
 
@@ -64,6 +64,13 @@ def test_squad_2_file_scores_abstention_and_open_mode_reports_recall_at_1_and_5(
     extra = perturbed_examples(examples, changed_questions=1.0, distractors=0.0, seed=1)
     path = tmp_path / "v2.json"
     squad.dump(examples + extra, path)
+    return path, examples, extra
+
+
+def test_squad_2_file_scores_abstention_and_open_mode_reports_recall_at_1_and_5(
+    settings, reader, embedder, squad2_file
+):
+    path, _, extra = squad2_file
     report, _ = evaluate(path, settings, reader=reader, embedder=embedder)
     assert report["v2_no_answer_questions"] == len(extra) > 0
     assert report["v2_has_answer_questions"] == 6
@@ -73,16 +80,11 @@ def test_squad_2_file_scores_abstention_and_open_mode_reports_recall_at_1_and_5(
 
 
 def test_calibration_through_the_pipeline_counts_impossible_questions(
-    settings, reader, embedder, tmp_path
+    settings, reader, embedder, squad2_file, tmp_path
 ):
-    from rag import squad
     from rag.eval import calibrate, write_threshold
-    from rag.negatives import perturbed_examples
 
-    examples = squad.load([MINI])
-    extra = perturbed_examples(examples, changed_questions=1.0, distractors=0.0, seed=1)
-    path = tmp_path / "v2.json"
-    squad.dump(examples + extra, path)
+    path, examples, extra = squad2_file
     report = calibrate(path, settings, unanswerable_share=0.5, reader=reader, embedder=embedder)
     assert report["answerable_questions"] + report["unanswerable_questions"] == len(
         examples + extra
