@@ -135,16 +135,17 @@ def documents(
 ) -> None:
     """List the indexed documents."""
     from rag.embedding import model_identity
-    from rag.store import DB_NAME, Store
+    from rag.sqlite_db import DB_NAME
+    from rag.store import open_store
 
     settings = get_settings()
     with clear_errors():
         if not (settings.index_dir / DB_NAME).is_file():
             fail(f"no index in {settings.index_dir}: run `rag index` first")
         identity = model_identity(settings.embedding_model)
-        store = Store(settings.index_dir, model_id=identity, dimension=None)
-        store.open()
-        docs = store.documents()
+        store, _ = open_store(settings.index_dir, model_id=identity, dimension=None)
+        docs = [asdict(d) for d in store.documents()]
+        store.close()
     if as_json:
         typer.echo(json.dumps({"documents": docs}, ensure_ascii=False, indent=2))
         return

@@ -21,3 +21,7 @@ class StoreError(RuntimeError):
 
 class SquadError(ValueError):
     """SQuAD data that cannot be used; the message says why."""
+
+
+class IndexMismatchError(StoreError):
+    """The index was built with another embedding model (or dimension)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from rag.store import fts_words
+from rag.text import content_words
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
 _WORD = re.compile(r"\w+")
@@ -45,7 +45,7 @@ def focus_window(question: str, text: str, max_words: int) -> tuple[int, int]:
     words = [len(_WORD.findall(text, s, e)) for s, e in sentences]
     if sum(words) <= max_words or len(sentences) < 2:
         return 0, len(text)
-    wanted = {_stem(w) for w in fts_words(question)}
+    wanted = {_stem(w) for w in content_words(question)}
     found = [{_stem(w) for w in _WORD.findall(text, s, e)} & wanted for s, e in sentences]
     best, best_score = (0, 0), (-1, 0)
     for i in range(len(sentences)):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from rag import squad
+from rag.text import STOPWORDS, words
 
 ANSWER = "answer"
 UNANSWERABLE = "unanswerable"  #: a SQuAD 2.0 question marked impossible
@@ -59,11 +60,6 @@ class Shares:
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of|de|the|von|van|and)?\s*[A-Z][\w'’-]*)*")
-_WORD = re.compile(r"\w+")
-_STOP = frozenset(
-    "a an and are as at be by did do does for from had has have how in is it its of on or "
-    "that the this to was were what when where which who whom whose why will with".split()
-)
 _NOT_NAMES = frozenset(
     "What Which Who Whom Whose When Where Why How In On At The A An Of For By To From "
     "During After Before Is Was Are Were Did Does Do Has Had Have Can Could Would Will".split()
@@ -115,17 +111,13 @@ def phrases(text: str) -> list[tuple[int, int, str]]:
                 )
                 value = text[start : m.end()]
                 sentence_start = start == 0 or text[:start].rstrip()[-1:] in '.!?"“'
-                if value.lower() in _STOP or (sentence_start and " " not in value):
+                if value.lower() in STOPWORDS or (sentence_start and " " not in value):
                     continue  # a lone capital that opens a sentence is usually just a word
                 found.append((start, m.end(), kind))
             else:
                 found.append((m.start(), m.end(), kind))
             taken.update(range(m.start(), m.end()))
     return sorted(found)
-
-
-def _norm_words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
 
 
 class NegativeMaker:
@@ -192,18 +184,18 @@ class NegativeMaker:
 
     def _article_index(self, article: str) -> tuple[Counter, list[set[str]]]:
         if article not in self._words:
-            words = [set(_norm_words(p)) - _STOP for p in self.paragraphs[article]]
-            self._words[article] = words
-            self._df[article] = Counter(w for ws in words for w in ws)
+            bags = [set(words(p)) - STOPWORDS for p in self.paragraphs[article]]
+            self._words[article] = bags
+            self._df[article] = Counter(w for ws in bags for w in ws)
         return self._df[article], self._words[article]
 
     def lexical(self, ex: squad.Example, rng: random.Random) -> Pair | None:
         """The paragraph of the article sharing the most rare question words, without the answer."""
-        df, words = self._article_index(ex.article)
-        n = len(words)
-        q = set(_norm_words(ex.question)) - _STOP
+        df, bags = self._article_index(ex.article)
+        n = len(bags)
+        q = set(words(ex.question)) - STOPWORDS
         best, best_score = None, 0.0
-        for para, ws in zip(self.paragraphs[ex.article], words, strict=True):
+        for para, ws in zip(self.paragraphs[ex.article], bags, strict=True):
             if para == ex.context:
                 continue
             score = sum(math.log(1 + n / df[w]) for w in q & ws)

@@ -27,8 +27,9 @@ from rag.focus import focus_window
 from rag.reader import PREFER_SHORTER, LexicalReader, Reader, Span, load_reader
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings, get_settings
+from rag.sqlite_db import read_documents
 from rag.squad import normalize_answer
-from rag.store import Reconciliation, Store, read_documents
+from rag.store import DocumentStore, Reconciliation, open_store
 from rag.types import Answer, AskResult, Citation, Document, Passage
 
 MAX_QUESTION_CHARS = 2000
@@ -168,7 +169,7 @@ class Pipeline:
                 s.reader_model, max_answer_tokens=s.max_answer_tokens, precision=s.reader_precision
             )
         )
-        self.store: Store | None = None
+        self.store: DocumentStore | None = None
         self.retriever: HybridRetriever | None = None
         self._write_lock = threading.Lock()
         self._pending: list[tuple[str, int, Future]] = []
@@ -195,14 +196,13 @@ class Pipeline:
         # This binds the compute thread only: bulk indexing elsewhere keeps every core.
         faiss.omp_set_num_threads(1)
         self.embedder.warm_up()
-        self.store = Store(
+        self.store, report = open_store(
             self.settings.index_dir,
             model_id=self.embedder.identity,
             dimension=self.embedder.dimension,
             flush_seconds=self.settings.vector_flush_seconds,
             ivf_threshold=self.settings.ivf_threshold,
         )
-        report = self.store.open()
         if report.added or report.removed or report.rebuilt:
             # derived data was behind (a crash, a lazy save): worth a line in the server log
             log.warning(

@@ -22,6 +22,8 @@ from typing import Protocol
 
 import torch
 
+from rag.text import STOPWORDS, WORD
+
 #: Confidence threshold used when neither the settings nor the model say otherwise.
 DEFAULT_THRESHOLD = 0.3
 READER_CONFIG = "reader_config.json"
@@ -317,14 +319,9 @@ class TransformerReader:
         return sorted(spans, key=lambda sp: sp.confidence, reverse=True)
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _CANDIDATE = re.compile(
     r"(?:[A-Z][\w'’-]*(?:[ \t]+(?:of|de|the|von|van)?[ \t]*[A-Z][\w'’-]*)*)"
     r"|(?:\d[\d,.:/]*(?:[ \t]+\w+)?)"
-)
-_STOP = frozenset(
-    "a an and are as at be by did do does for from has have how in is it its of on or that the "
-    "this to was were what when where which who whom whose why will with".split()
 )
 
 
@@ -357,20 +354,20 @@ class LexicalReader:
         return 0.5 if is_number else 0.8
 
     def read(self, question: str, contexts: Sequence[str]) -> list[Span]:
-        q_words = {w.lower() for w in _WORD.findall(question)} - _STOP
+        q_words = {w.lower() for w in WORD.findall(question)} - STOPWORDS
         if not q_words:
             return []
         spans: list[Span] = []
         for c_idx, context in enumerate(contexts):
             best: Span | None = None
             for sentence in re.finditer(r"[^.!?]+[.!?]?", context):
-                s_words = {w.lower() for w in _WORD.findall(sentence.group())}
+                s_words = {w.lower() for w in WORD.findall(sentence.group())}
                 overlap = len(q_words & s_words) / len(q_words)
                 if overlap == 0:
                     continue
                 for m in _CANDIDATE.finditer(sentence.group()):
-                    words = {w.lower() for w in _WORD.findall(m.group())}
-                    if not words or words <= q_words | _STOP:
+                    words = {w.lower() for w in WORD.findall(m.group())}
+                    if not words or words <= q_words | STOPWORDS:
                         continue
                     conf = (
                         overlap

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.embedding import Embedder
-from rag.store import Store
+from rag.store import DocumentStore
 from rag.types import Passage
 
 
@@ -71,7 +71,7 @@ def score_blend(
 
 @dataclass
 class HybridRetriever:
-    store: Store
+    store: DocumentStore
     embedder: Embedder
     candidates: int = 30
     rrf_k: int = 60

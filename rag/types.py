@@ -18,6 +18,18 @@ class Document:
 
 
 @dataclass(frozen=True)
+class DocumentSummary:
+    """A stored document without its text (for listings)."""
+
+    doc_id: str
+    title: str
+    source: str
+    created_at: str
+    characters: int
+    chunks: int
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A passage of a document: ``document.text[start:end] == text``."""
 

@@ -106,7 +106,7 @@ def test_index_survives_a_restart(settings, seeded, make_pipeline):
 
 @pytest.mark.slow
 def test_a_repaired_index_is_reported_in_the_log(settings, seeded, make_pipeline, caplog):
-    from rag.store import FAISS_NAME
+    from rag.faiss_file import FAISS_NAME
 
     seeded.close()
     (settings.index_dir / FAISS_NAME).unlink()  # derived data lost, SQLite intact

@@ -110,7 +110,7 @@ def run_size(
     seed: int = 0,
 ) -> dict:
     from rag.ingest import make_document
-    from rag.store import Store
+    from rag.store import open_store
     from rag.types import Chunk
 
     rng = np.random.default_rng(seed + n)
@@ -133,10 +133,9 @@ def run_size(
     generate_s = time.perf_counter() - t0
 
     index_dir = workdir / f"index-{n}"
-    store = Store(
+    store, _ = open_store(
         index_dir, model_id=embedder.identity, dimension=vectors.shape[1], flush_seconds=1e9
     )
-    store.open()
     t0 = time.perf_counter()
     batch = 20_000
     for lo in range(0, n, batch):
@@ -149,8 +148,7 @@ def run_size(
         store.add_many(items)
     store.close()
     build_s = time.perf_counter() - t0
-    store = Store(index_dir, model_id=embedder.identity, dimension=vectors.shape[1])
-    store.open()
+    store, _ = open_store(index_dir, model_id=embedder.identity, dimension=vectors.shape[1])
     dense_info = store.dense_info()
 
     picks = rng.choice(n, size=queries, replace=False)

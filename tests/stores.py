@@ -1,0 +1,32 @@
+"""Helpers for the store tests: small random unit vectors, documents split on blank lines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.ingest import make_document
+from rag.types import Chunk
+
+DIM = 8
+
+
+def unit_vectors(n: int, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def add_text(store, text: str, doc_id: str | None = None, seed: int = 0):
+    """Store ``text`` with one chunk per blank-line paragraph: (document, created, vectors)."""
+    doc = make_document(text, doc_id=doc_id)
+    chunks, pos = [], 0
+    for i, part in enumerate(doc.text.split("\n\n")):
+        start = doc.text.index(part, pos)
+        chunks.append(Chunk(doc.doc_id, i, start, start + len(part), part))
+        pos = start + len(part)
+    vectors = unit_vectors(len(chunks), seed)
+    stored, created = store.add(doc, chunks, vectors)
+    return stored, created, vectors
+
+
+def text_of(store, chunk_id: int) -> str:
+    return store.chunks([chunk_id])[chunk_id][0].text

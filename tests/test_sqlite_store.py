@@ -1,0 +1,147 @@
+"""What only the SQLite + FTS5 + FAISS store does: repairs of its FAISS file, lazy saves,
+IVF past a threshold, FTS5 query planning, and refusing foreign folders."""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+import pytest
+
+from rag.faiss_file import FAISS_NAME, GENERATION_NAME, Reconciliation
+from rag.ingest import make_document
+from rag.lexical import fts_query
+from rag.sqlite_db import read_documents
+from rag.sqlite_store import SQLiteStore
+from rag.store import StoreError
+from rag.text import content_words
+from rag.types import Chunk
+from tests.stores import DIM, add_text, text_of, unit_vectors
+
+
+def _open(path, model="m", dim=DIM, **kwargs) -> SQLiteStore:
+    store = SQLiteStore(path, model_id=model, dimension=dim, **kwargs)
+    store.open()
+    return store
+
+
+def test_missing_faiss_file_is_rebuilt_from_sqlite(tmp_path):
+    store = _open(tmp_path)
+    _, _, v = add_text(store, "A\n\nb\n\nc")
+    store.close()
+    (tmp_path / FAISS_NAME).unlink()
+    again = SQLiteStore(tmp_path, model_id="m", dimension=DIM)
+    report = again.open()
+    assert report.rebuilt and report.added == 3
+    assert again.search_dense(v[0], 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_faiss_ahead_of_sqlite_is_repaired(tmp_path):
+    """A crash after the FAISS file was written but before SQLite committed."""
+    store = _open(tmp_path)
+    add_text(store, "A\n\nb")
+    store.close()
+    index = faiss.read_index(str(tmp_path / FAISS_NAME))
+    index.add_with_ids(unit_vectors(1, 9), np.array([999], dtype=np.int64))
+    faiss.write_index(index, str(tmp_path / FAISS_NAME))
+    (tmp_path / GENERATION_NAME).unlink()  # the crash came before the generation was recorded
+    again = SQLiteStore(tmp_path, model_id="m", dimension=DIM)
+    assert again.open().removed == 1
+    assert again.vector_count() == 2
+
+
+def test_corrupt_or_foreign_folders_are_refused(tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="no rag index"):
+        _open(foreign)
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "rag.sqlite3").write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError, match="not a usable rag index"):
+        _open(corrupt)
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(StoreError, match="not a folder"):
+        _open(a_file)
+
+
+def test_read_documents_for_rebuilds(tmp_path):
+    store = _open(tmp_path)
+    add_text(store, "A\n\nb", "a")
+    store.close()
+    assert [d.doc_id for d in read_documents(tmp_path)] == ["a"]
+    assert read_documents(tmp_path / "none") == []
+
+
+def test_fts_query_quotes_every_word_and_drops_stopwords():
+    query = fts_query(content_words('Where was "Kim" invited? OR NEAR('))
+    assert query == '"kim" OR "invited" OR "near"'
+    assert fts_query(content_words("what is it")) == '"what" OR "is" OR "it"'
+    assert fts_query(content_words("?!")) == ""
+
+
+def test_an_up_to_date_faiss_file_is_used_without_comparing(tmp_path):
+    store = _open(tmp_path)
+    add_text(store, "A\n\nb\n\nc")
+    store.close()
+    assert SQLiteStore(tmp_path, model_id="m", dimension=DIM).open() == Reconciliation()
+
+
+def test_lazy_saves_lose_nothing_in_a_crash(tmp_path):
+    """With saves deferred, the FAISS file lags SQLite; a crash (no close) is repaired."""
+    store = _open(tmp_path, flush_seconds=3600)
+    add_text(store, "A\n\nb", "a")
+    before = (tmp_path / FAISS_NAME).read_bytes()
+    _, _, v = add_text(store, "C\n\nd\n\ne", "c", seed=3)
+    assert (tmp_path / FAISS_NAME).read_bytes() == before, "the save is deferred"
+    crashed = SQLiteStore(tmp_path, model_id="m", dimension=DIM)  # `store` is never closed
+    report = crashed.open()
+    assert report.added == 5 and crashed.vector_count() == 5, "both writes were deferred"
+    assert crashed.search_dense(v[2], 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+    store.close()  # the deferred save happens on close
+    assert (tmp_path / FAISS_NAME).read_bytes() != before
+
+
+def test_a_large_corpus_switches_to_ivf_and_reranks_exactly(tmp_path):
+    store = _open(tmp_path, ivf_threshold=300)
+    vectors = unit_vectors(400, seed=5)
+    lines = [f"line {i}" for i in range(400)]
+    doc = make_document("Many\n\n" + "\n\n".join(lines), doc_id="many")
+    chunks, pos = [], 0
+    for i, line in enumerate(lines):
+        start = doc.text.index(line + "\n", pos) if i < 399 else doc.text.rindex(line)
+        chunks.append(Chunk(doc.doc_id, i, start, start + len(line), line))
+        pos = start + len(line)
+    store.add(doc, chunks, vectors)
+    info = store.dense_info()
+    assert info["kind"] == "ivf-sq8" and info["vectors"] == 400 and info["nprobe"] >= 16
+    hits = store.search_dense(vectors[123], 3)
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-5), "exact score after re-ranking"
+    assert text_of(store, hits[0][0]) == "line 123"
+    store.close()
+    reopened = _open(tmp_path, ivf_threshold=300)
+    assert reopened.dense_info()["kind"] == "ivf-sq8"
+    assert reopened.delete("many") and reopened.vector_count() == 0
+    assert reopened.dense_info()["kind"] == "flat", "an emptied corpus goes back to exact search"
+
+
+def test_lexical_search_keeps_the_rarest_words_within_its_budget(tmp_path):
+    store = _open(tmp_path, lexical_budget=5)
+    for i in range(8):
+        add_text(store, f"Report {i}\n\nThe harbour opened in year {i}.", f"d{i}", seed=i)
+    add_text(store, "Odd\n\nThe harbour of Zanzibar opened.", "z", seed=9)
+    # "harbour" and "open(ed)" are in 9 passages each (over the budget of 5), "zanzibar" in one
+    assert store._lexical.query("When did the harbour of Zanzibar open?") == '"zanzibar"'
+    hits = store.search_lexical("When did the harbours of Zanzibar open?", 3)
+    assert text_of(store, hits[0][0]) == "The harbour of Zanzibar opened."
+    assert store.search_lexical("unknownword", 3) == []
+    assert store.search_lexical("harbour", 3) == [], "only words over the budget: none scored"
+
+
+def test_an_index_from_before_the_counts_counts_its_rows_once(tmp_path):
+    store = _open(tmp_path)
+    add_text(store, "A\n\nb\n\nc", "a")
+    store.db.execute("DELETE FROM meta WHERE key IN ('documents', 'chunks')")
+    store.close()
+    assert _open(tmp_path).counts() == (1, 3)
