@@ -81,6 +81,7 @@ class DocumentCreated(BaseModel):
 
 class Health(BaseModel):
     status: str
+    store: str = Field(description="The document store in use (sqlite).")
     documents: int
     chunks: int
     vectors: int = Field(description="Vectors in FAISS; equals chunks once the index is open.")

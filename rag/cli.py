@@ -78,7 +78,7 @@ def index(
     ] = False,
 ) -> None:
     """Add .txt/.md files to the index (unchanged files are skipped)."""
-    from rag.pipeline import rebuild_index
+    from rag.indexing import rebuild_index
 
     settings = get_settings()
     paths = paths or [settings.docs_dir]

@@ -91,7 +91,7 @@ def _ask_all(pipeline: Pipeline, examples: Sequence[squad.Example], top_k: int |
         rank = None
         if not ex.impossible:
             # retrieval alone, five deep, to report recall@1 and @5 whatever top_k is
-            ranked, _ = pipeline.retriever.retrieve_timed(ex.question, 5)
+            ranked, _ = pipeline.answerer.retriever.retrieve_timed(ex.question, 5)
             rank = _gold_rank(ranked, ex)
         rows.append(
             {

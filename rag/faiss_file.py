@@ -95,7 +95,6 @@ class VectorFile:
             self.rebuild()
             self.save()
             return Reconciliation(added=len(db_ids), rebuilt=True)
-        rebuilt = dense is None
         self._dense = dense if dense is not None else DenseIndex.flat(self.dimension)
         extra = np.setdiff1d(self._dense.ids(), db_ids)
         missing = np.setdiff1d(db_ids, self._dense.ids()).tolist()
@@ -106,7 +105,7 @@ class VectorFile:
         if self._dense.needs_rebuild(self.ivf_threshold):
             self.rebuild()
         self.save()
-        return Reconciliation(added=len(missing), removed=len(extra), rebuilt=rebuilt)
+        return Reconciliation(added=len(missing), removed=len(extra))
 
     def rebuild(self) -> None:
         """Build the right kind of index for the corpus from the database's vectors,

@@ -23,9 +23,10 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _executor: ThreadPoolExecutor | None = None
@@ -86,3 +87,51 @@ def compute(fn: Callable[..., T], *args, **kwargs) -> T:
     if on_compute_thread():
         return fn(*args, **kwargs)
     return submit(fn, *args, **kwargs).result()
+
+
+class Batcher(Generic[T, R]):
+    """Requests that arrive while the compute thread is busy, handled together.
+
+    ``handle`` takes a list of requests and returns one result per request. Each
+    :meth:`run` queues its request and one drain on the compute thread; a drain
+    takes up to ``max_batch`` waiting requests (later drains find the queue empty
+    when an earlier one took theirs). A caller that stops waiting (``timeout``)
+    cancels its request: if still queued, it is dropped rather than computed for
+    nobody.
+    """
+
+    def __init__(self, handle: Callable[[list[T]], list[R]], max_batch: int = 16) -> None:
+        self.handle = handle
+        self.max_batch = max_batch
+        self._pending: list[tuple[T, Future]] = []
+        self._lock = threading.Lock()
+
+    def run(self, request: T, timeout: float | None = None) -> R:
+        """The result of ``request``; ``TimeoutError`` after ``timeout`` seconds."""
+        if on_compute_thread():
+            return self.handle([request])[0]
+        future: Future = Future()
+        with self._lock:
+            self._pending.append((request, future))
+        submit(self._drain)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()  # the caller is gone: a request still queued is dropped
+            raise
+
+    def _drain(self) -> None:
+        with self._lock:
+            batch = self._pending[: self.max_batch]
+            del self._pending[: self.max_batch]
+        batch = [(r, f) for r, f in batch if f.set_running_or_notify_cancel()]
+        if not batch:
+            return
+        try:
+            results = self.handle([r for r, _ in batch])
+        except BaseException as exc:  # every waiting caller learns of it
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            future.set_result(result)

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from rag.pipeline import QuestionError, merge_answers
+from rag.answers import merge_answers
+from rag.pipeline import QuestionError
 from rag.reader import Span
 from rag.squad import normalize_answer
 from rag.types import Chunk, Passage
@@ -112,7 +113,7 @@ def test_a_repaired_index_is_reported_in_the_log(settings, seeded, make_pipeline
     (settings.index_dir / FAISS_NAME).unlink()  # derived data lost, SQLite intact
     with caplog.at_level("WARNING", logger="rag.pipeline"):
         again = make_pipeline(settings)
-    assert any("repaired from SQLite" in r.getMessage() for r in caplog.records)
+    assert any("repaired" in r.getMessage() and "rebuilt" in r.getMessage() for r in caplog.records)
     assert again.ask("Where was Kim invited?").answer == "Moscow"
 
 
@@ -203,13 +204,13 @@ def test_concurrent_questions_are_answered_together_with_the_same_results(seeded
     ]
     alone = {q: seeded.ask(q) for q in questions}
     sizes = []
-    real = seeded._answer_many
+    real = seeded.answerer.run
 
     def spy(items):
         sizes.append(len(items))
         return real(items)
 
-    seeded._answer_many = spy
+    seeded.answerer.run = spy
     runtime.submit(time.sleep, 0.5)  # keep the compute thread busy while questions queue
     together: dict = {}
     threads = [

@@ -196,13 +196,13 @@ def test_ask_time_limit_gives_503_and_the_queued_question_is_dropped(light_pipel
     from rag import runtime
 
     answered: list[str] = []
-    real_answer_many = light_pipeline._answer_many
+    real_answer_many = light_pipeline.answerer.run
 
     def recording(items):
         answered.extend(q for q, _ in items)
         return real_answer_many(items)
 
-    monkeypatch.setattr(light_pipeline, "_answer_many", recording)
+    monkeypatch.setattr(light_pipeline.answerer, "run", recording)
     settings = light_pipeline.settings.model_copy(update={"request_timeout": 0.2})
     light_pipeline.settings = settings
     with TestClient(create_app(settings, light_pipeline), client=LOCAL) as c:

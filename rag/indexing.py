@@ -1,0 +1,128 @@
+"""Indexing: files → documents → chunks → vectors → store.
+
+Documents are chunked, and the chunks of many documents embedded together: the
+model batches (and length-sorts) them, which is most of the cost. Each batch of
+documents is stored in one transaction, so a document is answerable as soon as
+its batch returns and a crash never leaves half of one.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rag import ingest, runtime
+from rag.chunking import Chunker
+from rag.embedding import Embedder
+from rag.settings import Settings
+from rag.sqlite_db import read_documents
+from rag.store import DocumentStore, open_store
+from rag.types import Document
+
+log = logging.getLogger(__name__)
+#: Documents read, embedded and stored together when indexing files.
+BATCH_DOCUMENTS = 256
+
+
+class Indexer:
+    """Adds and deletes documents of one store; writes are serialised."""
+
+    def __init__(self, store: DocumentStore, embedder: Embedder, chunker: Chunker) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self._write_lock = threading.Lock()
+
+    def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
+        """Chunk, embed (on the compute thread) and store; (stored, created?) for each."""
+        chunked = [(document, self.chunker.split(document)) for document in documents]
+        vectors = runtime.compute(
+            self.embedder.embed, [c.text for _, chunks in chunked for c in chunks]
+        )
+        items, at = [], 0
+        for document, chunks in chunked:
+            items.append((document, chunks, vectors[at : at + len(chunks)]))
+            at += len(chunks)
+        with self._write_lock:
+            return self.store.add_many(items)
+
+    def index_paths(
+        self, paths: Iterable[Path], progress: bool = False, batch_documents: int = BATCH_DOCUMENTS
+    ) -> tuple[list[tuple[Document, bool]], list[str]]:
+        """Index every supported file under ``paths``: (results, one error line per bad file).
+
+        A file that cannot be read (not UTF-8, binary, empty) is skipped and reported,
+        so that one bad file does not stop a folder from being indexed.
+        """
+        files = list(ingest.iter_files(paths))
+        results: list[tuple[Document, bool]] = []
+        errors: list[str] = []
+        with tqdm(total=len(files), desc="indexing", unit="doc", disable=not progress) as bar:
+            for lo in range(0, len(files), batch_documents):
+                documents = []
+                for path in files[lo : lo + batch_documents]:
+                    try:
+                        documents.append(ingest.read_file(path))
+                    except ingest.IngestError as exc:
+                        errors.append(str(exc))
+                results += self.add_documents(documents)
+                bar.update(len(files[lo : lo + batch_documents]))
+        return results, errors
+
+    def ensure_index(self, docs_dir: Path, progress: bool = False) -> int:
+        """Index ``docs_dir`` when the store is empty (first start); documents added."""
+        docs, _ = self.store.counts()
+        if docs or not docs_dir.is_dir():
+            return 0
+        results, errors = self.index_paths([docs_dir], progress)
+        for error in errors:
+            log.warning("skipped %s", error)
+        return sum(created for _, created in results)
+
+    def delete(self, doc_id: str) -> bool:
+        with self._write_lock:
+            return self.store.delete(doc_id)
+
+
+def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
+    """Re-embed every stored document, plus ``paths``, into a new index and swap it in.
+
+    The new index is built beside the old one, which stays untouched until the
+    new one is complete: an interrupted rebuild loses nothing. Use it after
+    changing the embedding model or the chunking settings.
+    """
+    target = settings.index_dir
+    documents = read_documents(target)
+    fresh = target.with_name(target.name + ".rebuild")
+    shutil.rmtree(fresh, ignore_errors=True)
+    embedder = Embedder(settings.embedding_model)
+    runtime.compute(embedder.warm_up)
+    store, _ = open_store(
+        fresh, model_id=embedder.identity, dimension=embedder.dimension, flush_seconds=1e9
+    )
+    try:
+        indexer = Indexer(
+            store,
+            embedder,
+            Chunker(settings.chunk_words, settings.max_chunk_words, settings.overlap_words),
+        )
+        for lo in tqdm(range(0, len(documents), 256), desc="re-embedding", unit="256 docs"):
+            indexer.add_documents(documents[lo : lo + 256])
+        _, errors = indexer.index_paths(paths, progress=True)
+        for error in errors:
+            log.warning("skipped %s", error)
+        count = store.counts()[0]
+    finally:
+        store.close()
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return count
