@@ -1,10 +1,15 @@
-"""Request and response models of the HTTP API (the OpenAPI schema at /docs)."""
+"""Request models of the HTTP API, and the responses the library has no type for.
+
+Answers, citations and documents are the library's own types (rag.types), used as
+response models directly: one definition for the library and the API.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.pipeline import MAX_QUESTION_CHARS
+from rag.types import DocumentSummary
 
 
 class AskRequest(BaseModel):
@@ -18,33 +23,6 @@ class AskRequest(BaseModel):
     )
 
 
-class Citation(BaseModel):
-    doc_id: str
-    title: str
-    text: str = Field(description="The passage, exactly document.text[start:end].")
-    start: int
-    end: int
-    answer_start: int | None = Field(description="Offset of the answer in the document text.")
-    answer_end: int | None
-    score: float = Field(description="Fused retrieval score, 0..1.")
-
-
-class AnswerOut(BaseModel):
-    text: str
-    confidence: float
-    sources: list[Citation]
-
-
-class AskResponse(BaseModel):
-    question: str
-    answer: str | None = Field(description="null when the service abstains.")
-    confidence: float
-    answers: list[AnswerOut]
-    passages: list[Citation]
-    took_ms: float
-    timings_ms: dict[str, float]
-
-
 class NewDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -52,31 +30,26 @@ class NewDocument(BaseModel):
     text: str = Field(..., min_length=1)
 
 
-class DocumentSummary(BaseModel):
-    doc_id: str
-    title: str
-    source: str
-    created_at: str
-    characters: int
-    chunks: int
-
-
 class DocumentList(BaseModel):
     documents: list[DocumentSummary]
-
-
-class DocumentOut(BaseModel):
-    doc_id: str
-    title: str
-    text: str
-    source: str
-    created_at: str
 
 
 class DocumentCreated(BaseModel):
     doc_id: str
     title: str
     created: bool = Field(description="false when the same content was already indexed.")
+    file: str | None = Field(None, description="The uploaded file's name (uploads only).")
+
+
+class FileFailure(BaseModel):
+    file: str
+    status: int = Field(description="The HTTP status this failure alone would get.")
+    detail: str
+
+
+class UploadResult(BaseModel):
+    documents: list[DocumentCreated] = Field(description="Files indexed, in upload order.")
+    errors: list[FileFailure] = Field(description="Files refused, each with why.")
 
 
 class Health(BaseModel):

@@ -1,8 +1,16 @@
-"""The data that flows through the pipeline: Document → Chunk → Passage → Answer."""
+"""The data that flows through the pipeline: Document → Chunk → Passage → Answer.
+
+These are plain dataclasses, and also the HTTP API's response models: FastAPI (through
+pydantic) reads their fields and the descriptions in ``Annotated[..., Field(...)]``,
+so the library and the API share one definition of a citation or an answer.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import Field
 
 
 @dataclass(frozen=True)
@@ -12,9 +20,9 @@ class Document:
     doc_id: str
     title: str
     text: str
-    source: str = ""
-    content_hash: str = ""
-    created_at: str = ""
+    source: Annotated[str, Field(description="File name, 'api', or where it came from.")] = ""
+    content_hash: Annotated[str, Field(description="SHA-256 of the cleaned text.")] = ""
+    created_at: Annotated[str, Field(description="When it was indexed (ISO 8601, UTC).")] = ""
 
 
 @dataclass(frozen=True)
@@ -25,8 +33,8 @@ class DocumentSummary:
     title: str
     source: str
     created_at: str
-    characters: int
-    chunks: int
+    characters: Annotated[int, Field(description="Length of the cleaned text.")]
+    chunks: Annotated[int, Field(description="Passages it was split into.")]
 
 
 @dataclass(frozen=True)
@@ -54,16 +62,18 @@ class Passage:
 
 @dataclass(frozen=True)
 class Citation:
-    """A passage as cited by an answer; ``answer_*`` are document offsets or None."""
+    """A passage as cited by an answer."""
 
     doc_id: str
     title: str
-    text: str
+    text: Annotated[str, Field(description="The passage, exactly document.text[start:end].")]
     start: int
     end: int
-    answer_start: int | None
+    answer_start: Annotated[
+        int | None, Field(description="Offset of the answer in the document text, or null.")
+    ]
     answer_end: int | None
-    score: float
+    score: Annotated[float, Field(description="Fused retrieval score, 0..1.")]
 
 
 @dataclass(frozen=True)
@@ -71,14 +81,16 @@ class Answer:
     """One answer, merged over every passage that gave it."""
 
     text: str
-    confidence: float
+    confidence: Annotated[float, Field(description="0..1; evidence combined over documents.")]
     sources: list[Citation]
 
 
 @dataclass
 class AskResult:
+    """The answer to a question, the alternatives, and every passage read."""
+
     question: str
-    answer: str | None
+    answer: Annotated[str | None, Field(description="null when the service abstains.")]
     confidence: float
     answers: list[Answer]
     passages: list[Citation]

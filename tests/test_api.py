@@ -119,18 +119,40 @@ def test_add_ask_delete_round_trip(client):
 
 
 def test_file_upload(client):
-    files = {"file": ("notes.md", b"# Notes\n\nThe secret word is pelican.", "text/markdown")}
-    r = client.post("/documents", files=files)
+    files = {"files": ("notes.md", b"# Notes\n\nThe secret word is pelican.", "text/markdown")}
+    r = client.post("/documents/files", files=files)
     assert r.status_code == 201
-    assert client.get(f"/documents/{r.json()['doc_id']}").json()["title"] == "# Notes"
-    bad = client.post("/documents", files={"file": ("a.pdf", b"%PDF", "application/pdf")})
-    assert bad.status_code == 415
-    latin = client.post("/documents", files={"file": ("a.txt", "café".encode("latin-1"))})
+    (added,) = r.json()["documents"]
+    assert added["file"] == "notes.md" and added["created"] and r.json()["errors"] == []
+    assert client.get(f"/documents/{added['doc_id']}").json()["title"] == "# Notes"
+    again = client.post("/documents/files", files=files)
+    assert again.status_code == 200 and not again.json()["documents"][0]["created"]
+    bad = client.post("/documents/files", files={"files": ("a.pdf", b"%PDF", "application/pdf")})
+    assert bad.status_code == 415 and "a.pdf" in bad.json()["detail"]
+    latin = client.post("/documents/files", files={"files": ("a.txt", "café".encode("latin-1"))})
     assert latin.status_code == 422 and "UTF-8" in latin.json()["detail"]
     empty = client.post("/documents", json={"text": "   "})
     assert empty.status_code == 422
     plain = client.post("/documents", content=b"hello", headers={"content-type": "text/plain"})
     assert plain.status_code == 415
+    form = client.post("/documents", files=files)
+    assert form.status_code == 415 and "/documents/files" in form.json()["detail"]
+
+
+def test_several_files_are_indexed_each_on_its_own(client):
+    files = [
+        ("files", ("kites.txt", b"The Zorblax kite festival is held in Tartu.", "text/plain")),
+        ("files", ("bad.pdf", b"%PDF-1.4", "application/pdf")),
+        ("files", ("owls.md", b"# Owls\n\nSnowy owls nest on the tundra.", "text/markdown")),
+    ]
+    r = client.post("/documents/files", files=files)
+    assert r.status_code == 201
+    assert [d["file"] for d in r.json()["documents"]] == ["kites.txt", "owls.md"]
+    assert [(e["file"], e["status"]) for e in r.json()["errors"]] == [("bad.pdf", 415)]
+    titled = client.post("/documents/files", files=files[:1] + files[2:], data={"title": "T"})
+    assert titled.status_code == 422 and "single file" in titled.json()["detail"]
+    answer = client.post("/ask", json={"question": "Where do snowy owls nest?"}).json()
+    assert "tundra" in answer["answer"]
 
 
 def test_writes_from_other_hosts_are_refused_without_a_key(seeded):

@@ -173,16 +173,16 @@ def test_document_bad_inputs(client):
     )
     assert big.status_code == 413
     assert client.post("/documents", json={"text": "\x00\x01\x7f"}).status_code == 422
-    binary = client.post("/documents", files={"file": ("a.txt", b"\x00\x01\x02binary")})
+    binary = client.post("/documents/files", files={"files": ("a.txt", b"\x00\x01\x02binary")})
     assert binary.status_code == 422 and "binary" in binary.json()["detail"]
     for bad_id in ["..", "a/b", "%2e%2e", "x" * 300]:
         assert client.delete(f"/documents/{bad_id}").status_code in (404, 405)
     first = client.post("/documents", json={"text": "Unique content about the Velmor mill."})
     again = client.post(
-        "/documents", files={"file": ("same.txt", b"Unique content about the Velmor mill.")}
+        "/documents/files", files={"files": ("same.txt", b"Unique content about the Velmor mill.")}
     )
     assert first.status_code == 201 and again.status_code == 200
-    assert again.json()["doc_id"] == first.json()["doc_id"]
+    assert again.json()["documents"][0]["doc_id"] == first.json()["doc_id"]
     listed = [
         d
         for d in client.get("/documents").json()["documents"]

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
+from pydantic import TypeAdapter
 
 from api.deps import PipelineDep
-from api.schemas import AskRequest, AskResponse
+from api.schemas import AskRequest
+from rag.types import AskResult
 
 router = APIRouter(tags=["ask"])
+_RESULT = TypeAdapter(AskResult)
 
 
 @router.post(
     "/ask",
-    response_model=AskResponse,
+    response_model=AskResult,
     responses={503: {"description": "Busy, or the answer took longer than the time limit."}},
 )
 async def ask(body: AskRequest, pipeline: PipelineDep) -> Response:
@@ -38,7 +40,7 @@ async def ask(body: AskRequest, pipeline: PipelineDep) -> Response:
             headers={"Retry-After": "5"},
         ) from None
     t0 = time.perf_counter()
-    content = AskResponse.model_validate(asdict(result)).model_dump_json()
+    content = _RESULT.dump_json(result)
     timings = {**result.timings_ms, "serialise": round((time.perf_counter() - t0) * 1000, 2)}
     return Response(
         content,

@@ -1,48 +1,39 @@
-"""/documents: list, read, add (JSON or file upload) and delete documents."""
+"""/documents: list, read, add (JSON text or uploaded files) and delete documents."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
+from fastapi import status as http
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
 from api.deps import PipelineDep, WriteAccess
-from api.schemas import DocumentCreated, DocumentList, DocumentOut, NewDocument
+from api.schemas import DocumentCreated, DocumentList, FileFailure, NewDocument, UploadResult
 from rag import ingest
+from rag.errors import IngestError
+from rag.ingest import UnsupportedFileType
 from rag.types import Document
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": NewDocument.model_json_schema()},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "A UTF-8 .txt or .md file.",
-                        },
-                        "title": {"type": "string"},
-                    },
-                }
-            },
-        },
-    }
-}
-
 
 def _not_found(doc_id: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"no document with id {doc_id!r}")
+    return HTTPException(http.HTTP_404_NOT_FOUND, f"no document with id {doc_id!r}")
+
+
+def _json_body(request: Request) -> None:
+    """FastAPI would read any other content type as JSON and answer 422; say 415."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise HTTPException(
+            http.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            "send application/json {title, text}, or upload files to POST /documents/files",
+        )
+
+
+def _created(stored: Document, created: bool, **extra) -> dict:
+    return {"doc_id": stored.doc_id, "title": stored.title, "created": created, **extra}
 
 
 @router.get("", response_model=DocumentList)
@@ -50,68 +41,90 @@ def list_documents(pipeline: PipelineDep) -> dict:
     return {"documents": pipeline.store.documents()}
 
 
-@router.get("/{doc_id}", response_model=DocumentOut)
-def get_document(doc_id: str, pipeline: PipelineDep) -> dict:
+@router.get("/{doc_id}", response_model=Document)
+def get_document(doc_id: str, pipeline: PipelineDep) -> Document:
     document = pipeline.store.document(doc_id) if ingest.valid_doc_id(doc_id) else None
     if document is None:
         raise _not_found(doc_id)
-    return asdict(document)
-
-
-async def _document_from_request(request: Request, max_bytes: int) -> Document:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=4)
-        upload, title = form.get("file"), form.get("title")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                "the form needs a 'file' field holding a .txt or .md file",
-            )
-        ingest.check_suffix(upload.filename)
-        data = await upload.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise HTTPException(
-                status.HTTP_413_CONTENT_TOO_LARGE,
-                f"the file is larger than {max_bytes} bytes",
-            )
-        text = ingest.decode(data, upload.filename)
-        return ingest.make_document(
-            text, title=title if isinstance(title, str) else None, source=upload.filename
-        )
-    if content_type == "application/json":
-        try:
-            body = NewDocument.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors()) from None
-        return ingest.make_document(body.text, title=body.title, source="api")
-    raise HTTPException(
-        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-        "send application/json {title, text} or a multipart/form-data file upload",
-    )
+    return document
 
 
 @router.post(
     "",
-    status_code=status.HTTP_201_CREATED,
+    status_code=http.HTTP_201_CREATED,
     response_model=DocumentCreated,
-    dependencies=[WriteAccess],
-    openapi_extra=_UPLOAD_BODY,
-    responses={
-        200: {"model": DocumentCreated, "description": "The same content was already indexed."}
-    },
+    response_model_exclude_none=True,
+    dependencies=[WriteAccess, Depends(_json_body)],
+    responses={200: {"model": DocumentCreated, "description": "Already indexed."}},
 )
-async def add_document(request: Request, response: Response, pipeline: PipelineDep) -> dict:
-    """Index a document; it is answerable as soon as this returns."""
-    document = await _document_from_request(request, pipeline.settings.max_upload_bytes)
+async def add_document(body: NewDocument, response: Response, pipeline: PipelineDep) -> dict:
+    """Index a text; it is answerable as soon as this returns."""
+    document = ingest.make_document(body.text, title=body.title, source="api")
     stored, created = await run_in_threadpool(pipeline.add_document, document)
     if not created:
-        response.status_code = status.HTTP_200_OK
-    return {"doc_id": stored.doc_id, "title": stored.title, "created": created}
+        response.status_code = http.HTTP_200_OK
+    return _created(stored, created)
 
 
-@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteAccess])
+async def _read_upload(upload: UploadFile, title: str | None, max_bytes: int) -> Document:
+    name = upload.filename or "upload"
+    ingest.check_suffix(name)
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        too_large = f"{name}: larger than {max_bytes} bytes"
+        raise HTTPException(http.HTTP_413_CONTENT_TOO_LARGE, too_large)
+    return ingest.make_document(ingest.decode(data, name), title=title, source=name)
+
+
+def _failure(name: str, exc: Exception) -> FileFailure:
+    if isinstance(exc, HTTPException):
+        return FileFailure(file=name, status=exc.status_code, detail=str(exc.detail))
+    code = http.HTTP_415_UNSUPPORTED_MEDIA_TYPE if isinstance(exc, UnsupportedFileType) else 422
+    return FileFailure(file=name, status=code, detail=str(exc))
+
+
+@router.post(
+    "/files",
+    status_code=http.HTTP_201_CREATED,
+    response_model=UploadResult,
+    dependencies=[WriteAccess],
+    responses={
+        200: {"model": UploadResult, "description": "Nothing new: all already indexed."},
+        413: {"description": "A file over the size limit (when it is the only one)."},
+        415: {"description": "An unsupported file type (when it is the only one)."},
+    },
+)
+async def upload_files(
+    files: Annotated[list[UploadFile], File(description="UTF-8 .txt or .md files.")],
+    response: Response,
+    pipeline: PipelineDep,
+    title: Annotated[str | None, Form(max_length=500, description="For a single file.")] = None,
+) -> UploadResult:
+    """Index uploaded files, each on its own: a bad file is reported, the others kept.
+
+    When every file fails, the status is the first failure's (415, 413, 422)."""
+    if title is not None and len(files) > 1:
+        raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, "a title names a single file")
+    added: list[DocumentCreated] = []
+    failed: list[FileFailure] = []
+    for upload in files:
+        name = upload.filename or "upload"
+        try:
+            document = await _read_upload(upload, title, pipeline.settings.max_upload_bytes)
+        except (IngestError, HTTPException) as exc:
+            failed.append(_failure(name, exc))
+            continue
+        stored, created = await run_in_threadpool(pipeline.add_document, document)
+        added.append(DocumentCreated(**_created(stored, created, file=name)))
+    if failed and not added:
+        raise HTTPException(failed[0].status, failed[0].detail)
+    if not any(d.created for d in added):
+        response.status_code = http.HTTP_200_OK
+    return UploadResult(documents=added, errors=failed)
+
+
+@router.delete("/{doc_id}", status_code=http.HTTP_204_NO_CONTENT, dependencies=[WriteAccess])
 def delete_document(doc_id: str, pipeline: PipelineDep) -> Response:
     if not ingest.valid_doc_id(doc_id) or not pipeline.delete_document(doc_id):
         raise _not_found(doc_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return Response(status_code=http.HTTP_204_NO_CONTENT)

@@ -605,11 +605,13 @@ ui.addForm.addEventListener("submit", async (event) => {
   }
   if (!ensureKey()) return;
   let options;
+  let path = "/documents";
   if (file) {
     const form = new FormData();
-    form.append("file", file, file.name);
+    form.append("files", file, file.name);
     if (title) form.append("title", title);
     options = { method: "POST", form, auth: true };
+    path = "/documents/files";
   } else {
     options = { method: "POST", json: title ? { title, text } : { text }, auth: true };
   }
@@ -617,7 +619,8 @@ ui.addForm.addEventListener("submit", async (event) => {
   ui.addForm.setAttribute("aria-busy", "true");
   setStatus(ui.addStatus, file ? `Uploading ${file.name}…` : "Adding the text…");
   try {
-    const added = await api("/documents", options);
+    const reply = await api(path, options);
+    const added = file ? reply?.documents?.[0] : reply;
     const name = added?.title || "the document";
     setStatus(
       ui.addStatus,
