@@ -4,7 +4,7 @@ Starts `python -m rag serve` over a copy of seeds/ in a temporary folder (as the
 tests do), asks "Where was Kim invited?" in headless Chromium (the Debian package,
 driven by Playwright) and saves a desktop-width screenshot.
 
-    .venv/bin/python scripts/screenshot.py [--out docs/screenshot.png] [--dark]
+    .venv/bin/python -m scripts.screenshot [--out docs/screenshot.png] [--dark]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from rag.bench import Server
+from tests.server import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

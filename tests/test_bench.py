@@ -1,9 +1,14 @@
 """The benchmark commands run end to end on tiny inputs (behaviour, not timings)."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from rag.bench import indexing, scale
-from rag.bench.common import markdown_table
+from benchmarks import indexing, scale
+from benchmarks.common import markdown_table
+from tests.conftest import ROOT
 
 
 def test_markdown_table():
@@ -34,3 +39,34 @@ def test_bench_index_on_the_seeds():
     assert report["documents"] == 3 and report["passages"] >= 3
     assert report["encode_s"] > 0 and report["ratio_in_process"] > 0
     assert report["index_command_s"] > report["index_in_process_s"]
+
+
+def _bench(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m benchmarks …`` from the repository root, as the docs run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_bench_refuses_bad_arguments_with_one_line(tmp_path):
+    assert "RAG_NAME=value" in _one_error_line(_bench("query", "--set", "TOP_K=2"))
+    missing = _one_error_line(_bench("scale", "--chunks", "10", "--squad", "nope.json"))
+    assert "no such file" in missing
+    # output paths are checked before the work starts, not after it
+    nowhere = str(tmp_path / "missing")
+    workdir = _one_error_line(_bench("scale", "--chunks", "10", "--workdir", nowhere))
+    assert "no such folder" in workdir
+    out = _one_error_line(_bench("index", "--out", f"{nowhere}/index.json"))
+    assert "does not exist" in out

@@ -41,18 +41,6 @@ def test_index_a_missing_path_fails_with_one_line(env, tmp_path):
     assert "no such file" in line
 
 
-def test_bench_refuses_bad_arguments_with_one_line(env, tmp_path):
-    assert "RAG_NAME=value" in _one_error_line(_rag("bench", "query", "--set", "TOP_K=2", env=env))
-    missing = _one_error_line(_rag("bench", "scale", "--chunks", "10", "--squad", "nope.json"))
-    assert "no such file" in missing
-    # output paths are checked before the work starts, not after it
-    nowhere = str(tmp_path / "missing")
-    workdir = _one_error_line(_rag("bench", "scale", "--chunks", "10", "--workdir", nowhere))
-    assert "no such folder" in workdir
-    out = _one_error_line(_rag("bench", "index", "--out", f"{nowhere}/index.json", env=env))
-    assert "does not exist" in out
-
-
 def test_corrupt_index_folder_fails_with_one_line(env, tmp_path):
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
 
-from rag.bench import Server
 from tests.conftest import ROOT
+from tests.server import Server
 
 pytestmark = pytest.mark.slow
 

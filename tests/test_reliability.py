@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.limits import BodySizeLimit, InFlightLimit
-from rag import bench
+from benchmarks import load as bench
 from rag.pipeline import Pipeline
 from rag.reader import LexicalReader
 

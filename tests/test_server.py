@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from rag.bench import Server
+from tests.server import Server
 
 pytestmark = pytest.mark.slow
 

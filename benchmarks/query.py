@@ -1,4 +1,4 @@
-"""``rag bench query``: warm /ask latency over real HTTP, in milliseconds and in units.
+"""``python -m benchmarks query``: warm /ask latency over real HTTP, in milliseconds and in units.
 
 For each corpus (the seeds; a few hundred SQuAD paragraphs when a file is given) a
 ``rag serve`` process indexes the documents on its first start, is warmed up, then
@@ -17,9 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from rag.bench.common import (
+from benchmarks.common import (
     SEED_QUESTIONS,
-    Server,
     ask_concurrently,
     machine,
     peak_rss_mb,
@@ -30,6 +29,7 @@ from rag.bench.common import (
     unit_ms,
     write_corpus,
 )
+from tests.server import Server
 
 #: Stages reported in the breakdown, in the order a request meets them.
 STAGES = ("embed", "dense", "lexical", "fetch", "read", "merge", "serialise")
@@ -171,7 +171,7 @@ def run(
 
 def table(report: dict) -> str:
     """The README's query table."""
-    from rag.bench.common import markdown_table
+    from benchmarks.common import markdown_table
 
     rows = []
     for c in report["corpora"]:

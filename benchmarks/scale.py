@@ -1,4 +1,4 @@
-"""``rag bench scale``: how retrieval cost grows with the corpus, up to a million passages.
+"""``python -m benchmarks scale``: how retrieval cost grows with the corpus, to 1M passages.
 
 The corpus is synthetic but shaped like a real one. Source paragraphs (the seeds,
 plus SQuAD paragraphs when a file is given) are perturbed into a pool of texts
@@ -34,8 +34,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from rag.bench.common import (
-    Server,
+from benchmarks.common import (
     machine,
     markdown_table,
     peak_rss_mb,
@@ -43,7 +42,8 @@ from rag.bench.common import (
     seeds_dir,
     squad_corpus,
 )
-from rag.bench.query import _server_timing
+from benchmarks.query import _server_timing
+from tests.server import Server
 
 RETRIEVAL_STAGES = ("embed", "dense", "lexical", "fetch")
 _WORD = re.compile(r"\S+")

@@ -1,4 +1,4 @@
-"""``rag bench index``: what indexing costs beyond the embedding model's own work.
+"""``python -m benchmarks index``: what indexing costs beyond the embedding model's own work.
 
 The reference is sentence-transformers' plain ``encode()`` of exactly the passages
 ``rag index`` will store (same chunking), timed in this process before and after.
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.bench.common import (
+from benchmarks.common import (
     machine,
     markdown_table,
     reference_model,

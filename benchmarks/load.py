@@ -1,4 +1,4 @@
-"""``rag bench load`` and ``rag bench crash``: a real server under load, and killed."""
+"""``python -m benchmarks load`` and ``crash``: a real server under load, and killed."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ from pathlib import Path
 
 import httpx
 
-from rag.bench.common import (
+from benchmarks.common import (
     SEED_QUESTIONS,
-    Server,
     ask_concurrently,
     machine,
     peak_rss_mb,
     percentile,
-    seeded_server,
 )
+from tests.server import Server, seeded_server
 
 
 def load(clients: int = 8, seconds: float = 30.0) -> dict:

@@ -1,0 +1,161 @@
+"""``python -m benchmarks …``: the benchmark commands (query, index, scale, load, crash)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.cli import clear_errors, fail
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Benchmarks against real server processes (run from the repository root).",
+)
+
+
+def _report(report: dict, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
+    for key, value in report.items():
+        typer.echo(f"{key:>38}  {value}")
+
+
+def _check_outputs(*files: Path | None, folder: Path | None = None) -> None:
+    """Refuse unusable output paths before a benchmark spends minutes, not after."""
+    if folder is not None and not folder.is_dir():
+        fail(f"{folder}: no such folder")
+    for f in files:
+        if f is not None and not f.parent.is_dir():
+            fail(f"{f}: its folder {f.parent} does not exist")
+
+
+def _bench_output(report: dict, table: str, as_json: bool, out: Path | None) -> None:
+    """Print the table (or the JSON), and keep the JSON in ``out`` for the README."""
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        typer.echo(f"{table}\n\nmachine: {report['machine']}")
+
+
+_Squad = Annotated[
+    Path | None, typer.Option(help="A SQuAD v1.1 file: benchmark on its paragraphs too.")
+]
+_Out = Annotated[Path | None, typer.Option(help="Also write the JSON report to this file.")]
+_Json = Annotated[bool, typer.Option("--json", help="Print the JSON report.")]
+
+
+@app.command("query")
+def bench_query(
+    squad: _Squad = None,
+    paragraphs: Annotated[int, typer.Option(min=1, help="Paragraphs taken from --squad.")] = 300,
+    requests: Annotated[int, typer.Option(min=1, help="Single-client requests.")] = 100,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 8,
+    seconds: Annotated[float, typer.Option(min=1, help="How long they ask.")] = 20.0,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="RAG_NAME=value for the servers under test (repeatable)."),
+    ] = None,
+    as_json: _Json = False,
+    out: _Out = None,
+) -> None:
+    """Warm /ask latency over HTTP (ms and units), throughput, breakdown, start-up."""
+    _check_outputs(out)
+    from benchmarks import query
+
+    if squad is not None and not squad.is_file():
+        fail(f"{squad}: no such file")
+    env = {}
+    for item in setting or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("RAG_"):
+            fail(f"--set {item!r}: expected RAG_NAME=value")
+        env[name] = value
+    with clear_errors():
+        report = query.run(squad, paragraphs, requests, clients, seconds, env)
+    _bench_output(report, query.table(report), as_json, out)
+
+
+@app.command("index")
+def bench_index(
+    docs: Annotated[Path | None, typer.Option(help="A folder of documents to index.")] = None,
+    squad: _Squad = None,
+    paragraphs: Annotated[int, typer.Option(min=1, help="Paragraphs taken from --squad.")] = 300,
+    as_json: _Json = False,
+    out: _Out = None,
+) -> None:
+    """`rag index` time divided by a plain encode() of the same passages; passages/s."""
+    _check_outputs(out)
+    from benchmarks import indexing
+
+    for given in (docs, squad):
+        if given is not None and not given.exists():
+            fail(f"{given}: no such file or folder")
+    with clear_errors():
+        report = indexing.run(docs, squad, paragraphs)
+    _bench_output(report, indexing.table(report), as_json, out)
+
+
+@app.command("scale")
+def bench_scale(
+    chunks: Annotated[
+        list[int], typer.Option(min=1, help="Corpus sizes in passages (repeat the option).")
+    ],
+    squad: _Squad = None,
+    pool: Annotated[int, typer.Option(min=1, help="Passages embedded by the real model.")] = 5000,
+    queries: Annotated[int, typer.Option(min=1, help="Questions per size.")] = 200,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Where the throwaway indexes go (default: temp).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG plot of the results.")] = None,
+    as_json: _Json = False,
+    out: _Out = None,
+) -> None:
+    """Synthetic corpora of N passages: build time, disk, server RSS, retrieval p50/p95, recall."""
+    _check_outputs(out, plot, folder=workdir)
+    from benchmarks import scale
+
+    if squad is not None and not squad.is_file():
+        fail(f"{squad}: no such file")
+    with clear_errors():
+        report = scale.run(chunks, squad, pool, queries, workdir)
+    if plot is not None:
+        scale.plot(report, plot)
+    _bench_output(report, scale.table(report), as_json, out)
+
+
+@app.command("load")
+def bench_load(
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 8,
+    seconds: Annotated[float, typer.Option(min=1, help="How long they ask.")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Concurrent clients asking continuously: errors, latency, throughput, peak RSS."""
+    from benchmarks import load as bench
+
+    with clear_errors():
+        _report(bench.load(clients, seconds), as_json)
+
+
+@app.command("crash")
+def bench_crash(
+    writes: Annotated[int, typer.Option(min=1, help="Acknowledged writes before SIGKILL.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """SIGKILL the server in a stream of writes; count acknowledged writes found after restart."""
+    from benchmarks import load as bench
+
+    with clear_errors():
+        _report(bench.crash(writes), as_json)
+
+
+if __name__ == "__main__":
+    app()
