@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 import sys
@@ -292,144 +293,52 @@ def perturb(
     )
 
 
-@app.command("train-reader")
-def train_reader(
-    files: Annotated[list[Path], typer.Argument(help="SQuAD v1.1 JSON files.")],
-    output: Annotated[Path, typer.Option(help="Run folder (checkpoints, log).")] = Path(
-        "runs/reader"
-    ),
-    minutes: Annotated[
-        float | None, typer.Option(help="Time budget; the schedule ends with it.")
-    ] = None,
-    epochs: Annotated[
-        float, typer.Option(help="Epochs when no time budget ends training first.")
-    ] = 3.0,
-    lr: Annotated[float, typer.Option()] = 1e-4,
-    batch_size: Annotated[int, typer.Option()] = 16,
-    max_length: Annotated[int, typer.Option()] = 384,
-    stride: Annotated[int, typer.Option()] = 128,
-    negatives: Annotated[
-        float,
-        typer.Option(help="Share of questions also read against another paragraph (no answer)."),
-    ] = 0.3,
-    lexical_negatives: Annotated[
-        float,
-        typer.Option(
-            help="Share also read against the closest paragraph of the article without the "
-            "answer (no answer)."
-        ),
-    ] = 0.15,
-    changed_questions: Annotated[
-        float,
-        typer.Option(
-            help="Share given a SQuAD 2.0-style unanswerable copy: an entity, number or year "
-            "swapped for one the paragraph lacks, or the question negated."
-        ),
-    ] = 0.15,
-    distractors: Annotated[
-        float,
-        typer.Option(
-            help="Share given an AddSent-style copy: a sentence echoing the question about "
-            "other entities inserted into the paragraph; the answer stays."
-        ),
-    ] = 0.15,
-    val_articles: Annotated[int, typer.Option(help="Articles held out for validation.")] = 6,
-    validation: Annotated[
-        Path | None,
-        typer.Option(
-            help="Hold out the articles of this SQuAD file instead (e.g. an earlier run's "
-            "validation.json); articles sharing a paragraph with it are left out of training."
-        ),
-    ] = None,
-    max_val_questions: Annotated[int | None, typer.Option()] = None,
-    eval_every: Annotated[float, typer.Option(help="Minutes between validations.")] = 20.0,
-    seed: Annotated[int, typer.Option()] = 13,
-    init: Annotated[
-        str | None, typer.Option(help="Start from this reader instead of the bare encoder.")
-    ] = None,
-    teacher: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Distillation: soft targets from this reader (repeat for an ensemble, "
-            "whose mean logits teach)."
-        ),
-    ] = None,
-    distill_weight: Annotated[float, typer.Option(min=0, max=1)] = 0.5,
-    temperature: Annotated[
-        float, typer.Option(min=0.1, help="Softens the teacher's distribution.")
-    ] = 1.0,
-    ema: Annotated[
-        float,
-        typer.Option(
-            min=0,
-            max=0.99999,
-            help="Decay of the moving average of the weights per step; 0 turns it off.",
-        ),
-    ] = 0.999,
-    device: Annotated[
-        str, typer.Option(help="torch device to train on: cpu, cuda, cuda:1 ...")
-    ] = "cpu",
-    resume: Annotated[
-        bool,
-        typer.Option(help="Go on from the state saved at the last validation of --output."),
-    ] = False,
-    install: Annotated[
-        bool, typer.Option(help="Copy the best checkpoint into the package.")
-    ] = False,
-) -> None:
+def train_reader(install: bool = False, **options) -> None:
     """Fine-tune the extractive reader from the packaged MiniLM encoder."""
-    from rag.training import TrainConfig, Trainer, config_dict
+    from rag.training import Trainer
+    from rag.training_args import config_dict, from_cli
 
-    for f in [*files, *([validation] if validation else [])]:
+    cfg = from_cli(options, base_model=get_settings().embedding_model)
+    for f in [*cfg.files, *([cfg.validation] if cfg.validation else [])]:
         if not f.is_file():
             fail(f"no such file: {f}")
     import torch
 
     try:
-        kind = torch.device(device).type
+        kind = torch.device(cfg.device).type
     except RuntimeError:
-        fail(f"unknown torch device: {device!r} (cpu, cuda, cuda:1 ...)")
+        fail(f"unknown torch device: {cfg.device!r} (cpu, cuda, cuda:1 ...)")
     if kind == "cuda" and not torch.cuda.is_available():
-        fail(f"--device {device}: no CUDA device is available here")
-    if resume and not (output / "resume.pt").is_file():
-        fail(f"nothing to resume: {output / 'resume.pt'} does not exist")
-    cfg = TrainConfig(
-        files=files,
-        output=output,
-        base_model=get_settings().embedding_model,
-        minutes=minutes,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        max_length=max_length,
-        stride=stride,
-        negatives=negatives,
-        lexical_negatives=lexical_negatives,
-        changed_questions=changed_questions,
-        distractors=distractors,
-        val_articles=val_articles,
-        validation=validation,
-        seed=seed,
-        eval_every_minutes=eval_every,
-        max_val_questions=max_val_questions,
-        init=init,
-        teacher=list(teacher or []),
-        distill_weight=distill_weight,
-        temperature=temperature,
-        ema=ema if ema > 0 else None,
-        device=device,
-        resume=resume,
-    )
+        fail(f"--device {cfg.device}: no CUDA device is available here")
+    if cfg.resume and not (cfg.output / "resume.pt").is_file():
+        fail(f"nothing to resume: {cfg.output / 'resume.pt'} does not exist")
     with clear_errors():
         result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).run()
     result["config"] = config_dict(cfg)
-    (output / "best" / "training.json").write_text(json.dumps(result, indent=2))
+    (cfg.output / "best" / "training.json").write_text(json.dumps(result, indent=2))
     typer.echo(json.dumps(result))
     if install:
         if PACKAGED_READER.exists():
             shutil.rmtree(PACKAGED_READER)
-        shutil.copytree(output / "best", PACKAGED_READER)
+        shutil.copytree(cfg.output / "best", PACKAGED_READER)
         typer.echo(f"installed into {PACKAGED_READER}", err=True)
+
+
+def _train_reader_signature() -> inspect.Signature:
+    """The options of train-reader are TrainConfig's fields (declared once, there)."""
+    from rag.training_args import cli_parameters
+
+    install = inspect.Parameter(
+        "install",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[bool, typer.Option(help="Copy the best checkpoint into the package.")],
+    )
+    return inspect.Signature([*cli_parameters(), install])
+
+
+train_reader.__signature__ = _train_reader_signature()
+app.command("train-reader")(train_reader)
 
 
 def main() -> None:  # pragma: no cover - entry point

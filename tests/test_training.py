@@ -7,15 +7,8 @@ import torch
 from rag import squad
 from rag.negatives import Pair, Shares, make_pairs
 from rag.settings import packaged_embedding_model
-from rag.training import (
-    TrainConfig,
-    Trainer,
-    build_features,
-    config_dict,
-    distill_kl,
-    length_grouped_batches,
-    marginal_nll,
-)
+from rag.training import TrainConfig, Trainer, config_dict, distill_kl, marginal_nll
+from rag.training_data import build_features, length_grouped_batches
 from tests.conftest import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"

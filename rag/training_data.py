@@ -1,0 +1,135 @@
+"""The training data of the reader: SQuAD questions → pairs → token windows → batches.
+
+Each epoch draws fresh negatives (rag.negatives) from (seed, epoch) alone, so that an
+epoch can be built in another process, or again after a resume, identically. Windows
+are labelled with every gold answer's start and end token ([CLS] when the window
+holds no answer), and batched by similar length so that padding costs little.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from rag import squad
+from rag.negatives import Pair, make_pairs
+from rag.reader import context_mask, encode_windows, pad_batch
+from rag.training_args import TrainConfig
+
+
+@dataclass
+class Feature:
+    input_ids: list[int]
+    token_type_ids: list[int]
+    starts: list[int]
+    ends: list[int]
+
+
+def split(cfg: TrainConfig) -> tuple[list[squad.Example], list[squad.Example]]:
+    """Training and validation questions, split by article (or by a fixed validation file)."""
+    examples = squad.load(cfg.files)
+    if cfg.validation is not None:
+        # A fixed held-out file: runs that differ in seed or recipe are compared on
+        # the same articles, and the split can favour articles scored like the target.
+        val = squad.load([cfg.validation])
+        train = squad.exclude_articles_of(examples, val)
+    else:
+        train, val = squad.split_by_article(examples, cfg.val_articles, cfg.seed)
+    if not val:
+        raise squad.SquadError("no validation questions: hold out at least one article")
+    if not train:
+        raise squad.SquadError("no training questions left: every article is held out")
+    if cfg.max_val_questions:
+        val = random.Random(cfg.seed).sample(val, min(cfg.max_val_questions, len(val)))
+    return train, val
+
+
+def epoch_features(
+    cfg: TrainConfig, epoch: int, train: Sequence[squad.Example] | None = None
+) -> tuple[list[Feature], dict[str, int]]:
+    """The windows of one epoch: fresh negatives every epoch, drawn from (seed, epoch) alone,
+    so that an epoch can be built in another process or again after a resume.
+    ``train``: the training questions when the caller has them (another process loads them)."""
+    from transformers import AutoTokenizer
+
+    if train is None:
+        train, _ = split(cfg)
+    rng = random.Random(f"{cfg.seed}:{epoch}")
+    pairs = make_pairs(train, cfg.shares, rng)
+    tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
+    features = build_features(tokenizer, pairs, cfg.max_length, cfg.stride)
+    counts = Counter(p.kind for p in pairs)
+    counts["windows"] = len(features)
+    counts["no-answer windows"] = sum(f.starts == [0] for f in features)
+    return features, dict(counts)
+
+
+def build_features(tokenizer, pairs: Sequence[Pair], max_length: int, stride: int) -> list[Feature]:
+    enc = encode_windows(
+        tokenizer, [p[0] for p in pairs], [p[1] for p in pairs], max_length, stride
+    )
+    features = []
+    for w in range(len(enc["input_ids"])):
+        spans = pairs[enc["overflow_to_sample_mapping"][w]][2]
+        offsets = enc["offset_mapping"][w]
+        ctx = [i for i, is_ctx in enumerate(context_mask(enc, w)) if is_ctx]
+        starts, ends = set(), set()
+        if ctx:
+            c0, c1 = ctx[0], ctx[-1]
+            for a, b in spans:
+                if a < offsets[c0][0] or b > offsets[c1][1]:
+                    continue
+                ts = c0
+                while ts <= c1 and offsets[ts][0] <= a:
+                    ts += 1
+                te = c1
+                while te >= c0 and offsets[te][1] >= b:
+                    te -= 1
+                if ts - 1 <= te + 1:
+                    starts.add(ts - 1)
+                    ends.add(te + 1)
+        features.append(
+            Feature(
+                enc["input_ids"][w],
+                enc["token_type_ids"][w],
+                sorted(starts) or [0],
+                sorted(ends) or [0],
+            )
+        )
+    return features
+
+
+def length_grouped_batches(
+    features: Sequence[Feature], batch_size: int, rng: random.Random
+) -> list[list[int]]:
+    """Batches of similar length (less padding), in random order."""
+    idx = list(range(len(features)))
+    rng.shuffle(idx)
+    mega = batch_size * 50
+    batches = []
+    for lo in range(0, len(idx), mega):
+        group = sorted(idx[lo : lo + mega], key=lambda i: len(features[i].input_ids))
+        batches += [group[i : i + batch_size] for i in range(0, len(group), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(features: Sequence[Feature], pad_id: int) -> dict[str, torch.Tensor]:
+    enc = {
+        "input_ids": [f.input_ids for f in features],
+        "token_type_ids": [f.token_type_ids for f in features],
+    }
+    batch = pad_batch(enc, range(len(features)), pad_id)
+    length = batch["input_ids"].shape[1]
+    starts = torch.zeros((len(features), length), dtype=torch.bool)
+    ends = torch.zeros((len(features), length), dtype=torch.bool)
+    for row, f in enumerate(features):
+        starts[row, f.starts] = True
+        ends[row, f.ends] = True
+    batch["gold_starts"] = starts
+    batch["gold_ends"] = ends
+    return batch
