@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from rag.reader import PREFER_SHORTER, Span
+from rag.decoding import PREFER_SHORTER
+from rag.reader import Span
 from rag.squad import normalize_answer
 from rag.types import Answer, Citation, Passage
 

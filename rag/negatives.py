@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from rag import squad
+from rag.phrases import negate, phrase_kind, phrases, statement
 from rag.text import STOPWORDS, words
 
 ANSWER = "answer"
@@ -55,69 +56,6 @@ class Shares:
     lexical: float = 0.0
     changed_question: float = 0.0
     distractor: float = 0.0
-
-
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-_NUMBER = re.compile(r"\b\d[\d,.]*\b")
-_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of|de|the|von|van|and)?\s*[A-Z][\w'’-]*)*")
-_NOT_NAMES = frozenset(
-    "What Which Who Whom Whose When Where Why How In On At The A An Of For By To From "
-    "During After Before Is Was Are Were Did Does Do Has Had Have Can Could Would Will".split()
-)
-_WH = re.compile(
-    r"^\s*(?:in|on|at|by|from|during|to)?\s*(?:what|which|whose)\s+(?:year|time|day|month|"
-    r"date|century|decade|period)\b|^\s*(?:how\s+(?:many|much|long|old|far|large|big|often)"
-    r"|who|whom|whose|what|which|when|where|why|how)\b",
-    re.IGNORECASE,
-)
-_AUX = re.compile(r"^\s*(?:did|does|do)\s+", re.IGNORECASE)
-_MOVABLE_AUX = re.compile(
-    r"^\s*(is|was|are|were|has|had|have|can|could|will|would)\s+", re.IGNORECASE
-)
-_NEGATABLE = re.compile(
-    r"\b(is|was|are|were|did|does|do|can|could|has|had|have|will|would)\b", re.IGNORECASE
-)
-
-
-def _kind(text: str) -> str:
-    """Coarse kind of an answer or question phrase: year, number, name or other."""
-    t = text.strip()
-    if _YEAR.fullmatch(t):
-        return "year"
-    if _NUMBER.fullmatch(t) or (t[:1].isdigit() and len(t.split()) <= 3):
-        return "number"
-    if t[:1].isupper():
-        return "name"
-    return "other"
-
-
-def phrases(text: str) -> list[tuple[int, int, str]]:
-    """Years, numbers and capitalised names of a text, as (start, end, kind)."""
-    found: list[tuple[int, int, str]] = []
-    taken: set[int] = set()
-    for pattern, kind in ((_YEAR, "year"), (_NUMBER, "number"), (_NAME, "name")):
-        for m in pattern.finditer(text):
-            if any(i in taken for i in range(m.start(), m.end())):
-                continue
-            value = m.group()
-            if kind == "name":
-                words = value.split()
-                while words and words[0] in _NOT_NAMES:
-                    words = words[1:]
-                if not words:
-                    continue
-                start = (
-                    m.end() - len(" ".join(words)) if len(words) < len(value.split()) else m.start()
-                )
-                value = text[start : m.end()]
-                sentence_start = start == 0 or text[:start].rstrip()[-1:] in '.!?"“'
-                if value.lower() in STOPWORDS or (sentence_start and " " not in value):
-                    continue  # a lone capital that opens a sentence is usually just a word
-                found.append((start, m.end(), kind))
-            else:
-                found.append((m.start(), m.end(), kind))
-            taken.update(range(m.start(), m.end()))
-    return sorted(found)
 
 
 class NegativeMaker:
@@ -149,7 +87,7 @@ class NegativeMaker:
         answers: dict[str, set[str]] = {}
         for ex in examples:
             if ex.answers:
-                answers.setdefault(_kind(ex.answers[0]), set()).add(ex.answers[0])
+                answers.setdefault(phrase_kind(ex.answers[0]), set()).add(ex.answers[0])
         self.fake_answers = {k: sorted(v) for k, v in answers.items()}
         self._df: dict[str, Counter] = {}
         self._words: dict[str, list[set[str]]] = {}
@@ -256,10 +194,9 @@ class NegativeMaker:
             if new is not None:
                 question = ex.question[:a] + new + ex.question[b:]
                 return Pair(question, ex.context, [], CHANGED_QUESTION)
-        m = _NEGATABLE.search(ex.question)
-        if m and " not " not in f" {ex.question.lower()} " and rng.random() < 0.3:
-            question = ex.question[: m.end()] + " not" + ex.question[m.end() :]
-            return Pair(question, ex.context, [], CHANGED_QUESTION)
+        negated = negate(ex.question)
+        if negated is not None and rng.random() < 0.3:
+            return Pair(negated, ex.context, [], CHANGED_QUESTION)
         return None
 
     # ------------------------------------------------------------------ distractors
@@ -277,7 +214,7 @@ class NegativeMaker:
                 changed += 1
         if not changed:
             return None
-        answer_kind = _kind(ex.answers[0])
+        answer_kind = phrase_kind(ex.answers[0])
         fakes = self.fake_answers.get(answer_kind) or []
         gold = {squad.normalize_answer(a) for a in ex.answers}
         fake = None
@@ -292,28 +229,7 @@ class NegativeMaker:
                 break
         if fake is None:
             return None
-        wh = _WH.match(swapped)
-        if wh is None:
-            return None
-        body = _AUX.sub("", swapped[wh.end() :]).strip()
-        word = wh.group().strip().lower()
-        subject_question = word.startswith(
-            ("who", "what", "which", "whose", "how many", "how much")
-        )
-        aux = None if subject_question else _MOVABLE_AUX.match(body)
-        if aux:
-            # "was the Rhine regulated" -> "the Rhine was regulated": the verb goes after
-            # the first name of the subject, when there is one near the start.
-            body = body[aux.end() :]
-            names = [(a, b) for a, b, _ in phrases(body) if a < 40]
-            cut = names[0][1] if names else 0
-            verb = aux.group(1).lower()
-            body = f"{body[:cut]} {verb} {body[cut:]}" if cut else body
-        body = " ".join(body.split())
-        if not body:
-            return None
-        sentence = f"{fake} {body}." if subject_question else f"{body} in {fake}."
-        return sentence[0].upper() + sentence[1:]
+        return statement(swapped, fake)
 
     def distracted(self, ex: squad.Example, rng: random.Random) -> squad.Example | None:
         """The example with a distracting sentence inserted into its paragraph at a sentence

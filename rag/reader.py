@@ -13,7 +13,6 @@ Every span is a slice of the passage it came from, so ``context[start:end] == te
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,12 +21,13 @@ from typing import Protocol
 
 import torch
 
+from rag.decoding import decode_windows
 from rag.text import STOPWORDS, WORD
+from rag.windows import context_mask, encode_windows, length_batches, pad_batch
 
 #: Confidence threshold used when neither the settings nor the model say otherwise.
 DEFAULT_THRESHOLD = 0.3
 READER_CONFIG = "reader_config.json"
-MAX_QUESTION_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -56,171 +56,6 @@ class Reader(Protocol):
     def read_pairs(self, questions: Sequence[str], contexts: Sequence[str]) -> list[list[Span]]:
         """The spans of each (question, context) pair, most probable first; a model reader
         reads all pairs in shared batches."""
-
-
-# --------------------------------------------------------------------------- windows
-
-
-def truncate_question(tokenizer, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:
-    """Cut an over-long question so that a window always has room for context."""
-    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
-    offsets = enc["offset_mapping"]
-    if len(offsets) <= max_tokens:
-        return question
-    return question[: offsets[max_tokens - 1][1]]
-
-
-def encode_windows(
-    tokenizer, questions: Sequence[str], contexts: Sequence[str], max_length: int, stride: int
-):
-    """Question + context windows with stride, keeping character offsets.
-
-    Training and inference both call this, so the model sees at query time exactly
-    the kind of window it was trained on.
-    """
-    questions = [truncate_question(tokenizer, q) for q in questions]
-    return tokenizer(
-        list(questions),
-        list(contexts),
-        truncation="only_second",
-        max_length=max_length,
-        stride=stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-        padding=False,
-    )
-
-
-def context_mask(encoding, window: int) -> list[bool]:
-    return [sid == 1 for sid in encoding.sequence_ids(window)]
-
-
-def length_batches(
-    lengths: Sequence[int], batch_size: int, max_padding: float = 0.15
-) -> list[list[int]]:
-    """Window indices grouped by length, so that little of a batch is padding.
-
-    A batch closes when it is full or when padding would exceed ``max_padding`` of
-    its tokens: the reader's cost is per token, padded ones included (three
-    passages of 119, 222 and 252 tokens cost 756 tokens in one batch, 623 in two).
-    """
-    order = sorted(range(len(lengths)), key=lambda w: lengths[w])
-    batches: list[list[int]] = []
-    for w in order:
-        batch = batches[-1] if batches else None
-        if batch and len(batch) < batch_size:
-            total = lengths[w] * (len(batch) + 1)
-            real = sum(lengths[x] for x in batch) + lengths[w]
-            if total - real <= max_padding * total:
-                batch.append(w)
-                continue
-        batches.append([w])
-    return batches
-
-
-def pad_batch(
-    encoding, windows: Sequence[int], pad_id: int, multiple: int = 1
-) -> dict[str, torch.Tensor]:
-    """Dynamic padding of a few windows to their own longest length, rounded up to a
-    ``multiple`` (fewer distinct shapes: oneDNN compiles and caches a kernel per shape)."""
-    length = max(len(encoding["input_ids"][w]) for w in windows)
-    length = -(-length // multiple) * multiple
-    ids = torch.full((len(windows), length), pad_id, dtype=torch.long)
-    types = torch.zeros((len(windows), length), dtype=torch.long)
-    attn = torch.zeros((len(windows), length), dtype=torch.long)
-    for row, w in enumerate(windows):
-        n = len(encoding["input_ids"][w])
-        ids[row, :n] = torch.tensor(encoding["input_ids"][w])
-        if "token_type_ids" in encoding:
-            types[row, :n] = torch.tensor(encoding["token_type_ids"][w])
-        attn[row, :n] = 1
-    batch = {"input_ids": ids, "attention_mask": attn}
-    if "token_type_ids" in encoding:
-        batch["token_type_ids"] = types
-    return batch
-
-
-# --------------------------------------------------------------------------- decoding
-
-
-#: A span inside the best one is taken instead when it is at least this probable
-#: relative to it ("Pyongyang" rather than "seated across a table from Kim in Pyongyang").
-PREFER_SHORTER = 0.5
-
-
-def _shortest_inside(
-    candidates: list[tuple[float, int, int]], value: float, i: int, j: int, ratio: float
-) -> tuple[int, int]:
-    """The shortest candidate span nested in (i, j) whose score is within log(ratio)."""
-    if ratio <= 0:
-        return i, j
-    floor = value + math.log(ratio)
-    best = (j - i, i, j)
-    for v, a, z in candidates:
-        if v >= floor and i <= a and z <= j and z - a < best[0]:
-            best = (z - a, a, z)
-    return best[1], best[2]
-
-
-@dataclass(frozen=True)
-class TokenSpan:
-    start: int
-    end: int  #: inclusive token index
-    probability: float  #: mass of the spans overlapping this one (its confidence)
-    own: float  #: probability of exactly this span (what ranks spans of one passage)
-
-
-def decode_windows(
-    start_logits: torch.Tensor,
-    end_logits: torch.Tensor,
-    ctx_mask: torch.Tensor,
-    max_answer_tokens: int,
-    n_best: int = 1,
-    prefer_shorter: float = PREFER_SHORTER,
-) -> list[list[TokenSpan]]:
-    """Best non-overlapping spans of each window with their probability.
-
-    Probabilities come from one softmax over every valid (start, end) pair of the
-    window *and* the no-answer score at [CLS], so a passage that does not hold the
-    answer gives every span a low probability. A span's confidence is the mass of
-    all spans that overlap it: "Tartu", "in Tartu" and "Tartu, Estonia" are one
-    answer with three boundaries, and splitting the mass between them would make a
-    sure answer look unsure. Valid spans lie inside the context (never across the
-    question boundary) and are at most ``max_answer_tokens`` long.
-    """
-    s = start_logits.float()
-    e = end_logits.float()
-    batch, length = s.shape
-    idx = torch.arange(length)
-    band = (idx[None, :] >= idx[:, None]) & (idx[None, :] - idx[:, None] < max_answer_tokens)
-    ctx = ctx_mask.bool()
-    valid = band[None] & ctx[:, :, None] & ctx[:, None, :]
-    scores = (s[:, :, None] + e[:, None, :]).masked_fill(~valid, float("-inf"))
-    flat = scores.view(batch, -1)
-    null = s[:, 0] + e[:, 0]
-    logz = torch.logsumexp(torch.cat([flat, null[:, None]], dim=1), dim=1)
-    probs = torch.exp(scores - logz[:, None, None])
-    k = min(flat.shape[1], max(20, 4 * n_best))
-    values, indices = flat.topk(k, dim=1)
-    out: list[list[TokenSpan]] = []
-    for b in range(batch):
-        spans: list[TokenSpan] = []
-        candidates = [
-            (v, *divmod(x, length))
-            for v, x in zip(values[b].tolist(), indices[b].tolist(), strict=True)
-            if v != float("-inf")
-        ]
-        for value, i, j in candidates:
-            if len(spans) >= n_best:
-                break
-            i, j = _shortest_inside(candidates, value, i, j, prefer_shorter)
-            if any(not (j < sp.start or i > sp.end) for sp in spans):
-                continue
-            overlapping = probs[b, : j + 1, i:].sum().item()  # start <= j and end >= i
-            own = math.exp(value - logz[b].item())
-            spans.append(TokenSpan(i, j, min(overlapping, 1.0), own))
-        out.append(spans)
-    return out
 
 
 # --------------------------------------------------------------------------- readers

@@ -17,8 +17,8 @@ import torch
 
 from rag import squad
 from rag.negatives import Pair, make_pairs
-from rag.reader import context_mask, encode_windows, pad_batch
 from rag.training_args import TrainConfig
+from rag.windows import context_mask, encode_windows, pad_batch
 
 
 @dataclass

@@ -9,8 +9,8 @@ from rag.negatives import (
     Shares,
     make_pairs,
     perturbed_examples,
-    phrases,
 )
+from rag.phrases import negate, phrases, statement
 from tests.conftest import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"
@@ -87,3 +87,11 @@ def test_perturbed_examples_round_trip_as_squad_2(tmp_path):
     squad.dump(examples + extra, path)
     loaded = {e.id: e for e in squad.load([path])}
     assert sum(e.impossible for e in loaded.values()) == sum(e.impossible for e in extra)
+
+
+def test_a_question_becomes_a_statement_or_a_negation():
+    assert statement("Who regulated the Rhine", "Tulla") == "Tulla regulated the Rhine."
+    assert statement("When was the Rhine regulated", "1817") == "The Rhine was regulated in 1817."
+    assert statement("Regulated the Rhine", "Tulla") is None
+    assert negate("Who was the first king?") == "Who was not the first king?"
+    assert negate("Who was not the first king?") is None

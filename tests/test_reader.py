@@ -3,7 +3,9 @@ import math
 import pytest
 import torch
 
-from rag.reader import LexicalReader, Span, decode_windows, length_batches
+from rag.decoding import decode_windows
+from rag.reader import LexicalReader, Span
+from rag.windows import length_batches
 
 NEG = -1e4
 
