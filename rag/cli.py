@@ -55,18 +55,35 @@ def clear_errors():
 
 
 @contextmanager
-def _pipeline(settings: Settings | None = None, *, read: bool = True):
-    """A loaded pipeline, closed on exit (which saves the FAISS file if it lags).
-    ``read=False`` skips loading the reader model for commands that only write."""
+def _pipeline(settings: Settings | None = None):
+    """A loaded pipeline, closed on exit (which saves the FAISS file if it lags)."""
     from rag.pipeline import Pipeline
-    from rag.reader import LexicalReader
 
-    pipeline = Pipeline(settings, reader=None if read else LexicalReader())
+    pipeline = Pipeline(settings)
     pipeline.load()
     try:
         yield pipeline
     finally:
         pipeline.close()
+
+
+@contextmanager
+def _existing_store():
+    """The index of the settings, opened without loading any model (it records its
+    dimension; the model's name is checked against it)."""
+    from rag.embedding import model_identity
+    from rag.sqlite_db import DB_NAME
+    from rag.store import open_store
+
+    settings = get_settings()
+    if not (settings.index_dir / DB_NAME).is_file():
+        fail(f"no index in {settings.index_dir}: run `rag index` first")
+    identity = model_identity(settings.embedding_model)
+    store, _ = open_store(settings.index_dir, model_id=identity, dimension=None)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @app.command()
@@ -79,7 +96,7 @@ def index(
     ] = False,
 ) -> None:
     """Add .txt/.md files to the index (unchanged files are skipped)."""
-    from rag.indexing import rebuild_index
+    from rag.indexing import indexer_for, rebuild_index
 
     settings = get_settings()
     paths = paths or [settings.docs_dir]
@@ -91,9 +108,9 @@ def index(
             added = rebuild_index(settings, paths)
             typer.echo(f"rebuilt {settings.index_dir}: {added} documents")
             return
-        with _pipeline(settings, read=False) as pipeline:
-            results, errors = pipeline.index_paths(paths, progress=True)
-            docs, chunks = pipeline.store.counts()
+        with indexer_for(settings) as indexer:
+            results, errors = indexer.index_paths(paths, progress=True)
+            docs, chunks = indexer.store.counts()
         added = sum(created for _, created in results)
         for error in errors:
             typer.echo(f"error: {error}", err=True)
@@ -135,18 +152,8 @@ def documents(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the indexed documents."""
-    from rag.embedding import model_identity
-    from rag.sqlite_db import DB_NAME
-    from rag.store import open_store
-
-    settings = get_settings()
-    with clear_errors():
-        if not (settings.index_dir / DB_NAME).is_file():
-            fail(f"no index in {settings.index_dir}: run `rag index` first")
-        identity = model_identity(settings.embedding_model)
-        store, _ = open_store(settings.index_dir, model_id=identity, dimension=None)
+    with clear_errors(), _existing_store() as store:
         docs = [asdict(d) for d in store.documents()]
-        store.close()
     if as_json:
         typer.echo(json.dumps({"documents": docs}, ensure_ascii=False, indent=2))
         return
@@ -157,10 +164,8 @@ def documents(
 @app.command()
 def delete(doc_id: Annotated[str, typer.Argument(help="Id of the document to remove.")]) -> None:
     """Remove a document from the index."""
-    with clear_errors():
-        with _pipeline(read=False) as pipeline:
-            deleted = pipeline.delete_document(doc_id)
-        if not deleted:
+    with clear_errors(), _existing_store() as store:
+        if not store.delete(doc_id):
             fail(f"no document with id {doc_id!r}")
     typer.echo(f"deleted {doc_id}")
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -21,12 +22,51 @@ from rag.chunking import Chunker
 from rag.embedding import Embedder
 from rag.settings import Settings
 from rag.sqlite_db import read_documents
-from rag.store import DocumentStore, open_store
+from rag.store import DocumentStore, Reconciliation, open_store
 from rag.types import Document
 
 log = logging.getLogger(__name__)
 #: Documents read, embedded and stored together when indexing files.
 BATCH_DOCUMENTS = 256
+
+
+def open_index(settings: Settings, embedder: Embedder) -> tuple[DocumentStore, Reconciliation]:
+    """The store of ``settings.index_dir`` for ``embedder``'s vectors (its model must have
+    built the index); repairs of derived data are logged, since they mean a crash or an
+    outside change."""
+    store, report = open_store(
+        settings.index_dir,
+        model_id=embedder.identity,
+        dimension=embedder.dimension,
+        flush_seconds=settings.vector_flush_seconds,
+        ivf_threshold=settings.ivf_threshold,
+    )
+    if report.added or report.removed or report.rebuilt:
+        log.warning(
+            "index %s repaired: %d vectors added, %d removed%s",
+            settings.index_dir,
+            report.added,
+            report.removed,
+            ", dense index rebuilt" if report.rebuilt else "",
+        )
+    return store, report
+
+
+@contextmanager
+def indexer_for(settings: Settings) -> Iterator[Indexer]:
+    """An indexer over the index of ``settings``, closed on exit: for commands that only
+    write, so that no reader model is loaded."""
+    embedder = Embedder(settings.embedding_model)
+    runtime.compute(embedder.warm_up)
+    store, _ = open_index(settings, embedder)
+    try:
+        yield Indexer(store, embedder, chunker_for(settings))
+    finally:
+        store.close()
+
+
+def chunker_for(settings: Settings) -> Chunker:
+    return Chunker(settings.chunk_words, settings.max_chunk_words, settings.overlap_words)
 
 
 class Indexer:

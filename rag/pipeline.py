@@ -13,14 +13,13 @@ from pathlib import Path
 
 from rag import ingest, runtime
 from rag.answering import Answerer
-from rag.chunking import Chunker
 from rag.embedding import Embedder
 from rag.errors import QuestionError
-from rag.indexing import Indexer
+from rag.indexing import Indexer, chunker_for, open_index
 from rag.reader import Reader, load_reader
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings, get_settings
-from rag.store import DocumentStore, Reconciliation, open_store
+from rag.store import DocumentStore, Reconciliation
 from rag.types import AskResult, Document
 
 __all__ = ["MAX_QUESTION_CHARS", "Pipeline", "QuestionError"]
@@ -86,24 +85,8 @@ class Pipeline:
         # This binds the compute thread only: bulk indexing elsewhere keeps every core.
         faiss.omp_set_num_threads(1)
         self.embedder.warm_up()
-        self.store, report = open_store(
-            s.index_dir,
-            model_id=self.embedder.identity,
-            dimension=self.embedder.dimension,
-            flush_seconds=s.vector_flush_seconds,
-            ivf_threshold=s.ivf_threshold,
-        )
-        if report.added or report.removed or report.rebuilt:
-            # derived data was behind (a crash, a lazy save): worth a line in the server log
-            log.warning(
-                "index %s repaired: %d vectors added, %d removed%s",
-                s.index_dir,
-                report.added,
-                report.removed,
-                ", dense index rebuilt" if report.rebuilt else "",
-            )
-        chunker = Chunker(s.chunk_words, s.max_chunk_words, s.overlap_words)
-        self.indexer = Indexer(self.store, self.embedder, chunker)
+        self.store, report = open_index(s, self.embedder)
+        self.indexer = Indexer(self.store, self.embedder, chunker_for(s))
         retriever = HybridRetriever(
             self.store, self.embedder, s.candidates, fusion=s.fusion, dense_weight=s.dense_weight
         )

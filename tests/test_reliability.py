@@ -255,7 +255,7 @@ def test_readers_see_a_consistent_index_while_writers_add_and_delete(light_pipel
 
 @pytest.mark.slow
 def test_sigkill_during_a_stream_of_writes_loses_nothing_acknowledged():
-    """`rag bench crash`: SIGKILL a real server in a stream of writes, restart it."""
+    """`python -m benchmarks crash`: SIGKILL a real server in a stream of writes, restart it."""
     report = bench.crash(writes_before_kill=15)
     assert report["writes_acknowledged"] >= 15
     assert report["acknowledged_found_after_restart"] == report["writes_acknowledged"]
