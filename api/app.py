@@ -9,9 +9,10 @@ from fastapi import FastAPI, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse
 
-from api.limits import BodySizeLimit, InFlightLimit
+from api.limits import AllowHeader, BodySizeLimit, BodyTimeout, InFlightLimit
 from api.routers import ask, documents, health, ui
 from api.security import SecurityHeaders
 from rag import __version__
@@ -20,6 +21,10 @@ from rag.pipeline import Pipeline, QuestionError
 from rag.settings import Settings, get_settings
 
 log = logging.getLogger("rag.api")
+#: Validation problems listed in a 422 (the rest are counted).
+MAX_ERRORS = 10
+#: Largest /ask body: a question is at most 2,000 characters.
+MAX_ASK_BYTES = 64 * 1024
 
 
 def _error(code: int, message: str) -> JSONResponse:
@@ -66,8 +71,16 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    # innermost first: the body guards act inside the in-flight count, so that a request
+    # they drop frees its slot; the host check comes before anything is served
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_upload_bytes, per_path={"/ask": MAX_ASK_BYTES}
+    )
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout)
     app.add_middleware(InFlightLimit, max_in_flight=settings.max_in_flight)
+    app.add_middleware(AllowHeader)
+    if settings.allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders)
     app.include_router(ask.router)
     app.include_router(documents.router)
@@ -79,10 +92,15 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's default echoes the input, which may hold text that cannot be
         # encoded (lone surrogates): say what is wrong without repeating it.
+        # At most MAX_ERRORS problems are listed: a body of a million unknown keys must
+        # not become a response of a million errors.
+        found = exc.errors()
         errors = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
-            for e in exc.errors()
+            for e in found[:MAX_ERRORS]
         ]
+        if len(found) > MAX_ERRORS:
+            errors.append({"loc": [], "msg": f"and {len(found) - MAX_ERRORS} more", "type": "more"})
         return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(QuestionError)

@@ -27,10 +27,26 @@ def is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
+def same_origin(request: Request) -> bool:
+    """Whether a browser sent the request from this service's own pages (or no browser
+    sent it: curl and scripts send neither header). Without a key, a page on another
+    origin, even another port of localhost, must not write: a no-cors form POST
+    reaches the server although the page cannot read the answer."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin.lower() in (f"http://{host}".lower(), f"https://{host}".lower())
+
+
 def require_write_access(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
-    """Writes need ``Authorization: Bearer <RAG_API_KEY>``; with no key set, a loopback client.
+    """Writes need ``Authorization: Bearer <RAG_API_KEY>``; with no key set, a loopback
+    client, and from a browser only this service's own pages.
 
     The key is compared in constant time so that its length and prefix do not leak.
     """
@@ -41,6 +57,11 @@ def require_write_access(
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 "writes are only accepted from this machine unless RAG_API_KEY is set",
+            )
+        if not same_origin(request):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                "cross-site writes are refused; set RAG_API_KEY to write from other origins",
             )
         return
     scheme, _, token = (authorization or "").partition(" ")

@@ -7,6 +7,7 @@ as soon as the bytes received pass the limit, never after buffering it all.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,20 +25,29 @@ class _TooLarge(Exception):
     pass
 
 
+class _Stalled(Exception):
+    pass
+
+
 class BodySizeLimit:
     """413 for request bodies over ``max_bytes``, checked while the body streams in."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None
+    ) -> None:
+        """``per_path``: smaller limits for some paths (``/ask`` takes a question, not a file)."""
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = per_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = f"the request body is larger than {self.max_bytes} bytes"
+        limit = self.per_path.get(scope.get("path", ""), self.max_bytes)
+        message = f"the request body is larger than {limit} bytes"
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
                 await _send_json(send, 413, message)
                 return
         received = 0
@@ -48,7 +58,7 @@ class BodySizeLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge
             return msg
 
@@ -97,3 +107,72 @@ class InFlightLimit:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+
+class BodyTimeout:
+    """408 when a request body stalls for ``seconds``: the request is dropped and its slot
+    freed, so that clients which send a few bytes and stop cannot hold the service."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def timed_receive() -> Message:
+            try:
+                return await asyncio.wait_for(receive(), self.seconds)
+            except TimeoutError:
+                raise _Stalled from None
+
+        async def tracking_send(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, timed_receive, tracking_send)
+        except _Stalled:
+            if not started:
+                message = f"the request body stalled for {self.seconds:g} s"
+                await _send_json(send, 408, message, {"connection": "close"})
+
+
+class AllowHeader:
+    """A 405's ``Allow`` lists every method of the path, not only those of the first route
+    that matched it (``/documents/{id}`` is served by a GET and a DELETE route)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_allow(msg: Message) -> None:
+            if msg["type"] == "http.response.start" and msg["status"] == 405:
+                methods = _methods(scope)
+                if methods:
+                    headers = [(k, v) for k, v in msg.get("headers", []) if k != b"allow"]
+                    msg = {**msg, "headers": [*headers, (b"allow", ", ".join(methods).encode())]}
+            await send(msg)
+
+        await self.app(scope, receive, send_with_allow)
+
+
+def _methods(scope: Scope) -> list[str]:
+    from starlette.routing import Match
+
+    found: set[str] = set()
+    for route in scope["app"].router.routes:
+        match, _ = route.matches({**scope, "method": "GET"})
+        methods = getattr(route, "methods", None)
+        if match != Match.NONE and methods:
+            found |= set(methods)
+    return sorted(found)

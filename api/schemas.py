@@ -13,7 +13,8 @@ from rag.types import DocumentSummary
 
 
 class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: `true` is not a top_k, nor 3 a question
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str = Field(
         ..., min_length=1, max_length=MAX_QUESTION_CHARS, examples=["Where was Kim invited?"]

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list); none by default."
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host header values accepted (JSON list; DNS-rebinding guard). `rag serve` "
+        "sets the bound address and the loopback names when this is empty.",
+    )
+    body_timeout: float = Field(
+        10.0, gt=0, description="Seconds a request body may stall before the request is dropped."
+    )
 
 
 @lru_cache

@@ -91,6 +91,8 @@ class SQLiteStore:
         with self._lock:
             if self._db is not None:
                 self._vectors.close()
+                # fold the WAL into the database file: a copy of rag.sqlite3 alone is whole
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._db.close()
                 self._db = None
 

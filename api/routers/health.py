@@ -11,5 +11,6 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health)
+@router.head("/health", response_model=Health, include_in_schema=False)
 def health(pipeline: PipelineDep) -> dict:
     return {**pipeline.health(), "api_key_required": pipeline.settings.api_key is not None}
