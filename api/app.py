@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from api.limits import AllowHeader, BodySizeLimit, BodyTimeout, InFlightLimit
 from api.routers import ask, documents, health, ui
@@ -71,14 +72,21 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    # innermost first: the body guards act inside the in-flight count, so that a request
-    # they drop frees its slot; the host check comes before anything is served
+    # innermost first. Questions are read whole before they take an in-flight slot, and a
+    # stalled upload is dropped from outside the count, which frees its slot; the host
+    # check comes before anything is served.
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_upload_bytes, per_path={"/ask": MAX_ASK_BYTES}
     )
-    app.add_middleware(BodyTimeout, seconds=settings.body_timeout)
     app.add_middleware(InFlightLimit, max_in_flight=settings.max_in_flight)
-    app.add_middleware(AllowHeader)
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout, buffered={"/ask": MAX_ASK_BYTES})
+    routes = [
+        (route.path_regex, set(route.methods))
+        for router in (ask.router, documents.router, health.router, ui.router)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+    app.add_middleware(AllowHeader, routes=routes)
     if settings.allowed_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders)

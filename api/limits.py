@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,23 +79,31 @@ class BodySizeLimit:
 class InFlightLimit:
     """503 with ``Retry-After`` when more than ``max_in_flight`` requests are being served.
 
-    A flood of requests then costs the service a short refusal each, instead of
-    a growing queue of threads that all time out together.
+    A flood of requests then costs the service a short refusal each, instead of a
+    growing queue of threads that all time out together. Writes (uploads, deletes) may
+    hold at most ``max_writes`` of the slots, so that slow or stalled uploads can never
+    take them all from questions.
     """
 
     EXEMPT = ("/health",)
+    READS = ("GET", "HEAD", "OPTIONS")
 
-    def __init__(self, app: ASGIApp, max_in_flight: int, retry_after: int = 1) -> None:
+    def __init__(
+        self, app: ASGIApp, max_in_flight: int, max_writes: int | None = None, retry_after: int = 1
+    ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
+        self.max_writes = max_writes if max_writes is not None else max(1, max_in_flight // 2)
         self.retry_after = retry_after
         self.in_flight = 0
+        self.writes = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in self.EXEMPT:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.max_in_flight:
+        write = scope.get("method") not in self.READS and scope.get("path") != "/ask"
+        if self.in_flight >= self.max_in_flight or (write and self.writes >= self.max_writes):
             await _send_json(
                 send,
                 503,
@@ -103,52 +112,113 @@ class InFlightLimit:
             )
             return
         self.in_flight += 1
+        self.writes += write
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            self.writes -= write
 
 
 class BodyTimeout:
-    """408 when a request body stalls for ``seconds``: the request is dropped and its slot
-    freed, so that clients which send a few bytes and stop cannot hold the service."""
+    """Request bodies that stall are dropped (408), and small bodies are read before the
+    request takes a slot.
 
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
+    A body that sends nothing for ``seconds`` ends its request, which frees its slot.
+    Bodies of the ``buffered`` paths (``/ask``: a question, a few kB at most) are read
+    whole, within ``seconds`` in all, *before* the inner app (and its in-flight count)
+    sees the request: clients that send a few bytes and stop hold no slot at all.
+    """
+
+    def __init__(
+        self, app: ASGIApp, seconds: float, buffered: dict[str, int] | None = None
+    ) -> None:
+        """``buffered``: path → most bytes read ahead (more gets 413)."""
         self.app = app
         self.seconds = seconds
+        self.buffered = buffered or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        message = f"the request body stalled for {self.seconds:g} s"
+        limit = self.buffered.get(scope.get("path", ""))
+        if limit is not None and scope.get("method") not in InFlightLimit.READS:
+            try:
+                body = await asyncio.wait_for(_read_body(receive, limit), self.seconds)
+            except TimeoutError:
+                await _send_json(send, 408, message, {"connection": "close"})
+                return
+            except _TooLarge:
+                await _send_json(send, 413, f"the request body is larger than {limit} bytes")
+                return
+            except _Stalled:  # the client went away
+                return
+            await self.app(scope, _replay(body, receive), send)
+            return
+        started = dropped = False
 
         async def timed_receive() -> Message:
+            nonlocal dropped
             try:
                 return await asyncio.wait_for(receive(), self.seconds)
             except TimeoutError:
-                raise _Stalled from None
+                # answer 408 now; the app is told the client left, and whatever it
+                # answers to that is not sent
+                if not started and not dropped:
+                    dropped = True
+                    await _send_json(send, 408, message, {"connection": "close"})
+                return {"type": "http.disconnect"}
 
-        async def tracking_send(msg: Message) -> None:
+        async def guarded_send(msg: Message) -> None:
             nonlocal started
+            if dropped:
+                return
             if msg["type"] == "http.response.start":
                 started = True
             await send(msg)
 
-        try:
-            await self.app(scope, timed_receive, tracking_send)
-        except _Stalled:
-            if not started:
-                message = f"the request body stalled for {self.seconds:g} s"
-                await _send_json(send, 408, message, {"connection": "close"})
+        await self.app(scope, timed_receive, guarded_send)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            raise _Stalled
+        chunk = msg.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not msg.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the body read ahead, then waits on the real one (disconnects)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class AllowHeader:
     """A 405's ``Allow`` lists every method of the path, not only those of the first route
     that matched it (``/documents/{id}`` is served by a GET and a DELETE route)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, routes: list[tuple[re.Pattern, set[str]]]) -> None:
+        """``routes``: (path regex, methods) of every route of the app."""
         self.app = app
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -157,22 +227,11 @@ class AllowHeader:
 
         async def send_with_allow(msg: Message) -> None:
             if msg["type"] == "http.response.start" and msg["status"] == 405:
-                methods = _methods(scope)
+                path = scope.get("path", "")
+                methods = sorted({m for rx, ms in self.routes if rx.match(path) for m in ms})
                 if methods:
                     headers = [(k, v) for k, v in msg.get("headers", []) if k != b"allow"]
                     msg = {**msg, "headers": [*headers, (b"allow", ", ".join(methods).encode())]}
             await send(msg)
 
         await self.app(scope, receive, send_with_allow)
-
-
-def _methods(scope: Scope) -> list[str]:
-    from starlette.routing import Match
-
-    found: set[str] = set()
-    for route in scope["app"].router.routes:
-        match, _ = route.matches({**scope, "method": "GET"})
-        methods = getattr(route, "methods", None)
-        if match != Match.NONE and methods:
-            found |= set(methods)
-    return sorted(found)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import shutil
+import signal
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -197,16 +198,30 @@ def serve(
     from rag.pipeline import Pipeline
     from rag.runtime import bound_kernel_cache, keep_freed_memory
 
+    if not settings.allowed_hosts and is_loopback(host):
+        # a page on another site whose name resolves to 127.0.0.1 (DNS rebinding) sends
+        # its own name as Host: only this machine's names are served
+        names = ["localhost", "127.0.0.1", "::1", "[::1]", host]
+        settings = settings.model_copy(update={"allowed_hosts": sorted(set(names))})
     bound_kernel_cache()
     keep_freed_memory()
-    with clear_errors():
-        pipeline = Pipeline(settings)
-        pipeline.load()
-        pipeline.ensure_index(progress=True)
+    # SIGTERM and SIGINT end the service the same clean way: uvicorn stops serving, then
+    # re-raises the signal, which lands here as SystemExit(0), and the store is closed
+    # (vectors saved, WAL folded into the database) before the process exits with 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
+    pipeline = Pipeline(settings)
     try:
+        with clear_errors():
+            pipeline.load()
+            pipeline.ensure_index(progress=True)
         uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
     finally:
         pipeline.close()
+
+
+def _exit_cleanly(signum: int, frame) -> None:
+    raise SystemExit(0)
 
 
 def _report(report: dict, as_json: bool) -> None:

@@ -180,3 +180,51 @@ def test_openapi_docs_are_served(client):
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     assert {"/ask", "/documents", "/documents/{doc_id}", "/health"} <= set(spec["paths"])
+
+
+@pytest.mark.slow
+def test_validation_errors_are_bounded_and_types_strict(client):
+    flood = {"question": "Where?", **{f"k{i}": i for i in range(5000)}}
+    r = client.post("/ask", json=flood)
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert len(detail) == 11 and detail[-1]["msg"] == "and 4990 more"
+    assert client.post("/ask", json={"question": "Where?", "top_k": True}).status_code == 422
+    assert client.post("/ask", json={"question": 3}).status_code == 422
+    big = client.post("/ask", json={"question": "x" * 70_000})
+    assert big.status_code == 413, "a question body is small; a large one is refused unread"
+
+
+@pytest.mark.slow
+def test_head_health_and_the_allow_header_of_a_405(client):
+    assert client.head("/health").status_code == 200
+    r = client.post("/documents/some-id")
+    assert r.status_code == 405
+    assert set(r.headers["allow"].split(", ")) >= {"GET", "DELETE"}
+
+
+@pytest.mark.slow
+def test_cross_site_writes_without_a_key_are_refused(client):
+    doc = {"text": "Text about the Velmor mill, written from elsewhere."}
+    cross = client.post("/documents", json=doc, headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    other = client.post("/documents", json=doc, headers={"Origin": "http://localhost:9"})
+    assert other.status_code == 403
+    form = client.post(
+        "/documents/files",
+        files={"files": ("a.txt", b"Forged upload text.")},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert form.status_code == 403
+    page = client.post(
+        "/documents",
+        json=doc,
+        headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert page.status_code == 201, "the service's own page keeps working"
+    assert (
+        client.delete(
+            f"/documents/{page.json()['doc_id']}", headers={"Sec-Fetch-Site": "same-site"}
+        ).status_code
+        == 403
+    )

@@ -1,5 +1,10 @@
 """A real uvicorn process started by `rag serve`, talked to over real HTTP."""
 
+import shutil
+import socket
+import sqlite3
+import time
+
 import httpx
 import pytest
 
@@ -24,6 +29,7 @@ def test_serve_builds_index_on_first_start_and_keeps_it_across_restarts(tmp_path
     finally:
         log = server.stop()
     assert "indexing" in log, "first start shows the indexing progress bar"
+    assert server.proc.returncode == 0, "SIGTERM is a clean exit"
 
     again = Server(tmp_path / "docs", tmp_path / "index").start()
     try:
@@ -38,3 +44,87 @@ def test_serve_builds_index_on_first_start_and_keeps_it_across_restarts(tmp_path
     finally:
         log = again.stop()
     assert "indexing" not in log, "the second start reuses the index"
+
+
+def _stalled(server: Server, path: str, declared: int = 100) -> socket.socket:
+    """A connection that sends the headers and three bytes of its body, then nothing."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
+    )
+    sock.sendall(head.encode() + b'{"q')
+    return sock
+
+
+def test_stalled_bodies_cannot_keep_questions_out(tmp_path):
+    env = {"RAG_MAX_IN_FLIGHT": "8", "RAG_BODY_TIMEOUT": "2"}
+    server = Server.seeded(tmp_path, env).start()
+    stalled = []
+    try:
+        # more stalled questions than slots, and stalled uploads
+        stalled += [_stalled(server, "/ask") for _ in range(40)]
+        stalled += [_stalled(server, "/documents") for _ in range(8)]
+        time.sleep(0.5)
+        t0 = time.perf_counter()
+        r = httpx.post(
+            f"{server.base}/ask", json={"question": "Where was Kim invited?"}, timeout=30
+        )
+        assert r.status_code == 200 and r.json()["answer"] == "Moscow"
+        assert time.perf_counter() - t0 < 5
+        # a stalled body is answered 408 once it has been silent for RAG_BODY_TIMEOUT
+        stalled[0].settimeout(10)
+        assert stalled[0].recv(200).startswith(b"HTTP/1.1 408")
+        stalled[40].settimeout(10)
+        assert stalled[40].recv(200).startswith(b"HTTP/1.1 408")
+        # writes may hold half of the slots: past that, a stalled upload is refused at once
+        stalled[-1].settimeout(10)
+        assert stalled[-1].recv(200).startswith(b"HTTP/1.1 503")
+    finally:
+        for sock in stalled:
+            sock.close()
+        server.stop()
+
+
+def test_sigterm_leaves_every_document_in_the_database_file(tmp_path):
+    server = Server.seeded(tmp_path, {"RAG_VECTOR_FLUSH_SECONDS": "3600"}).start()
+    try:
+        added = httpx.post(
+            f"{server.base}/documents",
+            timeout=60,
+            json={"title": "Kites", "text": "The Zorblax kite festival is held in Tartu."},
+        )
+        assert added.status_code == 201
+    finally:
+        server.stop()
+    assert server.proc.returncode == 0
+    alone = tmp_path / "copy"
+    alone.mkdir()
+    shutil.copy(tmp_path / "index" / "rag.sqlite3", alone / "rag.sqlite3")  # no WAL beside it
+    db = sqlite3.connect(alone / "rag.sqlite3")
+    assert db.execute("SELECT count(*) FROM documents").fetchone()[0] == 4
+    generation = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+    saved = (tmp_path / "index" / "vectors.faiss.generation").read_text().strip()
+    assert saved == generation, "the vector file was saved on shutdown"
+
+
+def test_other_host_names_and_cross_site_writes_are_refused(tmp_path):
+    server = Server.seeded(tmp_path).start()
+    try:
+        rebinding = httpx.get(f"{server.base}/health", headers={"Host": "evil.example"})
+        assert rebinding.status_code == 400
+        assert httpx.get(f"{server.base}/health", headers={"Host": "localhost"}).status_code == 200
+        doc = {"text": "Cross-site text about the Velmor mill."}
+        other_port = httpx.post(
+            f"{server.base}/documents", json=doc, headers={"Origin": "http://localhost:9"}
+        )
+        assert other_port.status_code == 403 and "cross-site" in other_port.json()["detail"]
+        same = httpx.post(
+            f"{server.base}/documents",
+            json=doc,
+            headers={"Origin": server.base, "Sec-Fetch-Site": "same-origin"},
+            timeout=60,
+        )
+        assert same.status_code == 201
+    finally:
+        server.stop()
