@@ -17,6 +17,7 @@ from api.limits import AllowHeader, BodySizeLimit, BodyTimeout, InFlightLimit
 from api.routers import ask, documents, health, ui
 from api.security import SecurityHeaders
 from rag import __version__
+from rag.errors import StorageFullError, StoreDamagedError
 from rag.ingest import IngestError, UnsupportedFileType
 from rag.pipeline import Pipeline, QuestionError
 from rag.settings import Settings, get_settings
@@ -122,6 +123,16 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     @app.exception_handler(IngestError)
     async def _ingest_error(request: Request, exc: IngestError) -> JSONResponse:
         return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+
+    @app.exception_handler(StorageFullError)
+    async def _full(request: Request, exc: StorageFullError) -> JSONResponse:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return _error(status.HTTP_507_INSUFFICIENT_STORAGE, str(exc))
+
+    @app.exception_handler(StoreDamagedError)
+    async def _damaged(request: Request, exc: StoreDamagedError) -> JSONResponse:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return _error(status.HTTP_500_INTERNAL_SERVER_ERROR, f"{exc}; see /health")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

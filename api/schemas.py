@@ -54,7 +54,8 @@ class UploadResult(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description='"ok", or "degraded" with the problems listed.')
+    problems: list[str] = Field(description="Why the index cannot be fully trusted, if so.")
     store: str = Field(description="The document store in use (sqlite).")
     documents: int
     chunks: int

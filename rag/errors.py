@@ -25,3 +25,11 @@ class SquadError(ValueError):
 
 class IndexMismatchError(StoreError):
     """The index was built with another embedding model (or dimension)."""
+
+
+class StorageFullError(StoreError):
+    """The disk is full: the write was not stored (nothing half-written)."""
+
+
+class StoreDamagedError(StoreError):
+    """The index's files are damaged (corrupt pages, lost or replaced files)."""

@@ -10,6 +10,7 @@ it is repaired from there, so the two never disagree once the store is open.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -20,7 +21,10 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.errors import StoreDamagedError
 from rag.vectors import IVF_THRESHOLD, DenseIndex, training_size
+
+log = logging.getLogger(__name__)
 
 FAISS_NAME = "vectors.faiss"
 GENERATION_NAME = "vectors.faiss.generation"
@@ -49,6 +53,8 @@ class VectorSource(Protocol):
     def vectors(self, ids: list[int]) -> np.ndarray: ...
 
     def vector_batches(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+
+    def index_id(self) -> str: ...
 
 
 class VectorFile:
@@ -84,8 +90,18 @@ class VectorFile:
     def open(self) -> Reconciliation:
         """Load the file, or rebuild it; repair whatever the database disagrees with."""
         generation = self.source.generation()
-        dense = DenseIndex.read(self.path, self.dimension) if self.path.exists() else None
-        if dense is not None and self._file_generation() == generation:
+        file_id, file_generation = self._stamp()
+        foreign = file_id is not None and file_id != self.source.index_id()
+        if not foreign and file_generation > generation:
+            raise StoreDamagedError(
+                f"the database is older than its vector file (generation {generation} < "
+                f"{file_generation}): it lost committed writes (a deleted -wal file?) or was "
+                "replaced by an older copy. Restore it, or rebuild with `rag index --rebuild`"
+            )
+        dense = None
+        if self.path.exists() and not foreign:
+            dense = DenseIndex.read(self.path, self.dimension)
+        if dense is not None and file_generation == generation:
             self._dense = dense  # the file reflects every committed write: nothing to compare
             self._saved_generation = generation
             self._last_save = time.monotonic()
@@ -124,11 +140,14 @@ class VectorFile:
             dense.add(batch_ids, vectors)
         self._dense = dense
 
-    def _file_generation(self) -> int:
+    def _stamp(self) -> tuple[str | None, int]:
+        """(index id, generation) the file was saved with; (None, -1) when unknown. Files
+        saved before index ids were recorded hold the generation alone."""
         try:
-            return int(self.generation_path.read_text().strip())
-        except (OSError, ValueError):
-            return -1
+            parts = self.generation_path.read_text().split()
+            return (parts[0] if len(parts) == 2 else None), int(parts[-1])
+        except (OSError, ValueError, IndexError):
+            return None, -1
 
     # ------------------------------------------------------------------ changes and saves
 
@@ -141,7 +160,7 @@ class VectorFile:
             self.rebuild()
         wait = self._last_save + self.flush_seconds - time.monotonic()
         if wait <= 0:
-            self.save()
+            self._save_quietly()
         elif self._timer is None:
             self._timer = threading.Timer(wait, self._timed_flush)
             self._timer.daemon = True
@@ -153,7 +172,7 @@ class VectorFile:
         generation = self.source.generation()
         self._dense.save(self.path)
         tmp = self.generation_path.with_suffix(".tmp")
-        tmp.write_text(str(generation))
+        tmp.write_text(f"{self.source.index_id()} {generation}")
         os.replace(tmp, self.generation_path)
         self._saved_generation = generation
         self._last_save = time.monotonic()
@@ -161,7 +180,17 @@ class VectorFile:
     def flush(self) -> None:
         """Save now if the file is behind the database (the caller holds the lock)."""
         if self._saved_generation != self.source.generation():
+            self._save_quietly()
+
+    def _save_quietly(self) -> None:
+        """Save, but let a failure (a full disk) cost only a log line: the write it follows
+        is committed, and a lagging file is repaired from the database on the next open."""
+        try:
             self.save()
+        except OSError as exc:
+            log.error(
+                "could not save %s (%s); it will be repaired on the next start", self.path, exc
+            )
 
     def _timed_flush(self) -> None:
         with self._lock:

@@ -14,7 +14,7 @@ from pathlib import Path
 from rag import ingest, runtime
 from rag.answering import Answerer
 from rag.embedding import Embedder
-from rag.errors import QuestionError
+from rag.errors import QuestionError, StoreError
 from rag.indexing import Indexer, chunker_for, open_index
 from rag.reader import Reader, load_reader
 from rag.retrieval import HybridRetriever
@@ -57,6 +57,7 @@ class Pipeline:
         self.store: DocumentStore | None = None
         self.indexer: Indexer | None = None
         self.answerer: Answerer | None = None
+        self.repairs = Reconciliation()
         # the answerer is looked up per batch, so that it can be swapped (tests, reloads)
         self._questions = runtime.Batcher(lambda items: self.answerer.run(items), MAX_BATCH)
 
@@ -86,6 +87,7 @@ class Pipeline:
         faiss.omp_set_num_threads(1)
         self.embedder.warm_up()
         self.store, report = open_index(s, self.embedder)
+        self.repairs = report
         self.indexer = Indexer(self.store, self.embedder, chunker_for(s))
         retriever = HybridRetriever(
             self.store, self.embedder, s.candidates, fusion=s.fusion, dense_weight=s.dense_weight
@@ -147,13 +149,31 @@ class Pipeline:
         return self._questions.run((question, k), timeout)
 
     def health(self) -> dict:
-        docs, chunks = self.store.counts()
+        """What is served, and whether it can be trusted: "degraded", with the problems,
+        when vectors and passages disagree, the start had to repair the index (a crash or
+        an outside change), or the database cannot be read."""
+        problems = []
+        r = self.repairs
+        if r.added or r.removed or r.rebuilt:
+            problems.append(
+                f"repaired on start: {r.added} vectors added, {r.removed} removed"
+                + (", dense index rebuilt" if r.rebuilt else "")
+            )
+        try:
+            docs, chunks = self.store.counts()
+            vectors = self.store.vector_count()
+        except StoreError as exc:
+            docs = chunks = vectors = 0
+            problems.append(str(exc))
+        if vectors != chunks:
+            problems.append(f"{vectors} vectors for {chunks} passages")
         return {
-            "status": "ok",
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
             "store": self.store.name,
             "documents": docs,
             "chunks": chunks,
-            "vectors": self.store.vector_count(),
+            "vectors": vectors,
             "embedding_model": self.embedder.identity,
             "reader": self.reader.model_name,
             "threshold": self.threshold,

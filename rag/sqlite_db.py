@@ -10,13 +10,17 @@ generation it reflects, see :mod:`rag.faiss_file`).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import sqlite3
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from rag.errors import IndexMismatchError, StoreError
+from rag.errors import IndexMismatchError, StorageFullError, StoreDamagedError, StoreError
+from rag.faiss_file import FAISS_NAME
 from rag.lexical import SCHEMA as LEXICAL_SCHEMA
 from rag.types import Chunk, Document
 
@@ -47,6 +51,23 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
 """
 
 
+@contextmanager
+def translated() -> Iterator[None]:
+    """SQLite's errors as the store's: a full disk, a damaged file."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "full" in str(exc):
+            raise StorageFullError(f"the disk is full; nothing was stored ({exc})") from None
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise StoreDamagedError(f"the index database is damaged: {exc}") from None
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise StorageFullError(f"the disk is full: {exc.strerror}") from None
+        raise
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the schema in place; durable commits (WAL, synchronous=FULL)."""
     try:
@@ -68,7 +89,14 @@ def check_folder(directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create index folder {directory}: {exc.strerror}") from None
-    if not (directory / DB_NAME).exists():
+    db = directory / DB_NAME
+    if (not db.exists() or db.stat().st_size == 0) and (directory / FAISS_NAME).exists():
+        state = "is empty" if db.exists() else "is missing"
+        raise StoreDamagedError(
+            f"{db} {state} but {directory / FAISS_NAME} is there: the documents are lost "
+            "from this index; restore the database, or remove the folder to start anew"
+        )
+    if not db.exists():
         foreign = [p.name for p in directory.iterdir() if not p.name.startswith(".")]
         if foreign:
             raise StoreError(
@@ -88,7 +116,10 @@ class Transaction:
         return self.db
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # SQLite ends the transaction itself on a full disk
+            self.db.execute("ROLLBACK")
 
 
 def check_meta(
@@ -113,6 +144,7 @@ def check_meta(
                     ("dimension", str(dimension)),
                     ("documents", "0"),
                     ("chunks", "0"),
+                    ("index_id", uuid.uuid4().hex),
                 ],
             )
         return dimension
@@ -130,6 +162,9 @@ def check_meta(
         )
     if "documents" not in meta or "chunks" not in meta:
         _count_rows(db)
+    if "index_id" not in meta:  # an index from before ids were recorded
+        with Transaction(db):
+            db.execute("INSERT INTO meta(key, value) VALUES ('index_id', ?)", (uuid.uuid4().hex,))
     return dimension
 
 
@@ -193,6 +228,12 @@ class SQLiteVectors:
         """Bumped by every committed write; the FAISS file records the one it reflects."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
+
+    def index_id(self) -> str:
+        """A random id given to the index when it was created: a vector file saved by
+        another index is recognised even when its generation matches."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'index_id'").fetchone()
+        return row[0] if row else ""
 
     def chunk_ids(self) -> np.ndarray:
         return np.fromiter(

@@ -23,7 +23,7 @@ from rag import sqlite_db
 from rag.errors import StoreError
 from rag.faiss_file import Reconciliation, VectorFile
 from rag.lexical import LEXICAL_BUDGET, LexicalSearch
-from rag.sqlite_db import DB_NAME, DOC_COLUMNS, Transaction
+from rag.sqlite_db import DB_NAME, DOC_COLUMNS, Transaction, translated
 from rag.types import Chunk, Document, DocumentSummary
 from rag.vectors import IVF_THRESHOLD
 
@@ -121,7 +121,7 @@ class SQLiteStore:
             if len(chunks) != len(vectors):
                 raise ValueError("one vector per chunk")
         results: list[tuple[Document, bool]] = []
-        with self._lock:
+        with self._lock, translated():
             created_at = datetime.now(UTC).isoformat(timespec="seconds")
             old_ids: list[int] = []
             new_ids: list[int] = []
@@ -154,7 +154,7 @@ class SQLiteStore:
 
     def delete(self, doc_id: str) -> bool:
         """Remove a document, its chunks and vectors; False when there was none."""
-        with self._lock:
+        with self._lock, translated():
             with Transaction(self.db) as db:
                 deleted, ids = sqlite_db.remove_rows(db, doc_id)
                 if deleted:
@@ -166,14 +166,14 @@ class SQLiteStore:
     # ------------------------------------------------------------------ reads
 
     def find_by_hash(self, digest: str) -> Document | None:
-        with self._lock:
+        with self._lock, translated():
             row = self.db.execute(
                 f"SELECT {DOC_COLUMNS} FROM documents WHERE content_hash = ?", (digest,)
             ).fetchone()
         return Document(*row) if row else None
 
     def document(self, doc_id: str) -> Document | None:
-        with self._lock:
+        with self._lock, translated():
             row = self.db.execute(
                 f"SELECT {DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
             ).fetchone()
@@ -181,7 +181,7 @@ class SQLiteStore:
 
     def documents(self) -> list[DocumentSummary]:
         """Every document without its text, oldest first."""
-        with self._lock:
+        with self._lock, translated():
             rows = self.db.execute(
                 "SELECT d.doc_id, d.title, d.source, d.created_at, length(d.text),"
                 " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id)"
@@ -191,7 +191,7 @@ class SQLiteStore:
 
     def counts(self) -> tuple[int, int]:
         """(documents, chunks), kept in the meta table by every write."""
-        with self._lock:
+        with self._lock, translated():
             meta = dict(
                 self.db.execute(
                     "SELECT key, value FROM meta WHERE key IN ('documents', 'chunks')"
@@ -214,7 +214,7 @@ class SQLiteStore:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        with self._lock:
+        with self._lock, translated():
             rows = self.db.execute(
                 f'SELECT c.id, c.doc_id, c.ord, c.start, c."end", c.text, d.title'
                 f" FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({marks})",
@@ -227,10 +227,10 @@ class SQLiteStore:
 
     def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Top-``k`` chunks by cosine similarity (IVF hits re-ranked exactly)."""
-        with self._lock:
+        with self._lock, translated():
             return self._vectors.search(vector, k)
 
     def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
         """BM25 through FTS5 (see :mod:`rag.lexical`); higher is better."""
-        with self._lock:
+        with self._lock, translated():
             return self._lexical.search(text, k)

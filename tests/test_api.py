@@ -228,3 +228,15 @@ def test_cross_site_writes_without_a_key_are_refused(client):
         ).status_code
         == 403
     )
+
+
+@pytest.mark.slow
+def test_a_full_disk_gives_507_and_health_stays_honest(client, seeded):
+    db = seeded.store.db
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    db.execute(f"PRAGMA max_page_count = {pages}")
+    text = " ".join(f"word{i}" for i in range(3000))
+    r = client.post("/documents", json={"title": "Too big", "text": text})
+    assert r.status_code == 507 and "disk is full" in r.json()["detail"]
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["documents"] == 3, "nothing half-written"

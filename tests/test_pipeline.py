@@ -115,6 +115,8 @@ def test_a_repaired_index_is_reported_in_the_log(settings, seeded, make_pipeline
         again = make_pipeline(settings)
     assert any("repaired" in r.getMessage() and "rebuilt" in r.getMessage() for r in caplog.records)
     assert again.ask("Where was Kim invited?").answer == "Moscow"
+    health = again.health()
+    assert health["status"] == "degraded" and "repaired on start" in health["problems"][0]
 
 
 @pytest.mark.slow

@@ -7,10 +7,11 @@ import faiss
 import numpy as np
 import pytest
 
+from rag.errors import StorageFullError, StoreDamagedError
 from rag.faiss_file import FAISS_NAME, GENERATION_NAME, Reconciliation
 from rag.ingest import make_document
 from rag.lexical import fts_query
-from rag.sqlite_db import read_documents
+from rag.sqlite_db import read_documents, translated
 from rag.sqlite_store import SQLiteStore
 from rag.store import StoreError
 from rag.text import content_words
@@ -145,3 +146,67 @@ def test_an_index_from_before_the_counts_counts_its_rows_once(tmp_path):
     store.db.execute("DELETE FROM meta WHERE key IN ('documents', 'chunks')")
     store.close()
     assert _open(tmp_path).counts() == (1, 3)
+
+
+def test_a_database_older_than_its_vector_file_is_refused(tmp_path):
+    """A deleted -wal file or an old copy put back: committed writes are gone."""
+    import shutil
+
+    store = _open(tmp_path)
+    add_text(store, "A\n\nb", "a")
+    store.close()
+    shutil.copy(tmp_path / "rag.sqlite3", tmp_path / "old.sqlite3")
+    store = _open(tmp_path)
+    add_text(store, "C\n\nd", "c", seed=1)
+    store.close()
+    shutil.move(tmp_path / "old.sqlite3", tmp_path / "rag.sqlite3")
+    with pytest.raises(StoreDamagedError, match="older than its vector file"):
+        _open(tmp_path)
+
+
+def test_a_vector_file_of_another_index_is_not_trusted(tmp_path):
+    import shutil
+
+    one, other = tmp_path / "one", tmp_path / "other"
+    store = _open(one)
+    _, _, v = add_text(store, "A\n\nb", "a")
+    store.close()
+    store = _open(other)
+    add_text(store, "X\n\ny", "x", seed=7)  # the same generation, other vectors
+    store.close()
+    for name in (FAISS_NAME, GENERATION_NAME):
+        shutil.copy(other / name, one / name)
+    again = SQLiteStore(one, model_id="m", dimension=DIM)
+    assert again.open().rebuilt
+    assert again.search_dense(v[1], 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_lost_or_emptied_database_beside_its_vectors_is_refused(tmp_path):
+    store = _open(tmp_path)
+    add_text(store, "A\n\nb", "a")
+    store.close()
+    (tmp_path / "rag.sqlite3").write_bytes(b"")
+    with pytest.raises(StoreDamagedError, match="is empty"):
+        _open(tmp_path)
+    (tmp_path / "rag.sqlite3").unlink()
+    with pytest.raises(StoreDamagedError, match="is missing"):
+        _open(tmp_path)
+
+
+def test_a_full_disk_stores_nothing_and_says_so(tmp_path):
+    store = _open(tmp_path)
+    add_text(store, "A\n\nb", "a")
+    (pages,) = store.db.execute("PRAGMA page_count").fetchone()
+    store.db.execute(f"PRAGMA max_page_count = {pages + 1}")  # SQLite's own "disk is full"
+    big = "Big\n\n" + "\n\n".join(f"word{i} " * 200 for i in range(20))
+    with pytest.raises(StorageFullError, match="disk is full"):
+        add_text(store, big, "big")
+    assert store.counts() == (1, 2) and store.document("big") is None
+    assert store.vector_count() == 2
+
+
+def test_damaged_pages_become_a_store_error():
+    import sqlite3
+
+    with pytest.raises(StoreDamagedError, match="damaged"), translated():
+        raise sqlite3.DatabaseError("database disk image is malformed")
