@@ -145,6 +145,23 @@ def bench_load(
         _report(bench.load(clients, seconds), as_json)
 
 
+@app.command("upload")
+def bench_upload(
+    megabytes: Annotated[float, typer.Option(min=0.01, help="Size of the uploaded text.")] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    out: _Out = None,
+) -> None:
+    """/ask latency while a large document is being indexed (questions between its slices)."""
+    _check_outputs(out)
+    from benchmarks import load as bench
+
+    with clear_errors():
+        report = bench.ask_during_upload(megabytes)
+    if out is not None:
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    _report(report, as_json)
+
+
 @app.command("crash")
 def bench_crash(
     writes: Annotated[int, typer.Option(min=1, help="Acknowledged writes before SIGKILL.")] = 50,

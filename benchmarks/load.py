@@ -48,6 +48,74 @@ def load(clients: int = 8, seconds: float = 30.0) -> dict:
     }
 
 
+def upload_text(megabytes: float) -> str:
+    """About ``megabytes`` of article-like text: the seed articles' paragraphs, numbered."""
+    from benchmarks.common import seeds_dir
+
+    paragraphs = [
+        p.strip()
+        for path in sorted(seeds_dir().glob("*.txt"))
+        for p in path.read_text().split("\n\n")
+        if len(p.split()) > 20
+    ]
+    parts, size, i = ["A long report"], 0, 0
+    while size < megabytes * 1_000_000:
+        part = f"Section {i}. {paragraphs[i % len(paragraphs)]}"
+        parts.append(part)
+        size += len(part) + 2
+        i += 1
+    return "\n\n".join(parts)
+
+
+def ask_during_upload(megabytes: float = 1.0) -> dict:
+    """One client asks the seed questions back to back while another uploads a document
+    of ``megabytes``: how long a question waits behind indexing."""
+    text = upload_text(megabytes)
+    with seeded_server() as server, httpx.Client(base_url=server.base, timeout=120) as http:
+        for q in SEED_QUESTIONS:
+            http.post("/ask", json={"question": q})
+        alone = []
+        for q in SEED_QUESTIONS:
+            t0 = time.perf_counter()
+            http.post("/ask", json={"question": q})
+            alone.append((time.perf_counter() - t0) * 1000)
+        upload: dict = {}
+
+        def post() -> None:
+            t0 = time.perf_counter()
+            with httpx.Client(base_url=server.base, timeout=1800) as writer:
+                r = writer.post("/documents", json={"title": "A long report", "text": text})
+            upload.update(status=r.status_code, seconds=time.perf_counter() - t0)
+
+        writer = threading.Thread(target=post)
+        writer.start()
+        time.sleep(0.5)
+        during, codes, i = [], {}, 0
+        while writer.is_alive():
+            t0 = time.perf_counter()
+            code = http.post("/ask", json={"question": SEED_QUESTIONS[i % 10]}).status_code
+            i += 1
+            codes[code] = codes.get(code, 0) + 1
+            if code == 200 and writer.is_alive():
+                during.append((time.perf_counter() - t0) * 1000)
+        writer.join()
+        health = http.get("/health").json()
+    return {
+        "benchmark": "upload",
+        "upload_mb": round(len(text.encode()) / 1e6, 2),
+        "upload_status": upload.get("status"),
+        "upload_s": round(upload.get("seconds", 0.0), 1),
+        "passages": health["chunks"],
+        "questions_during_upload": len(during),
+        "status_codes": {str(k): v for k, v in sorted(codes.items())},
+        "ask_ms_alone_p50": percentile(alone, 50),
+        "ask_ms_during_p50": percentile(during, 50),
+        "ask_ms_during_p95": percentile(during, 95),
+        "ask_ms_during_max": round(max(during), 1) if during else None,
+        "machine": machine(),
+    }
+
+
 def crash(writes_before_kill: int = 50) -> dict:
     """Stream writes, SIGKILL the server mid-stream, restart it, count what survived."""
     with tempfile.TemporaryDirectory(prefix="rag-crash-") as tmp:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from rag import ingest, runtime
@@ -28,6 +29,8 @@ from rag.types import Document
 log = logging.getLogger(__name__)
 #: Documents read, embedded and stored together when indexing files.
 BATCH_DOCUMENTS = 256
+#: Passages embedded per compute job: what a question may wait behind an upload.
+SLICE = 16
 
 
 def open_index(settings: Settings, embedder: Embedder) -> tuple[DocumentStore, Reconciliation]:
@@ -81,15 +84,28 @@ class Indexer:
     def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
         """Chunk, embed (on the compute thread) and store; (stored, created?) for each."""
         chunked = [(document, self.chunker.split(document)) for document in documents]
-        vectors = runtime.compute(
-            self.embedder.embed, [c.text for _, chunks in chunked for c in chunks]
-        )
+        vectors = self.embed([c.text for _, chunks in chunked for c in chunks])
         items, at = [], 0
         for document, chunks in chunked:
             items.append((document, chunks, vectors[at : at + len(chunks)]))
             at += len(chunks)
         with self._write_lock:
             return self.store.add_many(items)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of ``texts``, computed :data:`SLICE` at a time on the compute thread.
+
+        Questions share that thread: each slice is its own job, so a question asked
+        during a large upload waits for one slice (under a second on 2 cores), not
+        for the whole document. The texts are sorted by length first, so that slices
+        pad as little as one long block would.
+        """
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        for lo in range(0, len(order), SLICE):
+            rows = order[lo : lo + SLICE]
+            out[rows] = runtime.compute(self.embedder.embed, [texts[i] for i in rows])
+        return out
 
     def index_paths(
         self, paths: Iterable[Path], progress: bool = False, batch_documents: int = BATCH_DOCUMENTS

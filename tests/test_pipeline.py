@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 
@@ -228,3 +229,23 @@ def test_concurrent_questions_are_answered_together_with_the_same_results(seeded
         assert together[q].answer == alone[q].answer
         assert together[q].confidence == pytest.approx(alone[q].confidence, abs=0.02)
         assert [p.doc_id for p in together[q].passages] == [p.doc_id for p in alone[q].passages]
+
+
+@pytest.mark.slow
+def test_a_question_is_answered_while_a_large_document_is_indexed(seeded):
+    import threading
+
+    paragraph = (
+        "The harbour of Velmor was rebuilt after the storm of the previous winter. "
+        "Fishermen returned to the quays, and the market reopened on the square. "
+    )
+    text = "Velmor chronicle\n\n" + "\n\n".join(f"Part {i}. " + paragraph * 6 for i in range(150))
+    indexing = threading.Thread(target=seeded.add_text, args=(text, "Velmor chronicle"))
+    indexing.start()
+    time.sleep(1.0)  # the upload is embedding now
+    result = seeded.ask("Where was Kim invited?")
+    still_indexing = indexing.is_alive()
+    indexing.join()
+    assert result.answer == "Moscow"
+    assert still_indexing, "the question did not wait for the whole document"
+    assert seeded.store.document(seeded.store.documents()[-1].doc_id).title == "Velmor chronicle"
