@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from api.limits import AllowHeader, BodySizeLimit, BodyTimeout, InFlightLimit
-from api.routers import ask, documents, health, ui
+from api.metrics import Metrics, RequestMetrics, request_id
+from api.routers import ask, documents, health, metrics, ui
 from api.security import SecurityHeaders
 from rag import __version__
 from rag.errors import StorageFullError, StoreDamagedError
@@ -83,17 +84,20 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout, buffered={"/ask": MAX_ASK_BYTES})
     routes = [
         (route.path_regex, set(route.methods))
-        for router in (ask.router, documents.router, health.router, ui.router)
+        for router in (ask.router, documents.router, health.router, metrics.router, ui.router)
         for route in router.routes
         if isinstance(route, APIRoute)
     ]
     app.add_middleware(AllowHeader, routes=routes)
     if settings.allowed_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.state.metrics = Metrics(lambda: app.state.pipeline)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders)
     app.include_router(ask.router)
     app.include_router(documents.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(ui.router)
     app.mount("/static", ui.static_files(), name="static")
 
@@ -126,17 +130,21 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     @app.exception_handler(StorageFullError)
     async def _full(request: Request, exc: StorageFullError) -> JSONResponse:
-        log.error("%s %s: %s", request.method, request.url.path, exc)
+        log.error("request %s: %s %s: %s", request_id.get(), request.method, request.url.path, exc)
         return _error(status.HTTP_507_INSUFFICIENT_STORAGE, str(exc))
 
     @app.exception_handler(StoreDamagedError)
     async def _damaged(request: Request, exc: StoreDamagedError) -> JSONResponse:
-        log.error("%s %s: %s", request.method, request.url.path, exc)
+        log.error("request %s: %s %s: %s", request_id.get(), request.method, request.url.path, exc)
         return _error(status.HTTP_500_INTERNAL_SERVER_ERROR, f"{exc}; see /health")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _error(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error; see the server log")
+        rid = request_id.get()
+        log.exception("request %s: unhandled error on %s %s", rid, request.method, request.url.path)
+        return _error(
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            f"internal error (request {rid}); see the server log",
+        )
 
     return app

@@ -85,7 +85,7 @@ class InFlightLimit:
     take them all from questions.
     """
 
-    EXEMPT = ("/health",)
+    EXEMPT = ("/health", "/metrics")
     READS = ("GET", "HEAD", "OPTIONS")
 
     def __init__(

@@ -148,6 +148,11 @@ class Pipeline:
         k = top_k if top_k is not None else self.settings.top_k
         return self._questions.run((question, k), timeout)
 
+    @property
+    def questions_waiting(self) -> int:
+        """Questions queued for the compute thread now (a metric)."""
+        return self._questions.waiting
+
     def health(self) -> dict:
         """What is served, and whether it can be trusted: "degraded", with the problems,
         when vectors and passages disagree, the start had to repair the index (a crash or

@@ -106,6 +106,11 @@ class Batcher(Generic[T, R]):
         self._pending: list[tuple[T, Future]] = []
         self._lock = threading.Lock()
 
+    @property
+    def waiting(self) -> int:
+        """Requests queued and not yet taken by a drain."""
+        return len(self._pending)
+
     def run(self, request: T, timeout: float | None = None) -> R:
         """The result of ``request``; ``TimeoutError`` after ``timeout`` seconds."""
         if on_compute_thread():

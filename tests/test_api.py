@@ -240,3 +240,21 @@ def test_a_full_disk_gives_507_and_health_stays_honest(client, seeded):
     assert r.status_code == 507 and "disk is full" in r.json()["detail"]
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["documents"] == 3, "nothing half-written"
+
+
+@pytest.mark.slow
+def test_metrics_count_requests_answers_and_stages(client):
+    client.post("/ask", json={"question": "Where was Kim invited?"})
+    client.post("/ask", json={"question": "What is the tallest mountain in Africa?"})
+    client.get("/documents/nope")
+    r = client.get("/metrics", headers={"X-Request-ID": "trace-me-1"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert r.headers["x-request-id"] == "trace-me-1"
+    text = r.text
+    assert 'rag_http_requests_total{method="POST",route="/ask",status="200"} 2.0' in text
+    assert 'route="/documents/{doc_id}",status="404"' in text, "templates, never ids"
+    assert 'rag_answers_total{outcome="answered"} 1.0' in text
+    assert 'rag_answers_total{outcome="abstained"} 1.0' in text
+    assert 'rag_ask_stage_seconds_count{stage="read"} 2.0' in text
+    assert "rag_index_documents 3.0" in text and "rag_questions_waiting 0.0" in text
+    assert len(client.get("/health").headers["x-request-id"]) == 32

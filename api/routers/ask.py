@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
@@ -21,13 +21,14 @@ _RESULT = TypeAdapter(AskResult)
     response_model=AskResult,
     responses={503: {"description": "Busy, or the answer took longer than the time limit."}},
 )
-async def ask(body: AskRequest, pipeline: PipelineDep) -> Response:
+async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> Response:
     """Answer a question from the indexed documents; ``answer`` is null when unsure.
 
     The response is serialised here, once, so that its cost can be reported with
     the others in a ``Server-Timing`` header (embed, dense, lexical, fetch, read,
     merge, serialise, in milliseconds).
     """
+    asked = time.perf_counter()
     try:
         # the pipeline gives up itself, so a question still queued is dropped too
         result = await run_in_threadpool(
@@ -39,6 +40,7 @@ async def ask(body: AskRequest, pipeline: PipelineDep) -> Response:
             f"no answer within {pipeline.settings.request_timeout:g} s; retry later",
             headers={"Retry-After": "5"},
         ) from None
+    request.app.state.metrics.observe_answer(result, time.perf_counter() - asked)
     t0 = time.perf_counter()
     content = _RESULT.dump_json(result)
     timings = {**result.timings_ms, "serialise": round((time.perf_counter() - t0) * 1000, 2)}
