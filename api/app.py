@@ -10,12 +10,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from api.limits import AllowHeader, BodySizeLimit, BodyTimeout, InFlightLimit
 from api.metrics import Metrics, RequestMetrics, request_id
 from api.routers import ask, documents, health, metrics, ui
+from api.schemas import errors
 from api.security import SecurityHeaders
 from rag import __version__
 from rag.errors import StorageFullError, StoreDamagedError
@@ -83,7 +85,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.add_middleware(InFlightLimit, max_in_flight=settings.max_in_flight)
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout, buffered={"/ask": MAX_ASK_BYTES})
     routes = [
-        (route.path_regex, set(route.methods))
+        (route.path, route.path_regex, set(route.methods))
         for router in (ask.router, documents.router, health.router, metrics.router, ui.router)
         for route in router.routes
         if isinstance(route, APIRoute)
@@ -94,12 +96,34 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.state.metrics = Metrics(lambda: app.state.pipeline)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders)
-    app.include_router(ask.router)
-    app.include_router(documents.router)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
+    # what any request may meet: another Host, a damaged index, a busy service
+    common = errors(400, 405, 500, 503)
+    app.include_router(ask.router, responses=common)
+    app.include_router(documents.router, responses=common)
+    app.include_router(health.router, responses=common)
+    app.include_router(metrics.router, responses=common)
     app.include_router(ui.router)
     app.mount("/static", ui.static_files(), name="static")
+
+    def openapi() -> dict:
+        # Writes need the bearer key only when the server has one: without a key the
+        # spec says so (an empty alternative), as the server behaves.
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            if settings.api_key is None:
+                for operations in schema["paths"].values():
+                    for operation in operations.values():
+                        if "security" in operation:
+                            operation["security"] = [{}, *operation["security"]]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,7 +6,8 @@ import hmac
 import ipaddress
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rag.pipeline import Pipeline
 
@@ -42,8 +43,16 @@ def same_origin(request: Request) -> bool:
     return origin.lower() in (f"http://{host}".lower(), f"https://{host}".lower())
 
 
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="RAG_API_KEY, when the server has one; without a key, writes are accepted "
+    "from this machine's own pages and tools only.",
+)
+
+
 def require_write_access(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> None:
     """Writes need ``Authorization: Bearer <RAG_API_KEY>``; with no key set, a loopback
     client, and from a browser only this service's own pages.
@@ -64,10 +73,8 @@ def require_write_access(
                 "cross-site writes are refused; set RAG_API_KEY to write from other origins",
             )
         return
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), key.get_secret_value().encode()
-    ):
+    token = credentials.credentials if credentials is not None else ""
+    if not hmac.compare_digest(token.strip().encode(), key.get_secret_value().encode()):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "a valid 'Authorization: Bearer <key>' header is required for writes",

@@ -215,8 +215,8 @@ class AllowHeader:
     """A 405's ``Allow`` lists every method of the path, not only those of the first route
     that matched it (``/documents/{id}`` is served by a GET and a DELETE route)."""
 
-    def __init__(self, app: ASGIApp, routes: list[tuple[re.Pattern, set[str]]]) -> None:
-        """``routes``: (path regex, methods) of every route of the app."""
+    def __init__(self, app: ASGIApp, routes: list[tuple[str, re.Pattern, set[str]]]) -> None:
+        """``routes``: (path template, its regex, methods) of every route of the app."""
         self.app = app
         self.routes = routes
 
@@ -227,11 +227,17 @@ class AllowHeader:
 
         async def send_with_allow(msg: Message) -> None:
             if msg["type"] == "http.response.start" and msg["status"] == 405:
-                path = scope.get("path", "")
-                methods = sorted({m for rx, ms in self.routes if rx.match(path) for m in ms})
+                methods = self.methods(scope.get("path", ""))
                 if methods:
                     headers = [(k, v) for k, v in msg.get("headers", []) if k != b"allow"]
                     msg = {**msg, "headers": [*headers, (b"allow", ", ".join(methods).encode())]}
             await send(msg)
 
         await self.app(scope, receive, send_with_allow)
+
+    def methods(self, path: str) -> list[str]:
+        """The methods of the routes whose template matches ``path``; a template without
+        parameters wins (``/documents/files`` is not the document "files")."""
+        matching = [(template, ms) for template, rx, ms in self.routes if rx.match(path)]
+        literal = [ms for template, ms in matching if "{" not in template]
+        return sorted({m for ms in (literal or [ms for _, ms in matching]) for m in ms})

@@ -6,15 +6,14 @@ response models directly: one definition for the library and the API.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.pipeline import MAX_QUESTION_CHARS
 from rag.types import DocumentSummary
 
 
 class AskRequest(BaseModel):
-    # strict: `true` is not a top_k, nor 3 a question
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     question: str = Field(
         ..., min_length=1, max_length=MAX_QUESTION_CHARS, examples=["Where was Kim invited?"]
@@ -22,6 +21,20 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(
         None, ge=1, le=50, description="Passages retrieved and read (default: RAG_TOP_K)."
     )
+
+    @field_validator("question", mode="before")
+    @classmethod
+    def _a_string(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError("expected a string")  # 3 is not a question
+        return value
+
+    @field_validator("top_k", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("expected an integer")  # JSON's 5.0 is 5, `true` is not 1
+        return value
 
 
 class NewDocument(BaseModel):
@@ -64,3 +77,34 @@ class Health(BaseModel):
     reader: str
     threshold: float = Field(description="Answers below this confidence are withheld.")
     api_key_required: bool = Field(description="Whether writes need a bearer key.")
+
+
+class Problem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str | None
+
+
+class Error(BaseModel):
+    """Every error body: ``detail`` says what is wrong (validation: the first problems)."""
+
+    detail: str | list[Problem]
+
+
+def errors(*codes: int) -> dict[int, dict]:
+    """OpenAPI ``responses`` for these error statuses, all with the :class:`Error` body."""
+    what = {
+        400: "A Host header this server does not serve.",
+        401: "No valid bearer key (when RAG_API_KEY is set).",
+        403: "A write from another machine, or from another site's page, with no key set.",
+        404: "No such document.",
+        405: "Method not allowed (the Allow header lists those that are).",
+        408: "The request body stalled.",
+        413: "The body is over the size limit.",
+        415: "Not a supported file type or content type.",
+        422: "The request is not valid; the first problems are listed.",
+        500: "The index is damaged, or an unexpected error (see the server log).",
+        503: "Busy, or no answer within the time limit; retry later.",
+        507: "The disk is full; nothing was stored.",
+    }
+    return {code: {"model": Error, "description": what[code]} for code in codes}

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
 from api.deps import PipelineDep
-from api.schemas import AskRequest
+from api.schemas import AskRequest, errors
 from rag.types import AskResult
 
 router = APIRouter(tags=["ask"])
@@ -19,7 +19,7 @@ _RESULT = TypeAdapter(AskResult)
 @router.post(
     "/ask",
     response_model=AskResult,
-    responses={503: {"description": "Busy, or the answer took longer than the time limit."}},
+    responses=errors(408, 413, 422),
 )
 async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> Response:
     """Answer a question from the indexed documents; ``answer`` is null when unsure.

@@ -9,7 +9,14 @@ from fastapi import status as http
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep, WriteAccess
-from api.schemas import DocumentCreated, DocumentList, FileFailure, NewDocument, UploadResult
+from api.schemas import (
+    DocumentCreated,
+    DocumentList,
+    FileFailure,
+    NewDocument,
+    UploadResult,
+    errors,
+)
 from rag import ingest
 from rag.errors import IngestError
 from rag.ingest import UnsupportedFileType
@@ -41,7 +48,7 @@ def list_documents(pipeline: PipelineDep) -> dict:
     return {"documents": pipeline.store.documents()}
 
 
-@router.get("/{doc_id}", response_model=Document)
+@router.get("/{doc_id}", response_model=Document, responses=errors(404))
 def get_document(doc_id: str, pipeline: PipelineDep) -> Document:
     document = pipeline.store.document(doc_id) if ingest.valid_doc_id(doc_id) else None
     if document is None:
@@ -55,7 +62,10 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> Document:
     response_model=DocumentCreated,
     response_model_exclude_none=True,
     dependencies=[WriteAccess, Depends(_json_body)],
-    responses={200: {"model": DocumentCreated, "description": "Already indexed."}},
+    responses={
+        200: {"model": DocumentCreated, "description": "Already indexed."},
+        **errors(401, 403, 408, 413, 415, 422, 507),
+    },
 )
 async def add_document(body: NewDocument, response: Response, pipeline: PipelineDep) -> dict:
     """Index a text; it is answerable as soon as this returns."""
@@ -90,21 +100,23 @@ def _failure(name: str, exc: Exception) -> FileFailure:
     dependencies=[WriteAccess],
     responses={
         200: {"model": UploadResult, "description": "Nothing new: all already indexed."},
-        413: {"description": "A file over the size limit (when it is the only one)."},
-        415: {"description": "An unsupported file type (when it is the only one)."},
+        **errors(401, 403, 408, 413, 415, 422, 507),
     },
 )
 async def upload_files(
-    files: Annotated[list[UploadFile], File(description="UTF-8 .txt or .md files.")],
+    files: Annotated[list[UploadFile], File(description="UTF-8 .txt or .md files.", min_length=1)],
     response: Response,
     pipeline: PipelineDep,
-    title: Annotated[str | None, Form(max_length=500, description="For a single file.")] = None,
+    title: Annotated[
+        str | None,
+        Form(
+            max_length=500, description="Title of every file sent (default: each one's first line)."
+        ),
+    ] = None,
 ) -> UploadResult:
     """Index uploaded files, each on its own: a bad file is reported, the others kept.
 
     When every file fails, the status is the first failure's (415, 413, 422)."""
-    if title is not None and len(files) > 1:
-        raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, "a title names a single file")
     added: list[DocumentCreated] = []
     failed: list[FileFailure] = []
     for upload in files:
@@ -123,7 +135,12 @@ async def upload_files(
     return UploadResult(documents=added, errors=failed)
 
 
-@router.delete("/{doc_id}", status_code=http.HTTP_204_NO_CONTENT, dependencies=[WriteAccess])
+@router.delete(
+    "/{doc_id}",
+    status_code=http.HTTP_204_NO_CONTENT,
+    dependencies=[WriteAccess],
+    responses=errors(401, 403, 404, 507),
+)
 def delete_document(doc_id: str, pipeline: PipelineDep) -> Response:
     if not ingest.valid_doc_id(doc_id) or not pipeline.delete_document(doc_id):
         raise _not_found(doc_id)
