@@ -188,6 +188,7 @@ def serve(
 
     from api.app import create_app
     from api.deps import is_loopback
+    from api.protocol import protocol_class
 
     settings = get_settings()
     if not is_loopback(host) and settings.api_key is None and not allow_insecure:
@@ -215,7 +216,13 @@ def serve(
         with clear_errors():
             pipeline.load()
             pipeline.ensure_index(progress=True)
-        uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings, pipeline),
+            host=host,
+            port=port,
+            log_level="info",
+            http=protocol_class(settings.body_timeout),
+        )
     finally:
         pipeline.close()
 

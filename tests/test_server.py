@@ -1,5 +1,6 @@
 """A real uvicorn process started by `rag serve`, talked to over real HTTP."""
 
+import contextlib
 import shutil
 import socket
 import sqlite3
@@ -126,5 +127,29 @@ def test_other_host_names_and_cross_site_writes_are_refused(tmp_path):
             timeout=60,
         )
         assert same.status_code == 201
+    finally:
+        server.stop()
+
+
+def test_oversized_or_stalled_request_heads_are_refused(tmp_path):
+    server = Server.seeded(tmp_path, {"RAG_BODY_TIMEOUT": "2"}).start()
+    try:
+        huge = socket.create_connection(("127.0.0.1", server.port))
+        huge.settimeout(10)
+        head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 200_000
+        with contextlib.suppress(OSError):  # the server may close before all of it is sent
+            huge.sendall(head)
+        assert huge.recv(200).startswith(b"HTTP/1.1 431")
+        half = socket.create_connection(("127.0.0.1", server.port))
+        half.settimeout(10)
+        half.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        t0 = time.perf_counter()
+        assert half.recv(200).startswith(b"HTTP/1.1 408")
+        assert 1.5 < time.perf_counter() - t0 < 8
+        silent = socket.create_connection(("127.0.0.1", server.port))
+        silent.settimeout(10)
+        assert silent.recv(10) == b"", "a connection that never sends is closed"
+        r = httpx.get(f"{server.base}/health", timeout=10)
+        assert r.status_code == 200, "ordinary requests are unaffected"
     finally:
         server.stop()
