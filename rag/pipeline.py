@@ -11,6 +11,8 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+import faiss  # before anything imports torch: see Pipeline._load
+
 from rag import ingest, runtime
 from rag.answering import Answerer
 from rag.embedding import Embedder
@@ -74,17 +76,21 @@ class Pipeline:
         return runtime.compute(self._load)
 
     def _load(self) -> Reconciliation:
-        import faiss
+        import torch
 
         s = self.settings
         if s.threads:
-            import torch
-
             torch.set_num_threads(s.threads)
+        torch_threads = torch.get_num_threads()
         # One question's search gains nothing from threads, and FAISS's OpenMP threads
         # would spin against torch's (a 9-vector search took 3.4 ms instead of 0.1).
         # This binds the compute thread only: bulk indexing elsewhere keeps every core.
         faiss.omp_set_num_threads(1)
+        if torch.get_num_threads() != torch_threads:
+            # FAISS and torch share one OpenMP runtime when torch was imported first (this
+            # module imports FAISS first to avoid it): torch's threads matter more (the
+            # reader took 60 ms instead of 40 on one thread)
+            torch.set_num_threads(torch_threads)
         self.embedder.warm_up()
         self.store, report = open_index(s, self.embedder)
         self.repairs = report

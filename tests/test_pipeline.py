@@ -249,3 +249,17 @@ def test_a_question_is_answered_while_a_large_document_is_indexed(seeded):
     assert result.answer == "Moscow"
     assert still_indexing, "the question did not wait for the whole document"
     assert seeded.store.document(seeded.store.documents()[-1].doc_id).title == "Velmor chronicle"
+
+
+@pytest.mark.slow
+def test_faiss_single_threading_leaves_torch_its_threads(seeded):
+    """FAISS and torch can share one OpenMP runtime (torch imported first, as here): the
+    FAISS setting must not make the reader single-threaded (40 → 60 ms a question)."""
+    import os
+
+    import torch
+
+    from rag import runtime
+
+    threads = runtime.compute(torch.get_num_threads)
+    assert threads > 1 or (os.cpu_count() or 1) == 1

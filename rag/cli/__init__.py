@@ -1,0 +1,65 @@
+"""The ``rag`` command line: a thin shell over the library.
+
+The commands live in two modules: :mod:`rag.cli.service` (index, ask, documents,
+delete, serve) and :mod:`rag.cli.models` (eval, perturb, train-reader); this one holds
+the app and how expected errors become one line.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Retrieval-augmented extractive question answering.",
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Retrieval-augmented extractive question answering."""
+
+
+def fail(message: str, code: int = 1) -> None:
+    """One clear line on stderr and a non-zero exit, never a traceback."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def clear_errors():
+    """Turn the library's expected errors into one line and exit code 1."""
+    from rag.errors import IngestError, QuestionError, SquadError, StoreError
+
+    try:
+        yield
+    except (
+        IngestError,
+        QuestionError,
+        StoreError,
+        SquadError,
+        FileNotFoundError,
+        PermissionError,
+    ) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+
+
+def main() -> None:  # pragma: no cover - entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+# the commands register themselves on `app`, in the order `rag --help` lists them
+# isort: off
+from rag.cli import service  # noqa: E402, F401
+from rag.cli import models  # noqa: E402, F401
+# isort: on

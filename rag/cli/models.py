@@ -1,0 +1,151 @@
+"""`rag eval`, `perturb` and `train-reader`: measuring and training the reader."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.cli import app, clear_errors, fail
+from rag.settings import PACKAGED_READER, get_settings
+
+
+def _report(report: dict, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
+    for key, value in report.items():
+        typer.echo(f"{key:>38}  {value}")
+
+
+@app.command("eval")
+def eval_(
+    file: Annotated[Path, typer.Argument(help="A SQuAD v1.1 or v2.0 JSON file.")],
+    reader_only: Annotated[
+        bool, typer.Option("--reader-only", help="Give the reader the gold paragraph.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    predictions: Annotated[
+        Path | None, typer.Option(help="Write {question_id: answer} for the official script.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Score a random sample.")] = None,
+    top_k: Annotated[int | None, typer.Option(min=1, max=50)] = None,
+    calibrate: Annotated[
+        bool, typer.Option(help="Choose the abstention threshold (some articles unindexed).")
+    ] = False,
+    write_threshold: Annotated[
+        bool, typer.Option(help="With --calibrate: store the threshold with the reader.")
+    ] = False,
+) -> None:
+    """Score the reader or the whole pipeline on SQuAD questions (v2.0: abstention scored)."""
+    from rag import eval as evaluation
+
+    settings = get_settings()
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    with clear_errors():
+        if calibrate:
+            report = evaluation.calibrate(file, settings, limit=limit)
+            if write_threshold:
+                evaluation.write_threshold(Path(settings.reader_model), report, file)
+        else:
+            report, preds = evaluation.evaluate(
+                file, settings, reader_only=reader_only, limit=limit, top_k=top_k
+            )
+            if predictions is not None:
+                predictions.write_text(json.dumps(preds, ensure_ascii=False, indent=1))
+    _report(report, as_json)
+
+
+@app.command("perturb")
+def perturb(
+    file: Annotated[Path, typer.Argument(help="A SQuAD JSON file with answerable questions.")],
+    output: Annotated[Path, typer.Option(help="The SQuAD 2.0 file to write.")],
+    changed_questions: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Share given an unanswerable copy (an entity, number or year "
+            "swapped for one the paragraph lacks, or the question negated).",
+        ),
+    ] = 0.5,
+    distractors: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Share given a copy whose paragraph holds a distracting "
+            "sentence (AddSent style); the answer stays.",
+        ),
+    ] = 0.0,
+    keep_originals: Annotated[bool, typer.Option(help="Write the original questions too.")] = True,
+    seed: Annotated[int, typer.Option()] = 13,
+) -> None:
+    """Write a SQuAD 2.0 file of perturbed copies, to measure abstention and robustness."""
+    from rag import squad
+    from rag.negatives import perturbed_examples
+
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    with clear_errors():
+        examples = squad.load([file])
+        extra = perturbed_examples(examples, changed_questions, distractors, seed)
+        squad.dump([*examples, *extra] if keep_originals else extra, output)
+    impossible = sum(e.impossible for e in extra)
+    typer.echo(
+        f"wrote {output}: {impossible} unanswerable and {len(extra) - impossible} "
+        f"distracted copies" + (f", {len(examples)} originals" if keep_originals else "")
+    )
+
+
+def train_reader(install: bool = False, **options) -> None:
+    """Fine-tune the extractive reader from the packaged MiniLM encoder."""
+    from rag.training import Trainer
+    from rag.training_args import config_dict, from_cli
+
+    cfg = from_cli(options, base_model=get_settings().embedding_model)
+    for f in [*cfg.files, *([cfg.validation] if cfg.validation else [])]:
+        if not f.is_file():
+            fail(f"no such file: {f}")
+    import torch
+
+    try:
+        kind = torch.device(cfg.device).type
+    except RuntimeError:
+        fail(f"unknown torch device: {cfg.device!r} (cpu, cuda, cuda:1 ...)")
+    if kind == "cuda" and not torch.cuda.is_available():
+        fail(f"--device {cfg.device}: no CUDA device is available here")
+    if cfg.resume and not (cfg.output / "resume.pt").is_file():
+        fail(f"nothing to resume: {cfg.output / 'resume.pt'} does not exist")
+    with clear_errors():
+        result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).run()
+    result["config"] = config_dict(cfg)
+    (cfg.output / "best" / "training.json").write_text(json.dumps(result, indent=2))
+    typer.echo(json.dumps(result))
+    if install:
+        if PACKAGED_READER.exists():
+            shutil.rmtree(PACKAGED_READER)
+        shutil.copytree(cfg.output / "best", PACKAGED_READER)
+        typer.echo(f"installed into {PACKAGED_READER}", err=True)
+
+
+def _train_reader_signature() -> inspect.Signature:
+    """The options of train-reader are TrainConfig's fields (declared once, there)."""
+    from rag.training_args import cli_parameters
+
+    install = inspect.Parameter(
+        "install",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[bool, typer.Option(help="Copy the best checkpoint into the package.")],
+    )
+    return inspect.Signature([*cli_parameters(), install])
+
+
+train_reader.__signature__ = _train_reader_signature()
+app.command("train-reader")(train_reader)

@@ -1,0 +1,191 @@
+"""`rag index`, `ask`, `documents`, `delete` and `serve`: the service from a shell."""
+
+from __future__ import annotations
+
+import json
+import signal
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.cli import app, clear_errors, fail
+from rag.settings import Settings, get_settings
+
+
+@contextmanager
+def _pipeline(settings: Settings | None = None):
+    """A loaded pipeline, closed on exit (which saves the FAISS file if it lags)."""
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline(settings)
+    pipeline.load()
+    try:
+        yield pipeline
+    finally:
+        pipeline.close()
+
+
+@contextmanager
+def _existing_store():
+    """The index of the settings, opened without loading any model (it records its
+    dimension; the model's name is checked against it)."""
+    from rag.embedding import model_identity
+    from rag.sqlite_db import DB_NAME
+    from rag.store import open_store
+
+    settings = get_settings()
+    if not (settings.index_dir / DB_NAME).is_file():
+        fail(f"no index in {settings.index_dir}: run `rag index` first")
+    identity = model_identity(settings.embedding_model)
+    store, _ = open_store(settings.index_dir, model_id=identity, dimension=None)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@app.command()
+def index(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: RAG_DOCS_DIR).")
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option(help="Re-embed every stored document into a new index.")
+    ] = False,
+) -> None:
+    """Add .txt/.md files to the index (unchanged files are skipped)."""
+    from rag.indexing import indexer_for, rebuild_index
+
+    settings = get_settings()
+    paths = paths or [settings.docs_dir]
+    with clear_errors():
+        for p in paths:
+            if not p.exists():
+                fail(f"{p}: no such file or folder")
+        if rebuild:
+            added = rebuild_index(settings, paths)
+            typer.echo(f"rebuilt {settings.index_dir}: {added} documents")
+            return
+        with indexer_for(settings) as indexer:
+            results, errors = indexer.index_paths(paths, progress=True)
+            docs, chunks = indexer.store.counts()
+        added = sum(created for _, created in results)
+        for error in errors:
+            typer.echo(f"error: {error}", err=True)
+        typer.echo(
+            f"{added} added, {len(results) - added} unchanged, {len(errors)} skipped; "
+            f"index: {docs} documents, {chunks} passages"
+        )
+        if errors:
+            raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    top_k: Annotated[int | None, typer.Option(min=1, max=50, help="Passages to read.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+) -> None:
+    """Answer a question from the index."""
+    with clear_errors(), _pipeline() as pipeline:
+        pipeline.ensure_index(progress=True)
+        result = pipeline.ask(question, top_k)
+    if as_json:
+        typer.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+        return
+    if result.answer is None:
+        typer.echo(
+            f"No answer in the documents (best guess below the threshold, "
+            f"confidence {result.confidence:.2f})."
+        )
+    else:
+        typer.echo(f"{result.answer}  (confidence {result.confidence:.2f})")
+    sources = result.answers[0].sources if result.answer is not None else result.passages[:3]
+    for c in sources:
+        typer.echo(f"  - {c.title} [{c.doc_id} {c.start}:{c.end}]")
+
+
+@app.command()
+def documents(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the indexed documents."""
+    with clear_errors(), _existing_store() as store:
+        docs = [asdict(d) for d in store.documents()]
+    if as_json:
+        typer.echo(json.dumps({"documents": docs}, ensure_ascii=False, indent=2))
+        return
+    for d in docs:
+        typer.echo(f"{d['doc_id']}\t{d['chunks']} passages\t{d['title']}")
+
+
+@app.command()
+def delete(doc_id: Annotated[str, typer.Argument(help="Id of the document to remove.")]) -> None:
+    """Remove a document from the index."""
+    with clear_errors(), _existing_store() as store:
+        if not store.delete(doc_id):
+            fail(f"no document with id {doc_id!r}")
+    typer.echo(f"deleted {doc_id}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    allow_insecure: Annotated[
+        bool,
+        typer.Option(
+            help="Listen on a non-loopback address without RAG_API_KEY (reads open to all; "
+            "writes still only from this machine)."
+        ),
+    ] = False,
+) -> None:
+    """Run the HTTP API (builds the index from RAG_DOCS_DIR on first start)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.deps import is_loopback
+    from api.protocol import protocol_class
+
+    settings = get_settings()
+    if not is_loopback(host) and settings.api_key is None and not allow_insecure:
+        fail(
+            f"refusing to listen on {host} without RAG_API_KEY: set a key, or pass "
+            "--allow-insecure to let anyone who reaches this port ask questions"
+        )
+    from rag.pipeline import Pipeline
+    from rag.runtime import bound_kernel_cache, keep_freed_memory
+
+    if not settings.allowed_hosts and is_loopback(host):
+        # a page on another site whose name resolves to 127.0.0.1 (DNS rebinding) sends
+        # its own name as Host: only this machine's names are served
+        names = ["localhost", "127.0.0.1", "::1", "[::1]", host]
+        settings = settings.model_copy(update={"allowed_hosts": sorted(set(names))})
+    bound_kernel_cache()
+    keep_freed_memory()
+    # SIGTERM and SIGINT end the service the same clean way: uvicorn stops serving, then
+    # re-raises the signal, which lands here as SystemExit(0), and the store is closed
+    # (vectors saved, WAL folded into the database) before the process exits with 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
+    pipeline = Pipeline(settings)
+    try:
+        with clear_errors():
+            pipeline.load()
+            pipeline.ensure_index(progress=True)
+        uvicorn.run(
+            create_app(settings, pipeline),
+            host=host,
+            port=port,
+            log_level="info",
+            http=protocol_class(settings.body_timeout),
+        )
+    finally:
+        pipeline.close()
+
+
+def _exit_cleanly(signum: int, frame) -> None:
+    raise SystemExit(0)
