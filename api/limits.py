@@ -82,7 +82,8 @@ class InFlightLimit:
     A flood of requests then costs the service a short refusal each, instead of a
     growing queue of threads that all time out together. Writes (uploads, deletes) may
     hold at most ``max_writes`` of the slots, so that slow or stalled uploads can never
-    take them all from questions.
+    take them all from questions, and reads at most all but an eighth, so that a flood of
+    questions cannot keep every write out.
     """
 
     EXEMPT = ("/health", "/metrics")
@@ -94,6 +95,9 @@ class InFlightLimit:
         self.app = app
         self.max_in_flight = max_in_flight
         self.max_writes = max_writes if max_writes is not None else max(1, max_in_flight // 2)
+        # ... and reads leave an eighth of them to writes, which a flood of questions
+        # would otherwise starve (1,073 refusals against 2 writes in an outside test)
+        self.max_reads = max(1, max_in_flight - max(1, max_in_flight // 8))
         self.retry_after = retry_after
         self.in_flight = 0
         self.writes = 0
@@ -103,7 +107,12 @@ class InFlightLimit:
             await self.app(scope, receive, send)
             return
         write = scope.get("method") not in self.READS and scope.get("path") != "/ask"
-        if self.in_flight >= self.max_in_flight or (write and self.writes >= self.max_writes):
+        full = (
+            self.writes >= self.max_writes
+            if write
+            else self.in_flight - self.writes >= self.max_reads
+        )
+        if self.in_flight >= self.max_in_flight or full:
             await _send_json(
                 send,
                 503,
