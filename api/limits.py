@@ -97,7 +97,7 @@ class InFlightLimit:
         self.max_writes = max_writes if max_writes is not None else max(1, max_in_flight // 2)
         # ... and reads leave an eighth of them to writes, which a flood of questions
         # would otherwise starve (1,073 refusals against 2 writes in an outside test)
-        self.max_reads = max(1, max_in_flight - max(1, max_in_flight // 8))
+        self.max_reads = max(1, max_in_flight - max_in_flight // 8)
         self.retry_after = retry_after
         self.in_flight = 0
         self.writes = 0
