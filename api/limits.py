@@ -52,28 +52,34 @@ class BodySizeLimit:
                 await _send_json(send, 413, message)
                 return
         received = 0
-        started = False
+        started = refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
+                    # answer 413 now; the app is told the client left (FastAPI would turn
+                    # an exception while reading the body into a 400), and what it
+                    # answers to that is not sent
+                    refused = True
+                    if not started:
+                        await _send_json(send, 413, message)
+                    return {"type": "http.disconnect"}
             return msg
 
-        async def tracking_send(msg: Message) -> None:
+        async def guarded_send(msg: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if msg["type"] == "http.response.start":
                 started = True
             await send(msg)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _send_json(send, 413, message)
+        await self.app(scope, limited_receive, guarded_send)
 
 
 class InFlightLimit:

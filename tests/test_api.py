@@ -260,3 +260,23 @@ def test_metrics_count_requests_answers_and_stages(client):
     assert 'rag_ask_stage_seconds_count{stage="read"} 2.0' in text
     assert "rag_index_documents 3.0" in text and "rag_questions_waiting 0.0" in text
     assert len(client.get("/health").headers["x-request-id"]) == 32
+
+
+@pytest.mark.slow
+def test_chunked_oversize_is_413_and_invalid_json_422(client, seeded):
+    limit = seeded.settings.max_upload_bytes
+
+    def chunks():
+        for _ in range(limit // 65536 + 2):
+            yield b'{"text": "' + b"x" * 65536
+
+    r = client.post("/documents", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    bad = client.post(
+        "/documents", content=b'{"text": ', headers={"content-type": "application/json"}
+    )
+    assert bad.status_code == 422
+    assert (
+        client.post("/ask", content=b"{", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
