@@ -25,6 +25,7 @@ SCHEMATHESIS = shutil.which("schemathesis") or str(Path(sys.executable).parent /
 
 
 def _run(server: Server, *extra: str) -> subprocess.CompletedProcess:
+    """schemathesis in the server's throwaway folder, so that its cache lands there."""
     return subprocess.run(
         [
             SCHEMATHESIS,
@@ -45,6 +46,7 @@ def _run(server: Server, *extra: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=server.log.parent,
     )
 
 
