@@ -21,9 +21,10 @@ from tqdm import tqdm
 from rag import ingest, runtime
 from rag.chunking import Chunker
 from rag.embedding import Embedder
+from rag.errors import StoreError
 from rag.settings import Settings
 from rag.sqlite_db import read_documents
-from rag.store import DocumentStore, Reconciliation, open_store
+from rag.store import DocumentStore, Reconciliation, open_store, store_options
 from rag.types import Document
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,7 @@ def open_index(settings: Settings, embedder: Embedder) -> tuple[DocumentStore, R
         settings.index_dir,
         model_id=embedder.identity,
         dimension=embedder.dimension,
-        flush_seconds=settings.vector_flush_seconds,
-        ivf_threshold=settings.ivf_threshold,
+        **store_options(settings),
     )
     if report.added or report.removed or report.rebuilt:
         log.warning(
@@ -152,6 +152,8 @@ def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
     new one is complete: an interrupted rebuild loses nothing. Use it after
     changing the embedding model or the chunking settings.
     """
+    if settings.store != "sqlite":
+        raise StoreError("`rag index --rebuild` rebuilds the sqlite store only (RAG_STORE=sqlite)")
     target = settings.index_dir
     documents = read_documents(target)
     fresh = target.with_name(target.name + ".rebuild")

@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     index_dir: Path = Field(
         Path("index"), description="Where the SQLite file and FAISS index live."
     )
+    store: Literal["sqlite", "milvus"] = Field(
+        "sqlite", description="The document store: SQLite + FAISS, or Milvus."
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="Milvus to use with RAG_STORE=milvus: http://host:19530, or a Milvus Lite "
+        "file (default: milvus.db in RAG_INDEX_DIR).",
+    )
+    milvus_token: SecretStr | None = Field(None, description="Token of a Milvus server.")
     api_key: SecretStr | None = Field(None, description="Bearer key required for writes.")
     embedding_model: str = Field(
         default_factory=packaged_embedding_model,

@@ -21,6 +21,7 @@ import numpy as np
 
 from rag.errors import IndexMismatchError, StoreError
 from rag.faiss_file import Reconciliation
+from rag.settings import Settings
 from rag.types import Chunk, Document, DocumentSummary
 
 __all__ = [
@@ -98,6 +99,18 @@ class DocumentStore(Protocol):
         ...
 
 
+def store_options(settings: Settings) -> dict:
+    """The keyword arguments of :func:`open_store` that the settings decide."""
+    token = settings.milvus_token
+    return {
+        "flush_seconds": settings.vector_flush_seconds,
+        "ivf_threshold": settings.ivf_threshold,
+        "backend": settings.store,
+        "milvus_uri": settings.milvus_uri,
+        "milvus_token": token.get_secret_value() if token is not None else None,
+    }
+
+
 def open_store(
     directory: Path,
     *,
@@ -105,8 +118,18 @@ def open_store(
     dimension: int | None,
     flush_seconds: float = 0.0,
     ivf_threshold: int | None = None,
+    backend: str = "sqlite",
+    milvus_uri: str | None = None,
+    milvus_token: str | None = None,
 ) -> tuple[DocumentStore, Reconciliation]:
-    """The store of an index folder, opened; what opening it repaired."""
+    """The store of an index folder (or, for Milvus, of ``milvus_uri``: default a Milvus
+    Lite file in the folder), opened; what opening it repaired."""
+    if backend == "milvus":
+        from rag.milvus_store import MilvusStore
+
+        uri = milvus_uri if milvus_uri is not None else str(Path(directory) / "milvus.db")
+        milvus = MilvusStore(uri, model_id=model_id, dimension=dimension, token=milvus_token)
+        return milvus, milvus.open()
     from rag.sqlite_store import SQLiteStore
 
     kwargs = {"ivf_threshold": ivf_threshold} if ivf_threshold is not None else {}

@@ -263,3 +263,30 @@ def test_faiss_single_threading_leaves_torch_its_threads(seeded):
 
     threads = runtime.compute(torch.get_num_threads)
     assert threads > 1 or (os.cpu_count() or 1) == 1
+
+
+@pytest.mark.slow
+def test_the_service_on_milvus_lite(settings, make_pipeline):
+    """RAG_STORE=milvus: seeds answered with exact citations, add, delete, restart."""
+    on_milvus = settings.model_copy(update={"store": "milvus"})
+    pipeline = make_pipeline(on_milvus)
+    assert pipeline.ensure_index() == 3
+    assert pipeline.health()["store"] == "milvus" and pipeline.health()["status"] == "ok"
+    result = pipeline.ask("Where was Kim invited?")
+    assert result.answer == "Moscow"
+    for c in result.answers[0].sources:
+        text = pipeline.store.document(c.doc_id).text
+        assert text[c.start : c.end] == c.text
+        assert text[c.answer_start : c.answer_end] == "Moscow"
+    doc, created = pipeline.add_text("The Zorblax kite festival is held every spring in Tartu.")
+    assert created and pipeline.ask("Where is the Zorblax kite festival held?").answer.startswith(
+        "Tartu"
+    )
+    _, again = pipeline.add_text("The Zorblax kite festival is held every spring in Tartu.")
+    assert not again, "the same content is stored once"
+    assert pipeline.delete_document(doc.doc_id)
+    counts = pipeline.store.counts()
+    pipeline.close()
+    reopened = make_pipeline(on_milvus)
+    assert reopened.store.counts() == counts == (3, counts[1])
+    assert reopened.ask("Where was Kim invited?").answer == "Moscow"

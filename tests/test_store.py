@@ -11,7 +11,7 @@ import pytest
 from rag.store import DocumentStore, IndexMismatchError, StoreError, open_store
 from tests.stores import DIM, add_text, text_of
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "milvus"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -20,7 +20,7 @@ def open_index(request, tmp_path):
     opened = []
 
     def make(path=tmp_path, model="m", dim=DIM):
-        store, _ = open_store(path, model_id=model, dimension=dim)
+        store, _ = open_store(path, model_id=model, dimension=dim, backend=request.param)
         opened.append(store)
         return store
 

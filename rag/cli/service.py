@@ -34,13 +34,15 @@ def _existing_store():
     dimension; the model's name is checked against it)."""
     from rag.embedding import model_identity
     from rag.sqlite_db import DB_NAME
-    from rag.store import open_store
+    from rag.store import open_store, store_options
 
     settings = get_settings()
-    if not (settings.index_dir / DB_NAME).is_file():
+    if settings.store == "sqlite" and not (settings.index_dir / DB_NAME).is_file():
         fail(f"no index in {settings.index_dir}: run `rag index` first")
     identity = model_identity(settings.embedding_model)
-    store, _ = open_store(settings.index_dir, model_id=identity, dimension=None)
+    store, _ = open_store(
+        settings.index_dir, model_id=identity, dimension=None, **store_options(settings)
+    )
     try:
         yield store
     finally:
