@@ -116,10 +116,11 @@ def ask_during_upload(megabytes: float = 1.0) -> dict:
     }
 
 
-def crash(writes_before_kill: int = 50) -> dict:
-    """Stream writes, SIGKILL the server mid-stream, restart it, count what survived."""
+def crash(writes_before_kill: int = 50, env: dict | None = None) -> dict:
+    """Stream writes, SIGKILL the server mid-stream, restart it, count what survived
+    (``env``: settings of both servers, e.g. ``{"RAG_STORE": "milvus"}``)."""
     with tempfile.TemporaryDirectory(prefix="rag-crash-") as tmp:
-        server = Server.seeded(Path(tmp)).start()
+        server = Server.seeded(Path(tmp), env).start()
         docs, index = Path(tmp) / "docs", Path(tmp) / "index"
         acknowledged: dict[str, int] = {}
         attempted = 0
@@ -143,7 +144,7 @@ def crash(writes_before_kill: int = 50) -> dict:
             time.sleep(0.01)
         server.kill(signal.SIGKILL)
         thread.join()
-        restarted = Server(docs, index).start()
+        restarted = Server(docs, index, env).start()
         try:
             listed = httpx.get(f"{restarted.base}/documents", timeout=30).json()["documents"]
             health = httpx.get(f"{restarted.base}/health", timeout=30).json()

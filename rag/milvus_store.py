@@ -90,6 +90,10 @@ class MilvusStore:
         except MilvusException as exc:
             raise StoreError(f"cannot open Milvus at {self.uri}: {exc}") from None
         with self._lock:
+            # a restarted Milvus (Lite) holds its collections released: load ours
+            for name in self._client.list_collections():
+                if name.startswith(f"{self.prefix}_"):
+                    self._client.load_collection(name)
             self._check_meta()
             self._create_collections()
             return Reconciliation(removed=self._remove_orphans())
