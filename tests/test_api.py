@@ -11,13 +11,23 @@ pytestmark = pytest.mark.slow
 LOCAL = ("127.0.0.1", 40000)
 
 
+@pytest.fixture(params=["sqlite", "milvus"])
+def service(request, settings, make_pipeline):
+    """The seeded pipeline on each store backend: every API test runs on both."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("seeded")
+    pipeline = make_pipeline(settings.model_copy(update={"store": "milvus"}))
+    assert pipeline.ensure_index() == 3
+    return pipeline
+
+
 @pytest.fixture
-def client(seeded):
-    with TestClient(create_app(seeded.settings, seeded), client=LOCAL) as c:
+def client(service):
+    with TestClient(create_app(service.settings, service), client=LOCAL) as c:
         yield c
 
 
-def test_ask_returns_answer_with_cited_offsets(client, seeded):
+def test_ask_returns_answer_with_cited_offsets(client, service):
     r = client.post("/ask", json={"question": "Where was Kim invited?"})
     assert r.status_code == 200
     body = r.json()
@@ -155,8 +165,8 @@ def test_several_files_are_indexed_each_on_its_own(client):
     assert "tundra" in answer["answer"]
 
 
-def test_writes_from_other_hosts_are_refused_without_a_key(seeded):
-    with TestClient(create_app(seeded.settings, seeded), client=("203.0.113.9", 1)) as remote:
+def test_writes_from_other_hosts_are_refused_without_a_key(service):
+    with TestClient(create_app(service.settings, service), client=("203.0.113.9", 1)) as remote:
         assert remote.post("/documents", json={"text": "x y z"}).status_code == 403
         assert remote.delete("/documents/000_93ec320acb77f160").status_code == 403
         assert remote.get("/documents").status_code == 200
@@ -233,14 +243,15 @@ def test_cross_site_writes_without_a_key_are_refused(client):
 
 
 @pytest.mark.slow
-def test_a_full_disk_gives_507_and_health_stays_honest(client, seeded):
-    db = seeded.store.db
+def test_a_full_disk_gives_507_and_health_stays_honest(seeded):
+    db = seeded.store.db  # SQLite's own "disk is full", through max_page_count
     (pages,) = db.execute("PRAGMA page_count").fetchone()
     db.execute(f"PRAGMA max_page_count = {pages}")
     text = " ".join(f"word{i}" for i in range(3000))
-    r = client.post("/documents", json={"title": "Too big", "text": text})
-    assert r.status_code == 507 and "disk is full" in r.json()["detail"]
-    health = client.get("/health").json()
+    with TestClient(create_app(seeded.settings, seeded), client=LOCAL) as client:
+        r = client.post("/documents", json={"title": "Too big", "text": text})
+        assert r.status_code == 507 and "disk is full" in r.json()["detail"]
+        health = client.get("/health").json()
     assert health["status"] == "ok" and health["documents"] == 3, "nothing half-written"
 
 
@@ -263,8 +274,8 @@ def test_metrics_count_requests_answers_and_stages(client):
 
 
 @pytest.mark.slow
-def test_chunked_oversize_is_413_and_invalid_json_422(client, seeded):
-    limit = seeded.settings.max_upload_bytes
+def test_chunked_oversize_is_413_and_invalid_json_422(client, service):
+    limit = service.settings.max_upload_bytes
 
     def chunks():
         for _ in range(limit // 65536 + 2):
