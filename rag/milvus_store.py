@@ -20,7 +20,7 @@ import dataclasses
 import json
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -428,3 +428,25 @@ class MilvusStore:
                 **_STRONG,
             )
         return [(int(h["id"]), abs(float(h["distance"]))) for h in hits[0] if h["distance"]]
+
+    def export(self, batch: int = 256) -> Iterator[list[tuple[Document, list[Chunk], np.ndarray]]]:
+        """Documents with their passages and vectors, oldest first, in batches."""
+        ids = [d.doc_id for d in self.documents()]
+        for lo in range(0, len(ids), batch):
+            items = []
+            with self._lock:
+                for doc_id in ids[lo : lo + batch]:
+                    document = self.document(doc_id)
+                    rows = self._query(
+                        "passages",
+                        f"doc_id == {_quote(doc_id)}",
+                        ["id", "ord", "start", "end", "text", "dense"],
+                    )
+                    rows.sort(key=lambda r: r["ord"])
+                    chunks = [
+                        Chunk(doc_id, r["ord"], r["start"], r["end"], r["text"], id=r["id"])
+                        for r in rows
+                    ]
+                    vectors = np.array([r["dense"] for r in rows], dtype=np.float32)
+                    items.append((document, chunks, vectors.reshape(len(rows), self.dimension)))
+            yield items

@@ -97,7 +97,12 @@ def check_folder(directory: Path) -> None:
             "from this index; restore the database, or remove the folder to start anew"
         )
     if not db.exists():
-        foreign = [p.name for p in directory.iterdir() if not p.name.startswith(".")]
+        # a Milvus Lite file of the same index may live beside it (RAG_STORE=milvus)
+        foreign = [
+            p.name
+            for p in directory.iterdir()
+            if not p.name.startswith(".") and p.name != "milvus.db"
+        ]
         if foreign:
             raise StoreError(
                 f"{directory} holds other files ({', '.join(sorted(foreign)[:3])}) "

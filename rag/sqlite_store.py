@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -234,3 +234,25 @@ class SQLiteStore:
         """BM25 through FTS5 (see :mod:`rag.lexical`); higher is better."""
         with self._lock, translated():
             return self._lexical.search(text, k)
+
+    def export(self, batch: int = 256) -> Iterator[list[tuple[Document, list[Chunk], np.ndarray]]]:
+        """Documents with their chunks and stored vectors, oldest first, in batches."""
+        with self._lock, translated():
+            ids = [
+                r[0]
+                for r in self.db.execute("SELECT doc_id FROM documents ORDER BY created_at, doc_id")
+            ]
+        for lo in range(0, len(ids), batch):
+            items = []
+            with self._lock, translated():
+                for doc_id in ids[lo : lo + batch]:
+                    document = self.document(doc_id)
+                    rows = self.db.execute(
+                        'SELECT id, ord, start, "end", text, vector FROM chunks'
+                        " WHERE doc_id = ? ORDER BY ord",
+                        (doc_id,),
+                    ).fetchall()
+                    chunks = [Chunk(doc_id, r[1], r[2], r[3], r[4], id=r[0]) for r in rows]
+                    vectors = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32)
+                    items.append((document, chunks, vectors.reshape(len(rows), -1)))
+            yield items

@@ -13,7 +13,7 @@ implementation. The contract every implementation must meet is tested once, in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -37,8 +37,10 @@ __all__ = [
 class DocumentStore(Protocol):
     """Documents, chunks and vectors of one index; dense and lexical search over them."""
 
-    #: Which backend this is ("sqlite"); /health reports it.
+    #: Which backend this is ("sqlite", "milvus"); /health reports it.
     name: str
+    #: Dimension of the vectors (read from the index when opened with ``None``).
+    dimension: int | None
 
     def open(self) -> Reconciliation:
         """Open or create the index; refuse one built by another embedding model
@@ -96,6 +98,12 @@ class DocumentStore(Protocol):
 
     def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score > 0) of the ``k`` best chunks for ``text``, best first."""
+        ...
+
+    def export(self, batch: int = 256) -> Iterator[list[tuple[Document, list[Chunk], np.ndarray]]]:
+        """Every document with its chunks and their vectors, ``batch`` documents at a time,
+        oldest first: what :meth:`add_many` of another backend takes (moving an index
+        needs no re-embedding)."""
         ...
 
 

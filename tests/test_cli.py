@@ -133,3 +133,22 @@ def test_perturb_writes_a_squad_2_file(tmp_path):
     assert any(qa.get("is_impossible") for qa in qas) and len(qas) > 6
     missing = _one_error_line(_rag("perturb", str(tmp_path / "nope.json"), "--output", str(out)))
     assert "no such file" in missing
+
+
+@pytest.mark.slow
+def test_migrate_moves_an_index_between_stores_without_re_embedding(env, tmp_path):
+    assert _rag("index", env=env).returncode == 0
+    moved = _rag("migrate", "milvus", env=env)
+    assert moved.returncode == 0, moved.stderr
+    assert "copied 3 documents" in moved.stdout
+    on_milvus = {**env, "RAG_STORE": "milvus"}
+    listed = json.loads(_rag("documents", "--json", env=on_milvus).stdout)["documents"]
+    assert len(listed) == 3
+    answer = _rag("ask", "Where was Kim invited?", env=on_milvus)
+    assert answer.stdout.startswith("Moscow")
+    back = _rag("migrate", "sqlite", "--index-dir", str(tmp_path / "back"), env=on_milvus)
+    assert back.returncode == 0 and "copied 3 documents" in back.stdout
+    again = _rag("migrate", "milvus", env=env)
+    assert "copied 0 documents" in again.stdout, "already there: nothing copied twice"
+    same = _one_error_line(_rag("migrate", "sqlite", env=env))
+    assert "already in sqlite" in same

@@ -150,3 +150,24 @@ def test_a_batch_is_stored_whole_or_not_at_all(open_index):
     with pytest.raises(ValueError, match="one vector per chunk"):
         store.add_many([(good, [chunk], unit_vectors(1)), (bad, [], unit_vectors(2))])
     assert store.counts() == (1, 2) and store.document("good") is None
+
+
+def test_export_gives_what_another_store_takes(open_index, tmp_path):
+    from rag.sqlite_store import SQLiteStore
+
+    store = open_index()
+    _, _, v = add_text(store, "First\n\nalpha beta\n\ngamma", "one")
+    add_text(store, "Second\n\ndelta", "two", seed=1)
+    batches = list(store.export(batch=1))
+    assert [[d.doc_id for d, _, _ in b] for b in batches] == [["one"], ["two"]]
+    document, chunks, vectors = batches[0][0]
+    assert [c.text for c in chunks] == ["First", "alpha beta", "gamma"]
+    assert all(document.text[c.start : c.end] == c.text for c in chunks)
+    assert vectors.shape == (3, DIM) and abs(float(vectors[1] @ v[1]) - 1) < 1e-5
+    other = SQLiteStore(tmp_path / "other", model_id="m", dimension=DIM)
+    other.open()
+    for items in batches:
+        other.add_many(items)
+    assert other.counts() == store.counts()
+    assert text_of(other, other.search_dense(v[1], 1)[0][0]) == "alpha beta"
+    other.close()

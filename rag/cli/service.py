@@ -191,3 +191,50 @@ def serve(
 
 def _exit_cleanly(signum: int, frame) -> None:
     raise SystemExit(0)
+
+
+@app.command()
+def migrate(
+    to: Annotated[str, typer.Argument(help="The store to copy the index into: sqlite or milvus.")],
+    index_dir: Annotated[
+        Path | None, typer.Option(help="Its folder (default: RAG_INDEX_DIR).")
+    ] = None,
+    milvus_uri: Annotated[
+        str | None,
+        typer.Option(help="Its Milvus (default: RAG_MILVUS_URI, or a Milvus Lite file)."),
+    ] = None,
+) -> None:
+    """Copy the index of RAG_STORE into another store, vectors included (no re-embedding)."""
+    from rag.embedding import model_identity
+    from rag.store import open_store, store_options
+
+    settings = get_settings()
+    if to not in ("sqlite", "milvus"):
+        fail(f"unknown store {to!r}: sqlite or milvus")
+    if to == settings.store and index_dir is None and milvus_uri is None:
+        fail(f"the index is already in {to}: give another --index-dir or --milvus-uri")
+    options = store_options(settings)
+    target_options = {
+        **options,
+        "backend": to,
+        "milvus_uri": milvus_uri if milvus_uri is not None else settings.milvus_uri,
+    }
+    identity = model_identity(settings.embedding_model)
+    copied = passages = 0
+    with clear_errors(), _existing_store() as source:
+        target, _ = open_store(
+            index_dir if index_dir is not None else settings.index_dir,
+            model_id=identity,
+            dimension=source.dimension,
+            **target_options,
+        )
+        try:
+            for items in source.export():
+                results = target.add_many(items)
+                copied += sum(created for _, created in results)
+                passages += sum(len(chunks) for _, chunks, _ in items)
+            docs, chunks = target.counts()
+        finally:
+            target.close()
+    typer.echo(f"copied {copied} documents ({passages} passages) into {to}")
+    typer.echo(f"{to} now holds {docs} documents, {chunks} passages")
