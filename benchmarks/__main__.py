@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from rag.cli import clear_errors, fail
+from rag.cli import clear_errors, fail, print_report
 
 app = typer.Typer(
     add_completion=False,
@@ -16,14 +16,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Benchmarks against real server processes (run from the repository root).",
 )
-
-
-def _report(report: dict, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False))
-        return
-    for key, value in report.items():
-        typer.echo(f"{key:>38}  {value}")
 
 
 def _check_outputs(*files: Path | None, folder: Path | None = None) -> None:
@@ -142,7 +134,7 @@ def bench_load(
     from benchmarks import load as bench
 
     with clear_errors():
-        _report(bench.load(clients, seconds), as_json)
+        print_report(bench.load(clients, seconds), as_json)
 
 
 @app.command("upload")
@@ -159,7 +151,7 @@ def bench_upload(
         report = bench.ask_during_upload(megabytes)
     if out is not None:
         out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-    _report(report, as_json)
+    print_report(report, as_json)
 
 
 @app.command("crash")
@@ -171,7 +163,7 @@ def bench_crash(
     from benchmarks import load as bench
 
     with clear_errors():
-        _report(bench.crash(writes), as_json)
+        print_report(bench.crash(writes), as_json)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import numpy as np
 
 from rag.errors import IndexMismatchError, StoreError
 from rag.faiss_file import Reconciliation
+from rag.store import check_items
 from rag.text import content_words
 from rag.types import Chunk, Document, DocumentSummary
 
@@ -244,9 +245,7 @@ class MilvusStore:
     ) -> list[tuple[Document, bool]]:
         """See :meth:`rag.store.DocumentStore.add_many`; each document's row is written
         last, after its passages and text (the commit mark)."""
-        for _, chunks, vectors in items:
-            if len(chunks) != len(vectors):
-                raise ValueError("one vector per chunk")
+        check_items(items)
         results: list[tuple[Document, bool]] = []
         with self._lock:
             created_at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -24,6 +24,7 @@ from rag.errors import StoreError
 from rag.faiss_file import Reconciliation, VectorFile
 from rag.lexical import LEXICAL_BUDGET, LexicalSearch
 from rag.sqlite_db import DB_NAME, DOC_COLUMNS, Transaction, translated
+from rag.store import check_items
 from rag.types import Chunk, Document, DocumentSummary
 from rag.vectors import IVF_THRESHOLD
 
@@ -117,9 +118,7 @@ class SQLiteStore:
         (stored document, created?). Content already stored (under any id) is not
         stored twice: the existing document is returned. A document with the same
         id but new content replaces the old one in the same transaction."""
-        for _, chunks, vectors in items:
-            if len(chunks) != len(vectors):
-                raise ValueError("one vector per chunk")
+        check_items(items)
         results: list[tuple[Document, bool]] = []
         with self._lock, translated():
             created_at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -107,6 +107,13 @@ class DocumentStore(Protocol):
         ...
 
 
+def check_items(items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:
+    """What every backend's ``add_many`` checks before it writes anything."""
+    for _, chunks, vectors in items:
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+
+
 def store_options(settings: Settings) -> dict:
     """The keyword arguments of :func:`open_store` that the settings decide."""
     token = settings.milvus_token

@@ -7,6 +7,7 @@ the app and how expected errors become one line.
 
 from __future__ import annotations
 
+import json
 import sys
 from contextlib import contextmanager
 
@@ -56,6 +57,15 @@ def main() -> None:  # pragma: no cover - entry point
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def print_report(report: dict, as_json: bool) -> None:
+    """A report as one JSON line, or one aligned ``key  value`` line per entry."""
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
+    for key, value in report.items():
+        typer.echo(f"{key:>38}  {value}")
 
 
 # the commands register themselves on `app`, in the order `rag --help` lists them

@@ -10,16 +10,8 @@ from typing import Annotated
 
 import typer
 
-from rag.cli import app, clear_errors, fail
+from rag.cli import app, clear_errors, fail, print_report
 from rag.settings import PACKAGED_READER, get_settings
-
-
-def _report(report: dict, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False))
-        return
-    for key, value in report.items():
-        typer.echo(f"{key:>38}  {value}")
 
 
 @app.command("eval")
@@ -58,7 +50,7 @@ def eval_(
             )
             if predictions is not None:
                 predictions.write_text(json.dumps(preds, ensure_ascii=False, indent=1))
-    _report(report, as_json)
+    print_report(report, as_json)
 
 
 @app.command("perturb")
