@@ -15,13 +15,13 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from rag.errors import StoreDamagedError
+from rag.types import Reconciliation
 from rag.vectors import IVF_THRESHOLD, DenseIndex, training_size
 
 log = logging.getLogger(__name__)
@@ -32,15 +32,6 @@ GENERATION_NAME = "vectors.faiss.generation"
 RERANK_FACTOR = 3
 #: Vectors read from the database at a time when (re)building.
 BATCH = 50_000
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    """What opening the store had to repair in the dense index."""
-
-    added: int = 0
-    removed: int = 0
-    rebuilt: bool = False
 
 
 class VectorSource(Protocol):

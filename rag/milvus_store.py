@@ -27,10 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexMismatchError, StoreError
-from rag.faiss_file import Reconciliation
 from rag.store import check_items
 from rag.text import content_words
-from rag.types import Chunk, Document, DocumentSummary
+from rag.types import Chunk, Document, DocumentSummary, Reconciliation
 
 SCHEMA_VERSION = "1"
 #: Milvus' VARCHAR limit is 65,535 bytes: document texts are stored in parts of this many.

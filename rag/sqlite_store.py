@@ -21,11 +21,11 @@ import numpy as np
 
 from rag import sqlite_db
 from rag.errors import StoreError
-from rag.faiss_file import Reconciliation, VectorFile
+from rag.faiss_file import VectorFile
 from rag.lexical import LEXICAL_BUDGET, LexicalSearch
 from rag.sqlite_db import DB_NAME, DOC_COLUMNS, Transaction, translated
 from rag.store import check_items
-from rag.types import Chunk, Document, DocumentSummary
+from rag.types import Chunk, Document, DocumentSummary, Reconciliation
 from rag.vectors import IVF_THRESHOLD
 
 

@@ -20,9 +20,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from rag.errors import IndexMismatchError, StoreError
-from rag.faiss_file import Reconciliation
 from rag.settings import Settings
-from rag.types import Chunk, Document, DocumentSummary
+from rag.types import Chunk, Document, DocumentSummary, Reconciliation
 
 __all__ = [
     "DocumentStore",

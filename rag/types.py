@@ -96,3 +96,12 @@ class AskResult:
     passages: list[Citation]
     took_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What opening a store had to repair (derived data behind its source of truth)."""
+
+    added: int = 0
+    removed: int = 0
+    rebuilt: bool = False

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from rag.errors import StorageFullError, StoreDamagedError
-from rag.faiss_file import FAISS_NAME, GENERATION_NAME, Reconciliation
+from rag.faiss_file import FAISS_NAME, GENERATION_NAME
 from rag.ingest import make_document
 from rag.lexical import fts_query
 from rag.sqlite_db import read_documents, translated
 from rag.sqlite_store import SQLiteStore
 from rag.store import StoreError
 from rag.text import content_words
-from rag.types import Chunk
+from rag.types import Chunk, Reconciliation
 from tests.stores import DIM, add_text, text_of, unit_vectors
 
 
