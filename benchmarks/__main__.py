@@ -107,6 +107,10 @@ def bench_scale(
     workdir: Annotated[
         Path | None, typer.Option(help="Where the throwaway indexes go (default: temp).")
     ] = None,
+    store: Annotated[
+        list[str] | None,
+        typer.Option(help="Store(s) to build each size on: sqlite, milvus (repeat the option)."),
+    ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG plot of the results.")] = None,
     as_json: _Json = False,
     out: _Out = None,
@@ -117,8 +121,11 @@ def bench_scale(
 
     if squad is not None and not squad.is_file():
         fail(f"{squad}: no such file")
+    stores = store if store else ["sqlite"]
+    if unknown := sorted(set(stores) - {"sqlite", "milvus"}):
+        fail(f"--store {unknown[0]}: the stores are sqlite and milvus")
     with clear_errors():
-        report = scale.run(chunks, squad, pool, queries, workdir)
+        report = scale.run(chunks, squad, pool, queries, workdir, stores=tuple(stores))
     if plot is not None:
         scale.plot(report, plot)
     _bench_output(report, scale.table(report), as_json, out)

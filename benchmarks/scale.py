@@ -15,10 +15,12 @@ embedded by the real model (a lexical match that is not a copy of the passage).
 for BM25 to score (see :meth:`rag.store.Store.search_lexical`): with the seeds' small
 vocabulary few are at a million passages; SQuAD paragraphs (``--squad``) give more.
 
-The store is built through :meth:`rag.store.Store.add_many` in batches, as
-indexing builds it (switching to IVF at its threshold, retraining as it grows);
-then a real ``rag serve`` process on that index answers the questions, and its
-``Server-Timing`` header gives the retrieval time (embed, dense, lexical, fetch).
+The store is built through :meth:`rag.store.DocumentStore.add_many` in batches, as
+indexing builds it (SQLite + FAISS switches to IVF at its threshold, retraining as it
+grows; Milvus builds the index its settings name). Each size is built on every store
+asked for (``--store sqlite --store milvus``) from the same passages, vectors and
+questions; then a real ``rag serve`` process on that index answers the questions, and
+its ``Server-Timing`` header gives the retrieval time (embed, dense, lexical, fetch).
 Recall@10 compares the store's dense search with exact search over all vectors.
 """
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import collections
 import re
+import shutil
 import statistics
 import tempfile
 import time
@@ -108,11 +111,8 @@ def run_size(
     workdir: Path,
     queries: int,
     seed: int = 0,
-) -> dict:
-    from rag.ingest import make_document
-    from rag.store import open_store
-    from rag.types import Chunk
-
+    stores: tuple[str, ...] = ("sqlite",),
+) -> list[dict]:
     rng = np.random.default_rng(seed + n)
     pool = len(pool_texts)
     t0 = time.perf_counter()
@@ -132,25 +132,6 @@ def run_size(
         kind = "all from the model"
     generate_s = time.perf_counter() - t0
 
-    index_dir = workdir / f"index-{n}"
-    store, _ = open_store(
-        index_dir, model_id=embedder.identity, dimension=vectors.shape[1], flush_seconds=1e9
-    )
-    t0 = time.perf_counter()
-    batch = 20_000
-    for lo in range(0, n, batch):
-        items = []
-        for i in range(lo, min(n, lo + batch)):
-            document = make_document(f"Passage {i}\n\n{texts[i]}", doc_id=f"p{i:07d}")
-            body = document.text.index(texts[i][:20])
-            chunk = Chunk(document.doc_id, 0, body, len(document.text), document.text[body:])
-            items.append((document, [chunk], vectors[i : i + 1]))
-        store.add_many(items)
-    store.close()
-    build_s = time.perf_counter() - t0
-    store, _ = open_store(index_dir, model_id=embedder.identity, dimension=vectors.shape[1])
-    dense_info = store.dense_info()
-
     picks = rng.choice(n, size=queries, replace=False)
     questions = []
     for i in picks:
@@ -161,17 +142,85 @@ def run_size(
     import faiss
 
     _, exact = faiss.knn(q_vectors, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
+    results = []
+    for backend in stores:
+        index_dir = workdir / f"index-{n}-{backend}"
+        t0 = time.perf_counter()
+        _build(index_dir, backend, embedder.identity, texts, vectors)
+        build_s = time.perf_counter() - t0
+        result = _measure(index_dir, backend, embedder, questions, q_vectors, exact, workdir)
+        shutil.rmtree(index_dir, ignore_errors=True)
+        results.append(
+            {
+                "passages": n,
+                "store": backend,
+                "vectors": kind,
+                "generate_s": round(generate_s, 1),
+                "build_s": round(build_s, 1),
+                **result,
+            }
+        )
+    return results
+
+
+def _build(
+    index_dir: Path, backend: str, model_id: str, texts: list[str], vectors: np.ndarray
+) -> None:
+    from rag.ingest import make_document
+    from rag.settings import get_settings
+    from rag.store import open_store, store_options
+    from rag.types import Chunk
+
+    options = {
+        **store_options(get_settings()),
+        "backend": backend,
+        "milvus_uri": str(index_dir / "milvus.db"),
+        "flush_seconds": 1e9,
+    }
+    store, _ = open_store(index_dir, model_id=model_id, dimension=vectors.shape[1], **options)
+    batch = 20_000
+    for lo in range(0, len(texts), batch):
+        items = []
+        for i in range(lo, min(len(texts), lo + batch)):
+            document = make_document(f"Passage {i}\n\n{texts[i]}", doc_id=f"p{i:07d}")
+            body = document.text.index(texts[i][:20])
+            chunk = Chunk(document.doc_id, 0, body, len(document.text), document.text[body:])
+            items.append((document, [chunk], vectors[i : i + 1]))
+        store.add_many(items)
+    store.close()
+
+
+def _measure(
+    index_dir: Path,
+    backend: str,
+    embedder,
+    questions: list[str],
+    q_vectors: np.ndarray,
+    exact: np.ndarray,
+    workdir: Path,
+) -> dict:
+    from rag.store import open_store
+
+    options = {"backend": backend, "milvus_uri": str(index_dir / "milvus.db")}
+    store, _ = open_store(
+        index_dir, model_id=embedder.identity, dimension=q_vectors.shape[1], **options
+    )
+    dense_info = store.dense_info()
     recall = statistics.mean(
         len({i for i, _ in store.search_dense(q, 10)} & {int(i) + 1 for i in exact[j]}) / 10
         for j, q in enumerate(q_vectors)
     )
     lexical_share = statistics.mean(bool(store.search_lexical(q, 1)) for q in questions)
     store.close()
-    del vectors, texts
 
     empty = workdir / "no-docs"
     empty.mkdir(exist_ok=True)
-    server = Server(empty, index_dir, env={"RAG_QUERY_CACHE_SIZE": "0"}).start(timeout=1800)
+    env = {
+        "RAG_QUERY_CACHE_SIZE": "0",
+        "RAG_STORE": backend,
+        "RAG_MILVUS_URI": str(index_dir / "milvus.db"),
+    }
+    server = Server(empty, index_dir, env=env).start(timeout=1800)
     timings = []
     try:
         with httpx.Client(base_url=server.base, timeout=120) as http:
@@ -187,11 +236,7 @@ def run_size(
         server.stop()
     retrieval = [sum(t.get(s, 0.0) for s in RETRIEVAL_STAGES) for t in timings]
     return {
-        "passages": n,
-        "vectors": kind,
         "dense_index": dense_info,
-        "generate_s": round(generate_s, 1),
-        "build_s": round(build_s, 1),
         "disk_mb": _disk_mb(index_dir),
         "server_peak_rss_mb": rss,
         "server_start_s": round(start_s, 1),
@@ -202,7 +247,7 @@ def run_size(
         },
         "recall_at_10": round(recall, 3),
         "lexical_hits_share": round(lexical_share, 3),
-        "queries": queries,
+        "queries": len(questions),
     }
 
 
@@ -213,6 +258,7 @@ def run(
     queries: int = 200,
     workdir: Path | None = None,
     seed: int = 0,
+    stores: tuple[str, ...] = ("sqlite",),
 ) -> dict:
     from rag.embedding import Embedder
     from rag.settings import get_settings
@@ -227,12 +273,9 @@ def run(
     results = []
     with tempfile.TemporaryDirectory(prefix="rag-bench-scale-", dir=workdir) as tmp:
         for n in sorted(sizes):
-            results.append(
-                run_size(n, synth, embedder, pool_texts, pool_vectors, Path(tmp), queries, seed)
+            results += run_size(
+                n, synth, embedder, pool_texts, pool_vectors, Path(tmp), queries, seed, stores
             )
-            import shutil
-
-            shutil.rmtree(Path(tmp) / f"index-{n}", ignore_errors=True)
     return {
         "benchmark": "scale",
         "source_paragraphs": len(synth.sources),
@@ -251,6 +294,7 @@ def table(report: dict) -> str:
         rows.append(
             {
                 "n": f"{r['passages']:,}",
+                "store": r.get("store", "sqlite"),
                 "index": kind,
                 "build": r["build_s"],
                 "disk": r["disk_mb"],
@@ -267,6 +311,7 @@ def table(report: dict) -> str:
         rows,
         [
             ("n", "passages"),
+            ("store", "store"),
             ("index", "dense index"),
             ("build", "build s"),
             ("disk", "disk MiB"),
@@ -282,27 +327,33 @@ def table(report: dict) -> str:
 
 
 def plot(report: dict, path: Path) -> None:
-    """Retrieval latency (p50, p95) and server memory against corpus size, log scale."""
+    """Retrieval latency (p50, p95) and server memory against corpus size, one line per
+    store, log scale."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sizes = [r["passages"] for r in report["sizes"]]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120)
-    left.plot(sizes, [r["retrieval_ms_p50"] for r in report["sizes"]], "o-", label="p50")
-    left.plot(sizes, [r["retrieval_ms_p95"] for r in report["sizes"]], "s--", label="p95")
+    stores = dict.fromkeys(r.get("store", "sqlite") for r in report["sizes"])
+    for colour, store in enumerate(stores):
+        rows = [r for r in report["sizes"] if r.get("store", "sqlite") == store]
+        sizes = [r["passages"] for r in rows]
+        style = {"color": f"C{colour}"}
+        for q, line in ((50, "o-"), (95, "s--")):
+            latency = [r[f"retrieval_ms_p{q}"] for r in rows]
+            left.plot(sizes, latency, line, label=f"{store} p{q}", **style)
+        right.plot(sizes, [r["server_peak_rss_mb"] for r in rows], "o-", label=store, **style)
     left.axhline(20, color="grey", lw=0.8, ls=":", label="target p50")
     left.set(
         xscale="log", xlabel="passages", ylabel="hybrid retrieval, ms", title="Retrieval latency"
     )
     left.set_ylim(bottom=0)
-    left.legend()
-    right.plot(sizes, [r["server_peak_rss_mb"] for r in report["sizes"]], "o-", color="C2")
+    left.legend(fontsize=7)
     right.axhline(2048, color="grey", lw=0.8, ls=":", label="target")
     right.set(xscale="log", xlabel="passages", ylabel="MiB", title="Server peak RSS")
     right.set_ylim(bottom=0)
-    right.legend()
+    right.legend(fontsize=7)
     fig.suptitle(report["machine"], fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

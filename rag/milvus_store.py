@@ -2,13 +2,17 @@
 cluster past it): dense search, BM25 (Milvus' own function over an analysed field) and
 the documents themselves.
 
-Milvus has no multi-row transactions, so a write is ordered to be safe: a document's
-passages and text are written first and its row in ``documents`` last; that row is the
-commit mark. Readers only ever return passages whose document row exists, and opening
-the store removes passages and text parts left without one (a crash mid-write). Every
-operation uses the Strong consistency level, so that an acknowledged document is
-answerable at once, from any replica. Chunk ids come from a counter in ``meta`` that is
-advanced before the ids are used, so they are never reused.
+Milvus has no multi-row transactions, so a write is ordered to be safe: a batch's
+documents are first marked pending in ``meta``, their passages and text are written
+next, their rows in ``documents`` last (a document's row is its commit mark), and the
+marks are then cleared. Readers only ever return passages whose document row exists;
+opening the store removes what a write left behind without its document row (a crash
+mid-write), found through the marks, so it never scans the collection. A mark younger
+than ``orphan_grace`` seconds may belong to another replica still writing: it is left
+alone (Milvus Lite is opened by one process only, so its grace is 0). Every operation
+uses the Strong consistency level, so that an acknowledged document is answerable at
+once, from any replica. Chunk ids come from a counter in ``meta`` that is advanced
+before the ids are used, so they are never reused.
 
 Milvus needs a vector field in every collection: the collections that hold no vectors
 (documents, text parts, meta) carry a constant two-dimensional one.
@@ -37,6 +41,16 @@ PART_CHARS = 16_000
 _NO_VECTOR = [0.0, 1.0]
 _STRONG = {"consistency_level": "Strong"}
 DOC_FIELDS = ["doc_id", "title", "source", "content_hash", "created_at", "parts"]
+#: Dense index types offered (all of them exist in Milvus Lite and in Milvus servers).
+DENSE_INDEXES = {
+    "HNSW": ({"M": 16, "efConstruction": 200}, lambda k: {"ef": max(64, 2 * k)}),
+    "FLAT": ({}, lambda k: {}),
+}
+#: Rows per insert request (a gRPC message stays well under its 64 MB cap).
+INSERT_ROWS = 2_000
+#: Values per ``in [...]`` filter.
+FILTER_VALUES = 1_000
+_PENDING = "pending:"
 
 
 def _quote(value: str) -> str:
@@ -57,14 +71,23 @@ class MilvusStore:
         dimension: int | None,
         token: str | None = None,
         prefix: str = "rag",
+        index_type: str = "HNSW",
+        orphan_grace: float | None = None,
     ) -> None:
         """``uri``: a file path (Milvus Lite) or ``http://host:19530``; ``dimension=None``
-        opens an existing index with the dimension it records."""
+        opens an existing index with the dimension it records. ``index_type`` applies to
+        a new collection (an existing one keeps its own)."""
+        if index_type not in DENSE_INDEXES:
+            raise ValueError(f"index_type must be one of {', '.join(DENSE_INDEXES)}")
         self.uri = uri
         self.token = token
         self.model_id = model_id
         self.dimension = dimension
         self.prefix = prefix
+        self.index_type = index_type
+        self._lite = lite = "://" not in uri
+        self.orphan_grace = orphan_grace if orphan_grace is not None else (0.0 if lite else 600.0)
+        self._search_params = DENSE_INDEXES[index_type][1]
         self._client = None
         self._lock = threading.RLock()
 
@@ -96,13 +119,20 @@ class MilvusStore:
                     self._client.load_collection(name)
             self._check_meta()
             self._create_collections()
+            self._find_index_type()
             return Reconciliation(removed=self._remove_orphans())
 
     def close(self) -> None:
+        """Closes the client; for Milvus Lite also stops this process' server of the
+        file, which flushes it and frees its lock for another process."""
         with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+                if self._lite:
+                    from milvus_lite.server_manager import server_manager_instance
+
+                    server_manager_instance.release_server(self.uri)
 
     def _meta(self) -> dict[str, str]:
         if not self.client.has_collection(self._c("meta")):
@@ -160,12 +190,16 @@ class MilvusStore:
         schema.add_field("none", DataType.FLOAT_VECTOR, dim=2)
         return schema
 
-    def _create(self, name: str, schema, index=None) -> None:
+    def _create(self, name: str, schema, index=None, lookups: tuple[str, ...] = ()) -> None:
+        """A collection; ``lookups``: fields filtered by value, given a scalar index so
+        that finding a document's rows does not scan the collection."""
         if self.client.has_collection(name):
             return
         if index is None:
             index = self.client.prepare_index_params()
             index.add_index("none", index_type="FLAT", metric_type="L2")
+        for field in lookups:
+            index.add_index(field, index_type="INVERTED")
         self.client.create_collection(name, schema=schema, index_params=index, **_STRONG)
 
     def _create_collections(self) -> None:
@@ -186,12 +220,14 @@ class MilvusStore:
                 chunks=number,
                 parts=number,
             ),
+            lookups=("content_hash",),
         )
         self._create(
             self._c("texts"),
             self._plain_schema(
                 "part_id", doc_id=(DataType.VARCHAR, {"max_length": 256}), ord=number, text=text
             ),
+            lookups=("doc_id",),
         )
         schema = self.client.create_schema(auto_id=False)
         schema.add_field("id", DataType.INT64, is_primary=True)
@@ -211,26 +247,62 @@ class MilvusStore:
             )
         )
         index = self.client.prepare_index_params()
-        index.add_index("dense", index_type="FLAT", metric_type="IP")
+        index.add_index(
+            "dense",
+            index_type=self.index_type,
+            metric_type="IP",
+            params=DENSE_INDEXES[self.index_type][0],
+        )
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-        self._create(self._c("passages"), schema, index)
+        self._create(self._c("passages"), schema, index, lookups=("doc_id",))
+
+    def _find_index_type(self) -> None:
+        """An existing collection keeps the dense index it was built with."""
+        found = self.client.describe_index(self._c("passages"), "dense").get("index_type")
+        if found in DENSE_INDEXES:
+            self.index_type = found
+            self._search_params = DENSE_INDEXES[found][1]
 
     def _remove_orphans(self) -> int:
-        """Passages and text parts whose document row was never written (a crash)."""
-        known = {r["doc_id"] for r in self._query("documents", 'doc_id != ""', ["doc_id"])}
+        """What a write or delete left behind without its document row (a crash),
+        through the pending marks older than the grace; the number of passages removed."""
+        now = datetime.now(UTC)
+        stale = [
+            key.removeprefix(_PENDING)
+            for key, value in self._meta().items()
+            if key.startswith(_PENDING)
+            and (now - datetime.fromisoformat(value)).total_seconds() >= self.orphan_grace
+        ]
         removed = 0
-        for collection in ("passages", "texts"):
-            rows = self._query(collection, 'doc_id != ""', ["doc_id"])
-            orphans = sorted({r["doc_id"] for r in rows} - known)
-            for doc_id in orphans:
-                removed += collection == "passages"
-                self.client.delete(self._c(collection), filter=f"doc_id == {_quote(doc_id)}")
+        for ids in _slices(stale):
+            live = {r["doc_id"] for r in self._query("documents", _in("doc_id", ids), ["doc_id"])}
+            orphans = [i for i in ids if i not in live]
+            if orphans:
+                removed += len(self._query("passages", _in("doc_id", orphans), ["id"]))
+                for collection in ("passages", "texts"):
+                    self.client.delete(self._c(collection), filter=_in("doc_id", orphans))
+            self.client.delete(self._c("meta"), filter=_in("key", [_PENDING + i for i in ids]))
         return removed
 
     def _query(self, collection: str, filter: str, fields: list[str]) -> list[dict]:
         return self.client.query(
             self._c(collection), filter=filter, output_fields=fields, **_STRONG
         )
+
+    def _scan(self, collection: str, filter: str, fields: list[str]) -> Iterator[dict]:
+        """Every matching row, in pages on a server (which caps one query's result);
+        Milvus Lite answers in one (it has no iterator timestamps)."""
+        if self._lite:
+            yield from self._query(collection, filter, fields)
+            return
+        pages = self.client.query_iterator(
+            self._c(collection), batch_size=10_000, filter=filter, output_fields=fields, **_STRONG
+        )
+        try:
+            while rows := pages.next():
+                yield from rows
+        finally:
+            pages.close()
 
     # ------------------------------------------------------------------ writes
 
@@ -242,52 +314,69 @@ class MilvusStore:
     def add_many(
         self, items: list[tuple[Document, list[Chunk], np.ndarray]]
     ) -> list[tuple[Document, bool]]:
-        """See :meth:`rag.store.DocumentStore.add_many`; each document's row is written
-        last, after its passages and text (the commit mark)."""
+        """See :meth:`rag.store.DocumentStore.add_many`. The whole batch is written with a
+        few requests per collection (a round trip per document made large imports slow);
+        the document rows come last (their commit marks)."""
         check_items(items)
         results: list[tuple[Document, bool]] = []
         with self._lock:
+            hashes = sorted({document.content_hash for document, _, _ in items})
+            stored_rows: dict[str, dict] = {}
+            for values in _slices(hashes):
+                for row in self._query("documents", _in("content_hash", values), DOC_FIELDS):
+                    stored_rows.setdefault(row["content_hash"], row)
             created_at = datetime.now(UTC).isoformat(timespec="seconds")
             seen: dict[str, Document] = {}
+            new: dict[str, tuple[Document, list[Chunk], np.ndarray]] = {}
             for document, chunks, vectors in items:
-                existing = seen.get(document.content_hash) or self.find_by_hash(
-                    document.content_hash
-                )
-                if existing is not None:
-                    results.append((existing, False))
+                digest = document.content_hash
+                if digest not in seen and digest in stored_rows:
+                    seen[digest] = self._document(stored_rows[digest])
+                if digest in seen:
+                    results.append((seen[digest], False))
                     continue
-                self.delete(document.doc_id)
                 stored = dataclasses.replace(document, created_at=created_at)
-                self._write(stored, chunks, np.asarray(vectors, dtype=np.float32))
-                seen[document.content_hash] = stored
+                seen[digest] = stored
+                new.pop(stored.doc_id, None)  # a later document of the same id replaces it
+                new[stored.doc_id] = (stored, chunks, np.asarray(vectors, dtype=np.float32))
                 results.append((stored, True))
+            if new:
+                self._write(list(new.values()))
         return results
 
-    def _write(self, document: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def _mark_pending(self, doc_ids: list[str], **meta: str) -> None:
+        now = datetime.now(UTC).isoformat()
+        self._set_meta(**meta, **{_PENDING + doc_id: now for doc_id in doc_ids})
+
+    def _clear_pending(self, doc_ids: list[str]) -> None:
+        for ids in _slices(doc_ids):
+            self.client.delete(self._c("meta"), filter=_in("key", [_PENDING + i for i in ids]))
+
+    def _write(self, items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:
+        doc_ids = [document.doc_id for document, _, _ in items]
         first = int(self._meta()["next_id"])
-        self._set_meta(next_id=str(first + len(chunks)))  # ids are never reused
-        if chunks:
-            self.client.insert(
-                self._c("passages"),
-                [
-                    {
-                        "id": first + i,
-                        "doc_id": document.doc_id,
-                        "ord": c.index,
-                        "start": c.start,
-                        "end": c.end,
-                        "text": c.text,
-                        "dense": v.tolist(),
-                    }
-                    for i, (c, v) in enumerate(zip(chunks, vectors, strict=True))
-                ],
-            )
-        parts = [
-            document.text[i : i + PART_CHARS] for i in range(0, len(document.text), PART_CHARS)
-        ]
-        self.client.insert(
-            self._c("texts"),
-            [
+        total = sum(len(chunks) for _, chunks, _ in items)
+        self._mark_pending(doc_ids, next_id=str(first + total))  # ids are never reused
+        self._delete(doc_ids)
+        passages, parts, documents = [], [], []
+        for document, chunks, vectors in items:
+            passages += [
+                {
+                    "id": first + i,
+                    "doc_id": document.doc_id,
+                    "ord": c.index,
+                    "start": c.start,
+                    "end": c.end,
+                    "text": c.text,
+                    "dense": v.tolist(),
+                }
+                for i, (c, v) in enumerate(zip(chunks, vectors, strict=True))
+            ]
+            first += len(chunks)
+            texts = [
+                document.text[i : i + PART_CHARS] for i in range(0, len(document.text), PART_CHARS)
+            ]
+            parts += [
                 {
                     "part_id": f"{document.doc_id}:{i}",
                     "doc_id": document.doc_id,
@@ -295,12 +384,9 @@ class MilvusStore:
                     "text": part,
                     "none": _NO_VECTOR,
                 }
-                for i, part in enumerate(parts)
-            ],
-        )
-        self.client.insert(
-            self._c("documents"),
-            [
+                for i, part in enumerate(texts)
+            ]
+            documents.append(
                 {
                     "doc_id": document.doc_id,
                     "title": document.title[:1000],
@@ -309,19 +395,30 @@ class MilvusStore:
                     "created_at": document.created_at,
                     "characters": len(document.text),
                     "chunks": len(chunks),
-                    "parts": len(parts),
+                    "parts": len(texts),
                     "none": _NO_VECTOR,
                 }
-            ],
-        )
+            )
+        batches = (("passages", passages), ("texts", parts), ("documents", documents))
+        for collection, rows in batches:
+            for lo in range(0, len(rows), INSERT_ROWS):
+                self.client.insert(self._c(collection), rows[lo : lo + INSERT_ROWS])
+        self._clear_pending(doc_ids)
+
+    def _delete(self, doc_ids: list[str]) -> list[str]:
+        """Removes documents (their rows first: readers stop seeing them); the ids found."""
+        found: list[str] = []
+        for ids in _slices(doc_ids):
+            found += [r["doc_id"] for r in self._query("documents", _in("doc_id", ids), ["doc_id"])]
+            for collection in ("documents", "passages", "texts"):
+                self.client.delete(self._c(collection), filter=_in("doc_id", ids))
+        return found
 
     def delete(self, doc_id: str) -> bool:
         with self._lock:
-            found = self._query("documents", f"doc_id == {_quote(doc_id)}", ["doc_id"])
-            where = f"doc_id == {_quote(doc_id)}"
-            self.client.delete(self._c("documents"), filter=where)  # readers stop seeing it
-            self.client.delete(self._c("passages"), filter=where)
-            self.client.delete(self._c("texts"), filter=where)
+            self._mark_pending([doc_id])
+            found = self._delete([doc_id])
+            self._clear_pending([doc_id])
             return bool(found)
 
     # ------------------------------------------------------------------ reads
@@ -345,10 +442,12 @@ class MilvusStore:
 
     def documents(self) -> list[DocumentSummary]:
         with self._lock:
-            rows = self._query(
-                "documents",
-                'doc_id != ""',
-                ["doc_id", "title", "source", "created_at", "characters", "chunks"],
+            rows = list(
+                self._scan(
+                    "documents",
+                    'doc_id != ""',
+                    ["doc_id", "title", "source", "created_at", "characters", "chunks"],
+                )
             )
         summaries = [
             DocumentSummary(
@@ -358,20 +457,23 @@ class MilvusStore:
         ]
         return sorted(summaries, key=lambda d: (d.created_at, d.doc_id))
 
-    def counts(self) -> tuple[int, int]:
-        with self._lock:
-            rows = self._query("documents", 'doc_id != ""', ["chunks"])
-        return len(rows), sum(r["chunks"] for r in rows)
-
-    def vector_count(self) -> int:
+    def _count(self, collection: str) -> int:
         with self._lock:
             rows = self.client.query(
-                self._c("passages"), filter="", output_fields=["count(*)"], **_STRONG
+                self._c(collection), filter="", output_fields=["count(*)"], **_STRONG
             )
         return int(rows[0]["count(*)"])
 
+    def counts(self) -> tuple[int, int]:
+        """Row counts kept by Milvus (no scan): while a write is under way its passages
+        may be counted before its document row."""
+        return self._count("documents"), self._count("passages")
+
+    def vector_count(self) -> int:
+        return self._count("passages")
+
     def dense_info(self) -> dict:
-        return {"kind": "milvus-flat", "vectors": self.vector_count()}
+        return {"kind": f"milvus-{self.index_type.lower()}", "vectors": self.vector_count()}
 
     def chunks(self, ids: Iterable[int]) -> dict[int, tuple[Chunk, str]]:
         ids = [int(i) for i in ids]
@@ -406,7 +508,7 @@ class MilvusStore:
                 data=[np.asarray(vector, dtype=np.float32).reshape(-1).tolist()],
                 anns_field="dense",
                 limit=k,
-                search_params={"metric_type": "IP"},
+                search_params={"metric_type": "IP", "params": self._search_params(k)},
                 **_STRONG,
             )
         return [(int(h["id"]), float(h["distance"])) for h in hits[0]]
@@ -448,3 +550,13 @@ class MilvusStore:
                     vectors = np.array([r["dense"] for r in rows], dtype=np.float32)
                     items.append((document, chunks, vectors.reshape(len(rows), self.dimension)))
             yield items
+
+
+def _slices(values: list[str], size: int = FILTER_VALUES) -> Iterator[list[str]]:
+    for lo in range(0, len(values), size):
+        yield values[lo : lo + size]
+
+
+def _in(field: str, values: list[str]) -> str:
+    """A filter matching ``field`` against ``values`` (strings quoted as JSON)."""
+    return f"{field} in {json.dumps(values)}"

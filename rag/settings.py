@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         "file (default: milvus.db in RAG_INDEX_DIR).",
     )
     milvus_token: SecretStr | None = Field(None, description="Token of a Milvus server.")
+    milvus_index: Literal["HNSW", "FLAT"] = Field(
+        "HNSW",
+        description="Dense index of a new Milvus collection: HNSW (fast, approximate) or FLAT "
+        "(exact; slow past ~100k passages).",
+    )
     api_key: SecretStr | None = Field(None, description="Bearer key required for writes.")
     embedding_model: str = Field(
         default_factory=packaged_embedding_model,

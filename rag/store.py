@@ -122,6 +122,7 @@ def store_options(settings: Settings) -> dict:
         "backend": settings.store,
         "milvus_uri": settings.milvus_uri,
         "milvus_token": token.get_secret_value() if token is not None else None,
+        "milvus_index": settings.milvus_index,
     }
 
 
@@ -135,6 +136,7 @@ def open_store(
     backend: str = "sqlite",
     milvus_uri: str | None = None,
     milvus_token: str | None = None,
+    milvus_index: str = "HNSW",
 ) -> tuple[DocumentStore, Reconciliation]:
     """The store of an index folder (or, for Milvus, of ``milvus_uri``: default a Milvus
     Lite file in the folder), opened; what opening it repaired."""
@@ -142,7 +144,9 @@ def open_store(
         from rag.milvus_store import MilvusStore
 
         uri = milvus_uri if milvus_uri is not None else str(Path(directory) / "milvus.db")
-        milvus = MilvusStore(uri, model_id=model_id, dimension=dimension, token=milvus_token)
+        milvus = MilvusStore(
+            uri, model_id=model_id, dimension=dimension, token=milvus_token, index_type=milvus_index
+        )
         return milvus, milvus.open()
     from rag.sqlite_store import SQLiteStore
 

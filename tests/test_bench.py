@@ -18,16 +18,20 @@ def test_markdown_table():
 
 @pytest.mark.slow
 def test_bench_scale_on_a_small_synthetic_corpus(tmp_path):
-    report = scale.run([150, 600], pool=200, queries=5, workdir=tmp_path)
-    small, large = report["sizes"]
-    assert small["passages"] == 150 and large["passages"] == 600
+    stores = ("sqlite", "milvus")
+    report = scale.run([150, 600], pool=200, queries=5, workdir=tmp_path, stores=stores)
+    small, small_milvus, large, large_milvus = report["sizes"]
+    assert small["passages"] == small_milvus["passages"] == 150 and large["passages"] == 600
+    assert (small["store"], small_milvus["store"]) == ("sqlite", "milvus")
+    assert small_milvus["dense_index"] == {"kind": "milvus-hnsw", "vectors": 150}
+    assert large_milvus["recall_at_10"] >= 0.9 and large_milvus["retrieval_ms_p50"] > 0
     assert small["vectors"] == "all from the model"
     assert large["vectors"].startswith("200 from the model, 400 noisy copies")
     assert small["dense_index"]["kind"] == "flat" and small["recall_at_10"] == 1.0
     assert small["server_peak_rss_mb"] > 100 and small["disk_mb"] > 0
     assert small["retrieval_ms_p50"] > 0
     assert set(small["stages_ms_p50"]) == {"embed", "dense", "lexical", "fetch"}
-    assert "| 600 |" in scale.table(report)
+    assert "| 600 | milvus |" in scale.table(report)
     scale.plot(report, tmp_path / "scale.png")
     assert (tmp_path / "scale.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob("rag-bench-scale-*")), "throwaway indexes are removed"
@@ -68,5 +72,7 @@ def test_bench_refuses_bad_arguments_with_one_line(tmp_path):
     nowhere = str(tmp_path / "missing")
     workdir = _one_error_line(_bench("scale", "--chunks", "10", "--workdir", nowhere))
     assert "no such folder" in workdir
+    store = _one_error_line(_bench("scale", "--chunks", "10", "--store", "redis"))
+    assert "sqlite and milvus" in store
     out = _one_error_line(_bench("index", "--out", f"{nowhere}/index.json"))
     assert "does not exist" in out

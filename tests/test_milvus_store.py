@@ -1,0 +1,107 @@
+"""Milvus-only behaviour of the store (the contract itself is in ``tests/test_store.py``):
+what a crashed write leaves behind, batched writes, the dense index type. Real Milvus Lite."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.ingest import make_document
+from rag.milvus_store import INSERT_ROWS, MilvusStore
+from rag.types import Chunk
+from tests.stores import DIM, add_text, unit_vectors
+
+
+def _open(path, **kwargs) -> MilvusStore:
+    store = MilvusStore(str(path / "milvus.db"), model_id="m", dimension=DIM, **kwargs)
+    store.open()
+    return store
+
+
+class Crash(Exception):
+    pass
+
+
+def _crash_before_document_rows(store: MilvusStore, monkeypatch) -> None:
+    """Makes the next write stop after its passages and text, before its document rows."""
+    insert = store.client.insert
+
+    def failing(collection, rows, *args, **kwargs):
+        if collection.endswith("_documents"):
+            raise Crash
+        return insert(collection, rows, *args, **kwargs)
+
+    monkeypatch.setattr(store.client, "insert", failing)
+
+
+def test_a_crashed_write_is_invisible_and_removed_on_open(tmp_path, monkeypatch):
+    store = _open(tmp_path)
+    add_text(store, "Kept\n\nRi Yong-ho met Lavrov.", "kept")
+    _crash_before_document_rows(store, monkeypatch)
+    with pytest.raises(Crash):
+        add_text(store, "Lost\n\nThe crashed write about Moscow.\n\nTwo passages.", "lost")
+    monkeypatch.undo()
+    # passages without a document row are never returned
+    hits = store.search_lexical("crashed write Moscow", 5)
+    assert not store.chunks([i for i, _ in hits])
+    assert store.document("lost") is None
+    store.close()
+
+    reopened = MilvusStore(str(tmp_path / "milvus.db"), model_id="m", dimension=DIM)
+    assert reopened.open().removed == 3  # title and two paragraphs
+    assert reopened.counts() == (1, 2) and reopened.vector_count() == 2
+    assert not reopened.search_lexical("crashed write Moscow", 5)
+    assert reopened.open().removed == 0  # the marks are gone with the orphans
+    reopened.close()
+
+
+def test_a_young_pending_write_of_another_replica_is_left_alone(tmp_path, monkeypatch):
+    store = _open(tmp_path)
+    _crash_before_document_rows(store, monkeypatch)
+    with pytest.raises(Crash):
+        add_text(store, "Busy\n\nAnother replica is still writing this.", "busy")
+    monkeypatch.undo()
+    store.close()
+
+    server_like = MilvusStore(
+        str(tmp_path / "milvus.db"), model_id="m", dimension=DIM, orphan_grace=600
+    )
+    assert server_like.open().removed == 0
+    assert server_like.vector_count() == 2  # still there: it may yet be committed
+    server_like.close()
+
+
+def test_a_large_batch_is_written_in_several_requests(tmp_path):
+    store = _open(tmp_path)
+    n = INSERT_ROWS + 5
+    items = []
+    for i in range(n):
+        document = make_document(f"Doc {i}\n\nPassage number {i} about topic{i}.", doc_id=f"d{i}")
+        body = document.text.index("Passage")
+        chunk = Chunk(document.doc_id, 0, body, len(document.text), document.text[body:])
+        items.append((document, [chunk], unit_vectors(1, seed=i)))
+    items.append(items[0])  # the same content twice in one batch is stored once
+    results = store.add_many(items)
+    assert [created for _, created in results].count(True) == n
+    assert results[-1] == (results[0][0], False)
+    assert store.counts() == (n, n)
+    ids = [i for i, _ in store.search_lexical("topic2004", 3)]
+    chunk, title = store.chunks(ids[:1])[ids[0]]
+    assert title == "Doc 2004" and chunk.text == "Passage number 2004 about topic2004."
+    assert len(store.documents()) == n
+    store.close()
+
+
+def test_the_dense_index_type_is_chosen_for_a_new_collection_and_kept(tmp_path):
+    store = _open(tmp_path, index_type="FLAT")
+    add_text(store, "Title\n\nOne passage.", "a")
+    assert store.dense_info()["kind"] == "milvus-flat"
+    store.close()
+    reopened = _open(tmp_path)  # asks for HNSW, the collection says FLAT
+    assert reopened.dense_info()["kind"] == "milvus-flat"
+    assert reopened.search_dense(unit_vectors(1)[0], 1)
+    reopened.close()
+    fresh = _open(tmp_path / "new")
+    assert fresh.dense_info()["kind"] == "milvus-hnsw"
+    fresh.close()
+    with pytest.raises(ValueError, match="HNSW, FLAT"):
+        MilvusStore("x.db", model_id="m", dimension=DIM, index_type="DISKANN")
