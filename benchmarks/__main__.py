@@ -111,6 +111,10 @@ def bench_scale(
         list[str] | None,
         typer.Option(help="Store(s) to build each size on: sqlite, milvus (repeat the option)."),
     ] = None,
+    largest: Annotated[
+        list[str] | None,
+        typer.Option(help="STORE=N: build no size over N passages on STORE (repeatable)."),
+    ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG plot of the results.")] = None,
     as_json: _Json = False,
     out: _Out = None,
@@ -124,8 +128,16 @@ def bench_scale(
     stores = store if store else ["sqlite"]
     if unknown := sorted(set(stores) - {"sqlite", "milvus"}):
         fail(f"--store {unknown[0]}: the stores are sqlite and milvus")
+    limits = {}
+    for limit in largest or []:
+        name, _, size = limit.partition("=")
+        if name not in stores or not size.isdigit():
+            fail(f"--largest {limit}: expected STORE=N for a store given with --store")
+        limits[name] = int(size)
     with clear_errors():
-        report = scale.run(chunks, squad, pool, queries, workdir, stores=tuple(stores))
+        report = scale.run(
+            chunks, squad, pool, queries, workdir, stores=tuple(stores), largest=limits
+        )
     if plot is not None:
         scale.plot(report, plot)
     _bench_output(report, scale.table(report), as_json, out)

@@ -259,7 +259,11 @@ def run(
     workdir: Path | None = None,
     seed: int = 0,
     stores: tuple[str, ...] = ("sqlite",),
+    largest: dict[str, int] | None = None,
 ) -> dict:
+    """``largest``: the largest size built on a store (Milvus Lite, an engine for small
+    collections, does not fit a million passages in this machine's memory)."""
+    largest = largest if largest is not None else {}
     from rag.embedding import Embedder
     from rag.settings import get_settings
 
@@ -273,8 +277,9 @@ def run(
     results = []
     with tempfile.TemporaryDirectory(prefix="rag-bench-scale-", dir=workdir) as tmp:
         for n in sorted(sizes):
+            fits = tuple(s for s in stores if n <= largest.get(s, n))
             results += run_size(
-                n, synth, embedder, pool_texts, pool_vectors, Path(tmp), queries, seed, stores
+                n, synth, embedder, pool_texts, pool_vectors, Path(tmp), queries, seed, fits
             )
     return {
         "benchmark": "scale",
@@ -282,6 +287,7 @@ def run(
         "pool_embedded": pool,
         "pool_embed_s": round(embed_s, 1),
         "sizes": results,
+        "largest": largest,
         "machine": machine(),
     }
 

@@ -19,8 +19,16 @@ def test_markdown_table():
 @pytest.mark.slow
 def test_bench_scale_on_a_small_synthetic_corpus(tmp_path):
     stores = ("sqlite", "milvus")
-    report = scale.run([150, 600], pool=200, queries=5, workdir=tmp_path, stores=stores)
-    small, small_milvus, large, large_milvus = report["sizes"]
+    report = scale.run(
+        [150, 600, 700],
+        pool=200,
+        queries=5,
+        workdir=tmp_path,
+        stores=stores,
+        largest={"milvus": 600},
+    )
+    small, small_milvus, large, large_milvus, largest = report["sizes"]
+    assert (largest["passages"], largest["store"]) == (700, "sqlite")
     assert small["passages"] == small_milvus["passages"] == 150 and large["passages"] == 600
     assert (small["store"], small_milvus["store"]) == ("sqlite", "milvus")
     assert small_milvus["dense_index"] == {"kind": "milvus-hnsw", "vectors": 150}
@@ -74,5 +82,7 @@ def test_bench_refuses_bad_arguments_with_one_line(tmp_path):
     assert "no such folder" in workdir
     store = _one_error_line(_bench("scale", "--chunks", "10", "--store", "redis"))
     assert "sqlite and milvus" in store
+    limit = _one_error_line(_bench("scale", "--chunks", "10", "--largest", "milvus=10"))
+    assert "expected STORE=N" in limit
     out = _one_error_line(_bench("index", "--out", f"{nowhere}/index.json"))
     assert "does not exist" in out
