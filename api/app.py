@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from api.limits import AllowHeader, BodySizeLimit, BodyTimeout, InFlightLimit
+from api.mcp import create_mcp
 from api.metrics import Metrics, RequestMetrics, request_id
 from api.routers import ask, documents, health, metrics, ui
 from api.schemas import errors
@@ -42,20 +43,21 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if pipeline is None:
-            p = Pipeline(settings)
+        async with mcp.session_manager.run():
+            if pipeline is None:
+                p = Pipeline(settings)
 
-            def load() -> None:  # off the event loop: it takes seconds
-                p.load()
-                p.ensure_index(progress=True)
+                def load() -> None:  # off the event loop: it takes seconds
+                    p.load()
+                    p.ensure_index(progress=True)
 
-            await run_in_threadpool(load)
-            app.state.pipeline = p
-            yield
-            p.close()
-        else:
-            app.state.pipeline = pipeline
-            yield
+                await run_in_threadpool(load)
+                app.state.pipeline = p
+                yield
+                p.close()
+            else:
+                app.state.pipeline = pipeline
+                yield
 
     app = FastAPI(
         title="rag: extractive question answering",
@@ -104,6 +106,14 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.include_router(metrics.router, responses=common)
     app.include_router(ui.router)
     app.mount("/static", ui.static_files(), name="static")
+    # MCP over streamable HTTP, stateless (any replica answers any request), as plain
+    # routes of this app: the guards above apply to it as to the REST API
+    mcp = create_mcp(lambda: app.state.pipeline)
+    app.router.routes.extend(
+        mcp.streamable_http_app(
+            streamable_http_path="/mcp", stateless_http=True, json_response=True
+        ).routes
+    )
 
     def openapi() -> dict:
         # Writes need the bearer key only when the server has one: without a key the
@@ -154,18 +164,18 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     @app.exception_handler(StorageFullError)
     async def _full(request: Request, exc: StorageFullError) -> JSONResponse:
-        log.error("request %s: %s %s: %s", request_id.get(), request.method, request.url.path, exc)
+        log.error("%s %s: %s", request.method, request.url.path, exc)
         return _error(status.HTTP_507_INSUFFICIENT_STORAGE, str(exc))
 
     @app.exception_handler(StoreDamagedError)
     async def _damaged(request: Request, exc: StoreDamagedError) -> JSONResponse:
-        log.error("request %s: %s %s: %s", request_id.get(), request.method, request.url.path, exc)
+        log.error("%s %s: %s", request.method, request.url.path, exc)
         return _error(status.HTTP_500_INTERNAL_SERVER_ERROR, f"{exc}; see /health")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         rid = request_id.get()
-        log.exception("request %s: unhandled error on %s %s", rid, request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _error(
             status.HTTP_500_INTERNAL_SERVER_ERROR,
             f"internal error (request {rid}); see the server log",

@@ -190,6 +190,13 @@ def _build(
     store.close()
 
 
+def _passage_numbers(store, hits: list[tuple[int, float]]) -> set[int]:
+    """Which synthetic passages (document ``p0000042`` is passage 42) the hits are: the
+    stores number their chunks their own way."""
+    found = store.chunks([i for i, _ in hits])
+    return {int(chunk.doc_id[1:]) for chunk, _ in found.values()}
+
+
 def _measure(
     index_dir: Path,
     backend: str,
@@ -207,7 +214,7 @@ def _measure(
     )
     dense_info = store.dense_info()
     recall = statistics.mean(
-        len({i for i, _ in store.search_dense(q, 10)} & {int(i) + 1 for i in exact[j]}) / 10
+        len(_passage_numbers(store, store.search_dense(q, 10)) & {int(i) for i in exact[j]}) / 10
         for j, q in enumerate(q_vectors)
     )
     lexical_share = statistics.mean(bool(store.search_lexical(q, 1)) for q in questions)

@@ -32,6 +32,7 @@ def citation(passage: Passage, span: tuple[int, int] | None = None) -> Citation:
         answer_start=span[0] if span else None,
         answer_end=span[1] if span else None,
         score=passage.score,
+        pages=list(chunk.pages) if chunk.pages else None,
     )
 
 

@@ -14,10 +14,11 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from rag import formats
 from rag.errors import IngestError
 from rag.types import Document
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = (".txt", ".md", *formats.HTML_SUFFIXES, *formats.PDF_SUFFIXES)
 MAX_TITLE_CHARS = 200
 
 #: A line that starts the comment form: it and everything after it are dropped.
@@ -91,10 +92,19 @@ def doc_id_from_name(name: str) -> str:
 
 
 def make_document(
-    text: str, *, title: str | None = None, doc_id: str | None = None, source: str = ""
+    text: str,
+    *,
+    title: str | None = None,
+    doc_id: str | None = None,
+    source: str = "",
+    metadata: dict | None = None,
+    clean: bool = True,
 ) -> Document:
-    """Clean ``text`` and build a document; the id defaults to a hash of the content."""
-    cleaned = clean_text(text)
+    """Clean ``text`` and build a document; the id defaults to a hash of the content.
+
+    ``clean=False`` stores ``text`` as it is: text extracted from HTML or a PDF is
+    already clean, and its page offsets point into it."""
+    cleaned = clean_text(text) if clean else text
     if not cleaned:
         raise IngestError("the document has no text")
     digest = content_hash(cleaned)
@@ -108,6 +118,7 @@ def make_document(
         text=cleaned,
         source=source,
         content_hash=digest,
+        metadata=metadata if metadata is not None else {},
     )
 
 
@@ -127,6 +138,29 @@ def check_suffix(name: str) -> None:
         )
 
 
+def read_bytes(
+    data: bytes, name: str, *, title: str | None = None, doc_id: str | None = None, source: str = ""
+) -> Document:
+    """A document from a file's bytes: a PDF or an HTML page by its content and name
+    (see :func:`rag.formats.kind_of`), UTF-8 text by its name; anything else is an
+    :class:`UnsupportedFileType`."""
+    kind = formats.kind_of(name, data)
+    if kind == "text":
+        check_suffix(name)
+        text = decode(data, name)
+        return make_document(text, title=title, doc_id=doc_id, source=source)
+    extract = formats.extract_pdf if kind == "pdf" else formats.extract_html
+    found = extract(data, name)
+    return make_document(
+        found.text,
+        title=title if title and title.strip() else found.title,
+        doc_id=doc_id,
+        source=source,
+        metadata=found.metadata,
+        clean=False,
+    )
+
+
 def read_file(path: Path) -> Document:
     check_suffix(path.name)
     try:
@@ -134,7 +168,7 @@ def read_file(path: Path) -> Document:
     except OSError as exc:
         raise IngestError(f"{path}: cannot read ({exc.strerror})") from None
     doc_id = doc_id_from_name(path.name) or None
-    return make_document(decode(data, str(path)), doc_id=doc_id, source=str(path))
+    return read_bytes(data, str(path), doc_id=doc_id, source=str(path))
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:

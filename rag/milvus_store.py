@@ -11,8 +11,9 @@ mid-write), found through the marks, so it never scans the collection. A mark yo
 than ``orphan_grace`` seconds may belong to another replica still writing: it is left
 alone (Milvus Lite is opened by one process only, so its grace is 0). Every operation
 uses the Strong consistency level, so that an acknowledged document is answerable at
-once, from any replica. Chunk ids come from a counter in ``meta`` that is advanced
-before the ids are used, so they are never reused.
+once, from any replica. Chunk ids are Milvus' own (``auto_id``): unique across
+replicas writing at once, never reused. (Collections made before version 0.9 keep a
+counter in ``meta``, advanced before its ids are used; one writer only.)
 
 Milvus needs a vector field in every collection: the collections that hold no vectors
 (documents, text parts, meta) carry a constant two-dimensional one.
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexMismatchError, StoreError
+from rag.formats import pages_of
 from rag.store import check_items
 from rag.text import content_words
 from rag.types import Chunk, Document, DocumentSummary, Reconciliation
@@ -88,6 +90,8 @@ class MilvusStore:
         self._lite = lite = "://" not in uri
         self.orphan_grace = orphan_grace if orphan_grace is not None else (0.0 if lite else 600.0)
         self._search_params = DENSE_INDEXES[index_type][1]
+        self._auto_ids = True
+        self._doc_fields = DOC_FIELDS
         self._client = None
         self._lock = threading.RLock()
 
@@ -213,6 +217,7 @@ class MilvusStore:
             self._plain_schema(
                 "doc_id",
                 title=short,
+                metadata=(DataType.VARCHAR, {"max_length": 65_535}),
                 source=short,
                 content_hash=(DataType.VARCHAR, {"max_length": 128}),
                 created_at=(DataType.VARCHAR, {"max_length": 64}),
@@ -230,7 +235,7 @@ class MilvusStore:
             lookups=("doc_id",),
         )
         schema = self.client.create_schema(auto_id=False)
-        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("id", DataType.INT64, is_primary=True, auto_id=True)
         schema.add_field("doc_id", DataType.VARCHAR, max_length=256)
         schema.add_field("ord", DataType.INT64)
         schema.add_field("start", DataType.INT64)
@@ -257,7 +262,15 @@ class MilvusStore:
         self._create(self._c("passages"), schema, index, lookups=("doc_id",))
 
     def _find_index_type(self) -> None:
-        """An existing collection keeps the dense index it was built with."""
+        """An existing collection keeps the dense index (and the kind of ids) it was
+        built with."""
+        fields = self.client.describe_collection(self._c("passages"))["fields"]
+        self._auto_ids = any(f["name"] == "id" and f.get("auto_id") for f in fields)
+        documents = self.client.describe_collection(self._c("documents"))["fields"]
+        # collections from before documents had metadata store none
+        self._doc_fields = DOC_FIELDS + (
+            ["metadata"] if any(f["name"] == "metadata" for f in documents) else []
+        )
         found = self.client.describe_index(self._c("passages"), "dense").get("index_type")
         if found in DENSE_INDEXES:
             self.index_type = found
@@ -323,7 +336,7 @@ class MilvusStore:
             hashes = sorted({document.content_hash for document, _, _ in items})
             stored_rows: dict[str, dict] = {}
             for values in _slices(hashes):
-                for row in self._query("documents", _in("content_hash", values), DOC_FIELDS):
+                for row in self._query("documents", _in("content_hash", values), self._doc_fields):
                     stored_rows.setdefault(row["content_hash"], row)
             created_at = datetime.now(UTC).isoformat(timespec="seconds")
             seen: dict[str, Document] = {}
@@ -354,15 +367,19 @@ class MilvusStore:
 
     def _write(self, items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:
         doc_ids = [document.doc_id for document, _, _ in items]
-        first = int(self._meta()["next_id"])
-        total = sum(len(chunks) for _, chunks, _ in items)
-        self._mark_pending(doc_ids, next_id=str(first + total))  # ids are never reused
+        counter = {}
+        first = 0
+        if not self._auto_ids:  # a collection from before auto ids: ids from the counter
+            first = int(self._meta()["next_id"])
+            total = sum(len(chunks) for _, chunks, _ in items)
+            counter["next_id"] = str(first + total)  # advanced first: ids are never reused
+        self._mark_pending(doc_ids, **counter)
         self._delete(doc_ids)
         passages, parts, documents = [], [], []
         for document, chunks, vectors in items:
             passages += [
                 {
-                    "id": first + i,
+                    **({} if self._auto_ids else {"id": first + i}),
                     "doc_id": document.doc_id,
                     "ord": c.index,
                     "start": c.start,
@@ -396,6 +413,11 @@ class MilvusStore:
                     "characters": len(document.text),
                     "chunks": len(chunks),
                     "parts": len(texts),
+                    **(
+                        {"metadata": json.dumps(document.metadata, ensure_ascii=False)}
+                        if "metadata" in self._doc_fields
+                        else {}
+                    ),
                     "none": _NO_VECTOR,
                 }
             )
@@ -427,17 +449,23 @@ class MilvusStore:
         parts = self._query("texts", f"doc_id == {_quote(row['doc_id'])}", ["ord", "text"])
         text = "".join(p["text"] for p in sorted(parts, key=lambda p: p["ord"]))
         return Document(
-            row["doc_id"], row["title"], text, row["source"], row["content_hash"], row["created_at"]
+            row["doc_id"],
+            row["title"],
+            text,
+            row["source"],
+            row["content_hash"],
+            row["created_at"],
+            metadata=json.loads(row.get("metadata") or "{}"),
         )
 
     def find_by_hash(self, digest: str) -> Document | None:
         with self._lock:
-            rows = self._query("documents", f"content_hash == {_quote(digest)}", DOC_FIELDS)
+            rows = self._query("documents", f"content_hash == {_quote(digest)}", self._doc_fields)
             return self._document(rows[0]) if rows else None
 
     def document(self, doc_id: str) -> Document | None:
         with self._lock:
-            rows = self._query("documents", f"doc_id == {_quote(doc_id)}", DOC_FIELDS)
+            rows = self._query("documents", f"doc_id == {_quote(doc_id)}", self._doc_fields)
             return self._document(rows[0]) if rows else None
 
     def documents(self) -> list[DocumentSummary]:
@@ -484,22 +512,21 @@ class MilvusStore:
                 "passages", f"id in {ids}", ["id", "doc_id", "ord", "start", "end", "text"]
             )
             doc_ids = sorted({r["doc_id"] for r in rows})
-            titles = {
-                r["doc_id"]: r["title"]
-                for r in (
-                    self._query("documents", f"doc_id in {doc_ids}", ["doc_id", "title"])
-                    if doc_ids
-                    else []
-                )
-            }
-        return {
-            r["id"]: (
-                Chunk(r["doc_id"], r["ord"], r["start"], r["end"], r["text"], id=r["id"]),
-                titles[r["doc_id"]],
+            fields = ["doc_id", "title", *self._doc_fields[len(DOC_FIELDS) :]]
+            rows_of_documents = (
+                self._query("documents", _in("doc_id", doc_ids), fields) if doc_ids else []
             )
-            for r in rows
-            if r["doc_id"] in titles  # a document's row is its commit mark
-        }
+            documents = {d["doc_id"]: d for d in rows_of_documents}
+        found = {}
+        for r in rows:
+            document = documents.get(r["doc_id"])
+            if document is None:
+                continue  # a document's row is its commit mark
+            starts = json.loads(document.get("metadata") or "{}").get("page_starts")
+            pages = pages_of(r["start"], r["end"], starts) if starts else ()
+            chunk = Chunk(r["doc_id"], r["ord"], r["start"], r["end"], r["text"], r["id"], pages)
+            found[r["id"]] = (chunk, document["title"])
+        return found
 
     def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         with self._lock:

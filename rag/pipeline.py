@@ -15,6 +15,7 @@ import faiss  # before anything imports torch: see Pipeline._load
 
 from rag import ingest, runtime
 from rag.answering import Answerer
+from rag.answers import citation
 from rag.embedding import Embedder
 from rag.errors import QuestionError, StoreError
 from rag.indexing import Indexer, chunker_for, open_index
@@ -22,7 +23,7 @@ from rag.reader import Reader, load_reader
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings, get_settings
 from rag.store import DocumentStore, Reconciliation
-from rag.types import AskResult, Document
+from rag.types import AskResult, Citation, Document
 
 __all__ = ["MAX_QUESTION_CHARS", "Pipeline", "QuestionError"]
 
@@ -140,19 +141,35 @@ class Pipeline:
 
     # ------------------------------------------------------------------ reads
 
+    @staticmethod
+    def _clean_question(question: str) -> str:
+        question = " ".join(ingest.sanitize(question).split())
+        if not question:
+            raise QuestionError("the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        return question
+
     def ask(
         self, question: str, top_k: int | None = None, timeout: float | None = None
     ) -> AskResult:
         """Answer from the index, on the compute thread, batched with questions that
         arrive meanwhile. Past ``timeout`` seconds it raises ``TimeoutError``, and a
         question still waiting in the queue is dropped rather than answered for nobody."""
-        question = " ".join(ingest.sanitize(question).split())
-        if not question:
-            raise QuestionError("the question is empty")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise QuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        question = self._clean_question(question)
         k = top_k if top_k is not None else self.settings.top_k
         return self._questions.run((question, k), timeout)
+
+    def search(
+        self, query: str, top_k: int | None = None, timeout: float | None = None
+    ) -> list[Citation]:
+        """The passages hybrid retrieval finds for ``query``, best first, without
+        reading them (the MCP ``search`` tool)."""
+        query = self._clean_question(query)
+        k = top_k if top_k is not None else self.settings.top_k
+        future = runtime.submit(self.answerer.retriever.retrieve_timed, query, k)
+        passages, _ = future.result(timeout)
+        return [citation(p) for p in passages]
 
     @property
     def questions_waiting(self) -> int:

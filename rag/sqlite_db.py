@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from rag.types import Chunk, Document
 
 SCHEMA_VERSION = "1"
 DB_NAME = "rag.sqlite3"
-DOC_COLUMNS = "doc_id, title, text, source, content_hash, created_at"
+DOC_COLUMNS = "doc_id, title, text, source, content_hash, created_at, metadata"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS documents (
     text TEXT NOT NULL,
     source TEXT NOT NULL DEFAULT '',
     content_hash TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -76,6 +78,9 @@ def connect(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(_SCHEMA + LEXICAL_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+        if "metadata" not in columns:  # an index from before documents had metadata
+            db.execute("ALTER TABLE documents ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable rag index ({exc})") from None
     return db
@@ -198,8 +203,8 @@ def insert_rows(
 ) -> list[int]:
     """Insert a document and its chunks; the new chunk ids."""
     db.execute(
-        f"INSERT INTO documents({DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-        dataclasses.astuple(document),
+        f"INSERT INTO documents({DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        document_row(document),
     )
     ids = []
     for chunk, vector in zip(chunks, vectors, strict=True):
@@ -289,4 +294,14 @@ def read_documents(directory: Path) -> list[Document]:
             db.close()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable rag index ({exc})") from None
-    return [Document(*row) for row in rows]
+    return [document_from_row(row) for row in rows]
+
+
+def document_row(document: Document) -> tuple:
+    """The ``DOC_COLUMNS`` values of a document (its metadata as JSON)."""
+    values = dataclasses.astuple(dataclasses.replace(document, metadata={}))[:-1]
+    return (*values, json.dumps(document.metadata, ensure_ascii=False))
+
+
+def document_from_row(row: tuple) -> Document:
+    return Document(*row[:-1], metadata=json.loads(row[-1]))

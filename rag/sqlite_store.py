@@ -11,6 +11,7 @@ AUTOINCREMENT key and are never reused.
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -22,8 +23,9 @@ import numpy as np
 from rag import sqlite_db
 from rag.errors import StoreError
 from rag.faiss_file import VectorFile
+from rag.formats import pages_of
 from rag.lexical import LEXICAL_BUDGET, LexicalSearch
-from rag.sqlite_db import DB_NAME, DOC_COLUMNS, Transaction, translated
+from rag.sqlite_db import DB_NAME, DOC_COLUMNS, Transaction, document_from_row, translated
 from rag.store import check_items
 from rag.types import Chunk, Document, DocumentSummary, Reconciliation
 from rag.vectors import IVF_THRESHOLD
@@ -169,14 +171,14 @@ class SQLiteStore:
             row = self.db.execute(
                 f"SELECT {DOC_COLUMNS} FROM documents WHERE content_hash = ?", (digest,)
             ).fetchone()
-        return Document(*row) if row else None
+        return document_from_row(row) if row else None
 
     def document(self, doc_id: str) -> Document | None:
         with self._lock, translated():
             row = self.db.execute(
                 f"SELECT {DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
             ).fetchone()
-        return Document(*row) if row else None
+        return document_from_row(row) if row else None
 
     def documents(self) -> list[DocumentSummary]:
         """Every document without its text, oldest first."""
@@ -215,12 +217,20 @@ class SQLiteStore:
         marks = ",".join("?" * len(ids))
         with self._lock, translated():
             rows = self.db.execute(
-                f'SELECT c.id, c.doc_id, c.ord, c.start, c."end", c.text, d.title'
+                f'SELECT c.id, c.doc_id, c.ord, c.start, c."end", c.text, d.title,'
+                " json_extract(d.metadata, '$.page_starts')"
                 f" FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({marks})",
                 ids,
             ).fetchall()
         return {
-            row[0]: (Chunk(row[1], row[2], row[3], row[4], row[5], id=row[0]), row[6])
+            row[0]: (
+                Chunk(
+                    *row[1:6],
+                    id=row[0],
+                    pages=pages_of(row[3], row[4], json.loads(row[7])) if row[7] else (),
+                ),
+                row[6],
+            )
             for row in rows
         }
 

@@ -23,6 +23,13 @@ class Document:
     source: Annotated[str, Field(description="File name, 'api', or where it came from.")] = ""
     content_hash: Annotated[str, Field(description="SHA-256 of the cleaned text.")] = ""
     created_at: Annotated[str, Field(description="When it was indexed (ISO 8601, UTC).")] = ""
+    metadata: Annotated[
+        dict,
+        Field(
+            description="Where it came from: format (html, pdf), and where known url, author, "
+            "date, site, pages and page_starts (the offset in text where each PDF page starts)."
+        ),
+    ] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class Chunk:
     end: int
     text: str
     id: int | None = None
+    #: The 1-based PDF pages it spans (a store fills it in; empty for other formats).
+    pages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,10 @@ class Citation:
     ]
     answer_end: int | None
     score: Annotated[float, Field(description="Fused retrieval score, 0..1.")]
+    pages: Annotated[
+        list[int] | None,
+        Field(description="The PDF pages (1-based) the passage spans; null for other formats."),
+    ] = None
 
 
 @dataclass(frozen=True)

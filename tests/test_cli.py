@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.conftest import FIXTURES, SEEDS
+from tests.pdfs import make_pdf
 
 
 def _rag(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -97,6 +98,36 @@ def test_a_bad_file_in_a_folder_is_reported_and_the_rest_indexed(env, tmp_path):
     assert "1 added" in result.stdout and "1 skipped" in result.stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "latin.txt" in errors[0] and "UTF-8" in errors[0]
+
+
+@pytest.mark.slow
+def test_a_folder_of_web_pages_and_pdfs_is_indexed_and_cited_with_pages(env, tmp_path):
+    from tests.test_formats import BOILERPLATE, PAGE, report
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    shutil.copy(PAGE, folder / "kite-record.html")
+    (folder / "annual-report.pdf").write_bytes(report())
+    (folder / "scan.pdf").write_bytes(make_pdf([[], []]))
+    result = _rag("index", str(folder), env=env)
+    assert result.returncode == 1, "a file was skipped"
+    assert "2 added" in result.stdout and "1 skipped" in result.stdout
+    assert "scan.pdf" in result.stderr and "no text layer" in result.stderr
+
+    asked = _rag("ask", "Who is the treasurer of the Zorblax Kite Society?", "--json", env=env)
+    body = json.loads(asked.stdout)
+    assert body["answer"] == "Mira Tamm"
+    source = body["answers"][0]["sources"][0]
+    assert source["doc_id"] == "annual-report" and source["pages"] == [3]
+
+    asked = _rag("ask", "Who flew the kite over Lake Peipsi?", "--json", env=env)
+    body = json.loads(asked.stdout)
+    assert body["answer"] == "Anu Saar"
+    source = body["answers"][0]["sources"][0]
+    assert source["doc_id"] == "kite-record" and source["pages"] is None
+    passages = [p["text"] for p in body["passages"] if p["doc_id"] == "kite-record"]
+    assert passages
+    assert not [junk for junk in BOILERPLATE for text in passages if junk in text]
 
 
 def test_train_reader_refuses_unusable_data_with_one_line(tmp_path):

@@ -568,3 +568,46 @@ def test_conversation_is_kept_in_session_storage_only(page):
     expect(page.locator(".turn .answer-text")).to_have_text("Moscow")
     page.get_by_role("button", name="New conversation").click()
     expect(page.locator(".turn")).to_have_count(0)
+
+
+def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(page, base_url, tmp_path):
+    from tests.pdfs import make_pdf
+    from tests.test_formats import PAGE, report
+
+    files = {
+        "kite-record.html": PAGE.read_bytes(),
+        "annual-report.pdf": report(),
+        "scan.pdf": make_pdf([[]]),
+        "letter.docx": b"PK\x03\x04",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    seeds = {d["doc_id"] for d in httpx.get(f"{base_url}/documents").json()["documents"]}
+    page.set_input_files("#doc-file", [tmp_path / name for name in files])
+    page.get_by_role("button", name="Add document").click()
+    lines = page.locator("#upload-progress .upload")
+    expect(page.locator("#add-status")).to_have_text("2 files added, 2 not.", timeout=60_000)
+    expect(lines).to_have_count(4)
+    expect(lines.nth(0)).to_contain_text("added as “Kite stays aloft for 31 hours")
+    expect(lines.nth(1)).to_contain_text("added as “Zorblax Annual Report 2023”")
+    expect(lines.nth(2)).to_contain_text("no text layer")
+    expect(lines.nth(3)).to_contain_text("only .txt, .md, .html and .pdf")
+    listed = httpx.get(f"{base_url}/documents").json()["documents"]
+    ids = {d["title"]: d["doc_id"] for d in listed}
+    kite = ids["Kite stays aloft for 31 hours over Lake Peipsi"]
+    try:
+        turn = ask(page, "Who is the treasurer of the Zorblax Kite Society?")
+        expect(turn.locator(".answer-text")).to_contain_text("Mira Tamm")
+        source = turn.locator(".reply-answer > .sources .source").first
+        expect(source.locator(".source-title")).to_have_text("Zorblax Annual Report 2023")
+        expect(source.locator(".source-pages")).to_have_text("p. 3")
+
+        page.goto(f"{base_url}/documents/{kite}/view")
+        expect(page.locator("#doc-meta")).to_contain_text("by Liis Kask · 2024-05-19")
+        link = page.locator("#doc-meta a")
+        expect(link).to_have_attribute("href", re.compile(r"^https://baltic-daily\.example/"))
+        expect(page.locator("#doc-text")).not_to_contain_text("Share on Facebook")
+    finally:
+        for doc_id in ids.values():
+            if doc_id not in seeds:
+                httpx.delete(f"{base_url}/documents/{doc_id}")

@@ -18,9 +18,13 @@ def test_serve_builds_index_on_first_start_and_keeps_it_across_restarts(tmp_path
     server = Server.seeded(tmp_path).start()
     try:
         r = httpx.post(
-            f"{server.base}/ask", json={"question": "Where was Kim invited?"}, timeout=60
+            f"{server.base}/ask",
+            json={"question": "Where was Kim invited?"},
+            headers={"X-Request-ID": "trace-me-7"},
+            timeout=60,
         )
         assert r.status_code == 200 and r.json()["answer"] == "Moscow"
+        missing = httpx.get(f"{server.base}/documents/nope", timeout=10)
         added = httpx.post(
             f"{server.base}/documents",
             timeout=60,
@@ -30,6 +34,9 @@ def test_serve_builds_index_on_first_start_and_keeps_it_across_restarts(tmp_path
     finally:
         log = server.stop()
     assert "indexing" in log, "first start shows the indexing progress bar"
+    # every access line names its request, the client's id or the one the server gave
+    assert "[trace-me-7] 127.0.0.1" in log and '"POST /ask HTTP/1.1" 200' in log
+    assert f"[{missing.headers['x-request-id']}]" in log
     assert server.proc.returncode == 0, "SIGTERM is a clean exit"
 
     again = Server(tmp_path / "docs", tmp_path / "index").start()

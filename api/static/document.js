@@ -1,7 +1,14 @@
 // The document view: GET /documents/{doc_id} shown as text, with the code points
 // [start, end) from the query string in a <mark>, scrolled into view.
 
-import { ApiError, api, codePointLength, highlighted, prefersReducedMotion } from "./common.js";
+import {
+  ApiError,
+  api,
+  codePointLength,
+  el,
+  highlighted,
+  prefersReducedMotion,
+} from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const article = document.querySelector(".doc-card");
@@ -68,9 +75,21 @@ async function main() {
   heading.textContent = title;
   document.title = `${title} · rag`;
   const length = codePointLength(text);
-  meta.textContent = [doc?.source, `${length.toLocaleString("en")} characters`]
-    .filter(Boolean)
-    .join(" · ");
+  const info = doc?.metadata || {};
+  meta.replaceChildren();
+  const parts = [
+    info.author ? `by ${info.author}` : null,
+    info.date || null,
+    info.site || null,
+    info.pages ? `${info.pages} PDF pages` : null,
+    doc?.source,
+    `${length.toLocaleString("en")} characters`,
+  ].filter(Boolean);
+  meta.append(parts.join(" · "));
+  if (typeof info.url === "string" && /^https?:\/\//i.test(info.url)) {
+    meta.append(" · ");
+    meta.append(el("a", { text: info.url, attrs: { href: info.url, rel: "noopener noreferrer" } }));
+  }
 
   const params = new URLSearchParams(window.location.search);
   const start = offset(params, "start");

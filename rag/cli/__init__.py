@@ -1,7 +1,7 @@
 """The ``rag`` command line: a thin shell over the library.
 
 The commands live in two modules: :mod:`rag.cli.service` (index, ask, documents,
-delete, serve) and :mod:`rag.cli.models` (eval, perturb, train-reader); this one holds
+delete, serve, mcp, migrate) and :mod:`rag.cli.models` (eval, perturb, train-reader); this one holds
 the app and how expected errors become one line.
 """
 

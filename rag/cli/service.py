@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging.config
 import signal
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -58,7 +59,7 @@ def index(
         bool, typer.Option(help="Re-embed every stored document into a new index.")
     ] = False,
 ) -> None:
-    """Add .txt/.md files to the index (unchanged files are skipped)."""
+    """Add .txt/.md, .html and .pdf files to the index (unchanged files are skipped)."""
     from rag.indexing import indexer_for, rebuild_index
 
     settings = get_settings()
@@ -150,6 +151,7 @@ def serve(
 
     from api.app import create_app
     from api.deps import is_loopback
+    from api.metrics import log_config
     from api.protocol import protocol_class
 
     settings = get_settings()
@@ -166,6 +168,7 @@ def serve(
         # its own name as Host: only this machine's names are served
         names = ["localhost", "127.0.0.1", "::1", "[::1]", host]
         settings = settings.model_copy(update={"allowed_hosts": sorted(set(names))})
+    logging.config.dictConfig(log_config())  # repairs found while opening are logged too
     bound_kernel_cache()
     keep_freed_memory()
     # SIGTERM and SIGINT end the service the same clean way: uvicorn stops serving, then
@@ -183,10 +186,26 @@ def serve(
             host=host,
             port=port,
             log_level="info",
+            log_config=log_config(),
             http=protocol_class(settings.body_timeout),
         )
     finally:
         pipeline.close()
+
+
+@app.command()
+def mcp() -> None:
+    """Serve the MCP tools (ask, search, get_document, add_document) over stdio, for an
+    agent or chat client that starts this command (builds the index on first start)."""
+    from api.mcp import create_mcp
+
+    # stdout carries the protocol: progress and logs go to stderr
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
+    with clear_errors(), _pipeline() as pipeline:
+        pipeline.ensure_index(progress=True)
+        create_mcp(lambda: pipeline).run("stdio")
 
 
 def _exit_cleanly(signum: int, frame) -> None:

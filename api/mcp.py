@@ -1,0 +1,157 @@
+"""The service as Model Context Protocol tools, for agents and chat clients.
+
+One :class:`~mcp.server.MCPServer` over a loaded :class:`~rag.pipeline.Pipeline`, served
+over stdio by ``rag mcp`` and over streamable HTTP at ``/mcp`` by ``rag serve`` (see
+:func:`api.app.create_app`). The tools are thin: they call the pipeline, as the REST
+routers do, and return the library's own types. ``add_document`` over HTTP needs the
+same write access as ``POST /documents``; over stdio the caller is the user who started
+the process.
+
+Tool descriptions are written for a model: what the tool returns, when to use it, and
+that a null answer means the documents do not say (not that the tool failed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi.concurrency import run_in_threadpool
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from api.deps import write_refusal
+from rag import ingest
+from rag.errors import IngestError, QuestionError
+from rag.pipeline import Pipeline
+from rag.types import AskResult, Citation, Document
+
+INSTRUCTIONS = (
+    "Extractive question answering over the user's indexed documents. Answers are spans "
+    "copied verbatim from the documents, each with the passages it came from (doc_id, title, "
+    "passage text, character offsets). When `ask` returns answer=null, the documents do not "
+    "contain the answer: say so rather than guessing. Use `search` to browse passages, "
+    "`get_document` to read a whole document, `add_document` to index new text."
+)
+MAX_TOP_K = 50
+
+TopK = Annotated[
+    int | None,
+    Field(ge=1, le=MAX_TOP_K, description="Passages to retrieve and read (default: the server's)."),
+]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Passages found for a query, best first."""
+
+    query: str
+    passages: list[Citation]
+
+
+@dataclass(frozen=True)
+class AddedDocument:
+    doc_id: str
+    title: str
+    created: Annotated[bool, Field(description="False: the same text was already indexed.")]
+
+
+def create_mcp(pipeline_of) -> MCPServer:
+    """The tools over ``pipeline_of()`` (a callable: the HTTP app loads its pipeline in
+    its lifespan, after the routes exist)."""
+    mcp = MCPServer(
+        "rag",
+        title="Document question answering",
+        instructions=INSTRUCTIONS,
+    )
+
+    def pipeline() -> Pipeline:
+        return pipeline_of()
+
+    @mcp.tool(
+        title="Ask the documents",
+        description=(
+            "Answer a factual question from the indexed documents. Returns `answer` (a span "
+            "copied from a document, or null when the documents do not contain the answer), "
+            "`confidence` (0..1), `answers` (the answer and its alternatives, each with the "
+            "`sources` that gave it: doc_id, title, passage text, and the answer's character "
+            "offsets answer_start/answer_end in the document), and `passages` (every passage "
+            "read). Ask one self-contained question at a time; quote the answer with its "
+            "sources. A null answer is a finding, not an error."
+        ),
+    )
+    async def ask(
+        question: Annotated[str, Field(description="A question in natural language.")],
+        top_k: TopK = None,
+    ) -> AskResult:
+        try:
+            return await run_in_threadpool(pipeline().ask, question, top_k, 30.0)
+        except QuestionError as exc:
+            raise ToolError(str(exc)) from None
+
+    @mcp.tool(
+        title="Search passages",
+        description=(
+            "Find the passages most related to a query (hybrid keyword and semantic search), "
+            "best first, without extracting an answer: doc_id, title, passage text and its "
+            "character offsets in the document. Use it to explore what the documents say "
+            "about a topic; use `ask` for a direct answer."
+        ),
+    )
+    async def search(
+        query: Annotated[str, Field(description="Words or a question.")],
+        top_k: TopK = None,
+    ) -> SearchResult:
+        try:
+            passages = await run_in_threadpool(pipeline().search, query, top_k, 30.0)
+        except QuestionError as exc:
+            raise ToolError(str(exc)) from None
+        return SearchResult(query, passages)
+
+    @mcp.tool(
+        title="Read a document",
+        description=(
+            "The whole stored text of one document, by the doc_id that `ask` or `search` "
+            "cited; the character offsets they gave index into this text."
+        ),
+    )
+    async def get_document(
+        doc_id: Annotated[str, Field(description="A doc_id from a citation.")],
+    ) -> Document:
+        document = pipeline().store.document(doc_id) if ingest.valid_doc_id(doc_id) else None
+        if document is None:
+            raise ToolError(f"no document with id {doc_id!r}")
+        return document
+
+    @mcp.tool(
+        title="Add a document",
+        description=(
+            "Index a text so that later questions can be answered from it; it is searchable "
+            "as soon as this returns. The same text twice is stored once (created=false). "
+            "Over HTTP this needs the server's API key, as the REST API does."
+        ),
+    )
+    async def add_document(
+        text: Annotated[str, Field(description="The document's text (UTF-8).")],
+        ctx: Context,
+        title: Annotated[
+            str | None, Field(description="Its title (default: its first line).")
+        ] = None,
+    ) -> AddedDocument:
+        request = ctx.request_context.request
+        if request is not None:  # over HTTP: the REST API's rules; stdio is the local user
+            p = pipeline()
+            client = request.client.host if request.client else None
+            refusal = write_refusal(p.settings.api_key, client, request.headers)
+            if refusal is not None:
+                raise ToolError(refusal[1])
+        try:
+            document = ingest.make_document(text, title=title, source="mcp")
+            stored, created = await run_in_threadpool(pipeline().add_document, document)
+        except IngestError as exc:
+            raise ToolError(str(exc)) from None
+        return AddedDocument(stored.doc_id, stored.title, created)
+
+    return mcp

@@ -1,0 +1,66 @@
+"""Small real PDFs for the tests, written byte by byte (no PDF writer is a dependency):
+one page per list of lines, in Helvetica, with a text layer; or pages with none."""
+
+from __future__ import annotations
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def make_pdf(pages: list[list[str]], title: str | None = None, author: str | None = None) -> bytes:
+    """A PDF whose page ``i`` shows the lines ``pages[i]`` (an empty list: no text at
+    all, like a scanned page without OCR)."""
+    objects: list[bytes] = []
+
+    def add(body: bytes) -> int:
+        objects.append(body)
+        return len(objects)
+
+    catalog = add(b"")  # filled in below, once the pages object number is known
+    pages_id = add(b"")
+    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    kids = []
+    for lines in pages:
+        ops = ["BT", "/F1 11 Tf", "14 TL", "72 740 Td"]
+        for line in lines:
+            ops += [f"({_escape(line)}) Tj", "T*"]
+        ops.append("ET")
+        stream = "\n".join(ops).encode("latin-1") if lines else b""
+        content = add(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        kids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] "
+                b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
+                % (pages_id, font, content)
+            )
+        )
+    objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id
+    objects[pages_id - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
+    info_fields = []
+    if title:
+        info_fields.append(b"/Title (%s)" % _escape(title).encode("latin-1"))
+    if author:
+        info_fields.append(b"/Author (%s)" % _escape(author).encode("latin-1"))
+    info_fields.append(b"/CreationDate (D:20240315120000Z)")
+    info = add(b"<< " + b" ".join(info_fields) + b" >>")
+
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        catalog,
+        info,
+        xref,
+    )
+    return bytes(out)
