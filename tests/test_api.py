@@ -50,7 +50,9 @@ def test_ask_returns_answer_with_cited_offsets(client, service):
         "answer_start",
         "answer_end",
         "score",
+        "pages",
     }
+    assert body["passages"][0]["pages"] is None, "PDF pages only"
 
 
 def test_ask_says_where_the_time_went(client):
@@ -137,8 +139,10 @@ def test_file_upload(client):
     assert client.get(f"/documents/{added['doc_id']}").json()["title"] == "# Notes"
     again = client.post("/documents/files", files=files)
     assert again.status_code == 200 and not again.json()["documents"][0]["created"]
-    bad = client.post("/documents/files", files={"files": ("a.pdf", b"%PDF", "application/pdf")})
-    assert bad.status_code == 415 and "a.pdf" in bad.json()["detail"]
+    bad = client.post("/documents/files", files={"files": ("a.docx", b"PK\x03\x04", "x/y")})
+    assert bad.status_code == 415 and "a.docx" in bad.json()["detail"]
+    broken = client.post("/documents/files", files={"files": ("a.pdf", b"%PDF", "application/pdf")})
+    assert broken.status_code == 422 and "not a readable PDF" in broken.json()["detail"]
     latin = client.post("/documents/files", files={"files": ("a.txt", "café".encode("latin-1"))})
     assert latin.status_code == 422 and "UTF-8" in latin.json()["detail"]
     empty = client.post("/documents", json={"text": "   "})
@@ -153,12 +157,14 @@ def test_several_files_are_indexed_each_on_its_own(client):
     files = [
         ("files", ("kites.txt", b"The Zorblax kite festival is held in Tartu.", "text/plain")),
         ("files", ("bad.pdf", b"%PDF-1.4", "application/pdf")),
+        ("files", ("photo.png", b"\x89PNG\r\n", "image/png")),
         ("files", ("owls.md", b"# Owls\n\nSnowy owls nest on the tundra.", "text/markdown")),
     ]
     r = client.post("/documents/files", files=files)
     assert r.status_code == 201
     assert [d["file"] for d in r.json()["documents"]] == ["kites.txt", "owls.md"]
-    assert [(e["file"], e["status"]) for e in r.json()["errors"]] == [("bad.pdf", 415)]
+    errors = [(e["file"], e["status"]) for e in r.json()["errors"]]
+    assert errors == [("bad.pdf", 422), ("photo.png", 415)]
     titled = client.post("/documents/files", files=files[:1], data={"title": "Festivals"})
     assert titled.status_code == 200, "the same content again"
     answer = client.post("/ask", json={"question": "Where do snowy owls nest?"}).json()

@@ -27,12 +27,24 @@ BOILERPLATE = [
     "Weather",
 ]
 
+FILLER = [
+    f"Volunteers from district {n} repaired the frames, sewed new sails and logged "
+    f"their hours in the workshop book, which the board reviewed every month."
+    for n in range(1, 13)
+]
+# pages long enough (~250 words) that a passage falls within one page
 REPORT_PAGES = [
-    ["Annual Report of the Zorblax Kite Society", "The society counted 412 members in 2023."],
+    [
+        "Annual Report of the Zorblax Kite Society",
+        "The society counted 412 members in 2023.",
+        *FILLER,
+    ],
     [],
     [
         "Finances",
+        *FILLER[:6],
         "The treasurer, Mira Tamm, reported a surplus of 3,200 euros.",
+        *FILLER[6:],
         "The next festival will be held in Tartu.",
     ],
 ]
@@ -71,6 +83,7 @@ def test_a_pdf_keeps_each_page_start_and_its_metadata():
     assert pages_of(at, at + len("Mira Tamm"), starts) == (3,), "page 2 has no text"
     first = document.text.index("412 members")
     assert pages_of(first, at, starts) == (1, 3)
+    assert document.text.count("Volunteers") == 24
     assert starts[1] == starts[2], "a page without text starts where the next one does"
 
 

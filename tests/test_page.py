@@ -533,7 +533,7 @@ def test_labelled_controls(page):
     )
     assert unlabelled == []
     page.get_by_label("Your question")
-    expect(page.get_by_label("Upload a .txt or .md file")).to_have_attribute("type", "file")
+    expect(page.get_by_label(re.compile(r"^Upload files"))).to_have_attribute("type", "file")
     expect(page.get_by_role("button", name="New conversation")).to_be_visible()
 
 
@@ -570,7 +570,10 @@ def test_conversation_is_kept_in_session_storage_only(page):
     expect(page.locator(".turn")).to_have_count(0)
 
 
-def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(page, base_url, tmp_path):
+def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
+    watched, page, base_url, tmp_path
+):
+    watched.allow_errors(FAILED_LOAD)  # the scanned PDF's 422
     from tests.pdfs import make_pdf
     from tests.test_formats import PAGE, report
 
@@ -596,7 +599,7 @@ def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(page, b
     ids = {d["title"]: d["doc_id"] for d in listed}
     kite = ids["Kite stays aloft for 31 hours over Lake Peipsi"]
     try:
-        turn = ask(page, "Who is the treasurer of the Zorblax Kite Society?")
+        turn = ask(page, "Who reported a surplus of 3,200 euros?")
         expect(turn.locator(".answer-text")).to_contain_text("Mira Tamm")
         source = turn.locator(".reply-answer > .sources .source").first
         expect(source.locator(".source-title")).to_have_text("Zorblax Annual Report 2023")
