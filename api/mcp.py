@@ -58,6 +58,17 @@ class AddedDocument:
     created: Annotated[bool, Field(description="False: the same text was already indexed.")]
 
 
+async def _run(fn, *args):
+    """``fn`` off the event loop; an expected failure becomes the tool's error message
+    (the model reads it), never a protocol error."""
+    try:
+        return await run_in_threadpool(fn, *args)
+    except (QuestionError, IngestError) as exc:
+        raise ToolError(str(exc)) from None
+    except TimeoutError:
+        raise ToolError("no answer in time: the service is busy, retry later") from None
+
+
 def create_mcp(pipeline_of) -> MCPServer:
     """The tools over ``pipeline_of()`` (a callable: the HTTP app loads its pipeline in
     its lifespan, after the routes exist)."""
@@ -86,10 +97,8 @@ def create_mcp(pipeline_of) -> MCPServer:
         question: Annotated[str, Field(description="A question in natural language.")],
         top_k: TopK = None,
     ) -> AskResult:
-        try:
-            return await run_in_threadpool(pipeline().ask, question, top_k, 30.0)
-        except QuestionError as exc:
-            raise ToolError(str(exc)) from None
+        p = pipeline()
+        return await _run(p.ask, question, top_k, p.settings.request_timeout)
 
     @mcp.tool(
         title="Search passages",
@@ -104,11 +113,8 @@ def create_mcp(pipeline_of) -> MCPServer:
         query: Annotated[str, Field(description="Words or a question.")],
         top_k: TopK = None,
     ) -> SearchResult:
-        try:
-            passages = await run_in_threadpool(pipeline().search, query, top_k, 30.0)
-        except QuestionError as exc:
-            raise ToolError(str(exc)) from None
-        return SearchResult(query, passages)
+        p = pipeline()
+        return SearchResult(query, await _run(p.search, query, top_k, p.settings.request_timeout))
 
     @mcp.tool(
         title="Read a document",
@@ -149,9 +155,9 @@ def create_mcp(pipeline_of) -> MCPServer:
                 raise ToolError(refusal[1])
         try:
             document = ingest.make_document(text, title=title, source="mcp")
-            stored, created = await run_in_threadpool(pipeline().add_document, document)
         except IngestError as exc:
             raise ToolError(str(exc)) from None
+        stored, created = await _run(pipeline().add_document, document)
         return AddedDocument(stored.doc_id, stored.title, created)
 
     return mcp
