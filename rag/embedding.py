@@ -78,7 +78,9 @@ class Embedder:
 
         self.warm_up()
         with torch.inference_mode():
-            features = self._model.tokenize([text])
+            # sentence-transformers 6 renamed tokenize() to preprocess() (the old name warns).
+            prepare = getattr(self._model, "preprocess", None) or self._model.tokenize
+            features = prepare([text])
             vector = self._model(features)["sentence_embedding"]
             vector = torch.nn.functional.normalize(vector.float(), dim=-1)
         return vector[0].numpy().astype(np.float32)

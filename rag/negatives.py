@@ -1,12 +1,15 @@
 """Pairs that teach the reader to say "not here", made from answerable SQuAD questions.
 
 A reader trained only on (question, gold paragraph) pairs learns that every passage
-holds an answer. Four kinds of pair correct that, each a share of the questions:
+holds an answer. Five kinds of pair correct that, each a share of the questions:
 
 * **other paragraph**: the question against another paragraph (of its own article
   or another one): no answer.
 * **lexical**: the paragraph of its own article that shares the most rare question
   words but not the answer, the passage a lexical retriever would rank first: no answer.
+* **retrieved**: the passage the project's own hybrid retriever ranks highest for the
+  question among those without its answer (mined beforehand, :mod:`rag.mining`): no
+  answer.
 * **changed question** (SQuAD 2.0 style): an entity, number or year of the question
   that the paragraph mentions is swapped for another of the same kind that it does
   not mention (or the question is negated), so that the paragraph no longer answers
@@ -22,7 +25,7 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -34,9 +37,10 @@ ANSWER = "answer"
 UNANSWERABLE = "unanswerable"  #: a SQuAD 2.0 question marked impossible
 OTHER_PARAGRAPH = "other-paragraph"
 LEXICAL = "lexical"
+RETRIEVED = "retrieved"
 CHANGED_QUESTION = "changed-question"
 DISTRACTOR = "distractor"
-KINDS = (ANSWER, UNANSWERABLE, OTHER_PARAGRAPH, LEXICAL, CHANGED_QUESTION, DISTRACTOR)
+KINDS = (ANSWER, UNANSWERABLE, OTHER_PARAGRAPH, LEXICAL, RETRIEVED, CHANGED_QUESTION, DISTRACTOR)
 
 
 class Pair(NamedTuple):
@@ -54,14 +58,20 @@ class Shares:
 
     other_paragraph: float = 0.3
     lexical: float = 0.0
+    retrieved: float = 0.0
     changed_question: float = 0.0
     distractor: float = 0.0
 
 
 class NegativeMaker:
-    """Draws the four kinds of pair for the questions of a training (or validation) set."""
+    """Draws the kinds of pair for the questions of a training (or validation) set.
 
-    def __init__(self, examples: Sequence[squad.Example]) -> None:
+    ``retrieved``: question id → its mined negative passage (:func:`rag.mining.mine`)."""
+
+    def __init__(
+        self, examples: Sequence[squad.Example], retrieved: Mapping[str, str] | None = None
+    ) -> None:
+        self.retrieved_passages = retrieved if retrieved is not None else {}
         self.paragraphs: dict[str, list[str]] = {}
         for ex in examples:
             paras = self.paragraphs.setdefault(ex.article, [])
@@ -142,6 +152,11 @@ class NegativeMaker:
         if best is None:
             return None
         return Pair(ex.question, best, [], LEXICAL)
+
+    def retrieved(self, ex: squad.Example, rng: random.Random) -> Pair | None:
+        """The passage the service's retriever would have read instead (mined beforehand)."""
+        text = self.retrieved_passages.get(ex.id)
+        return Pair(ex.question, text, [], RETRIEVED) if text else None
 
     # ------------------------------------------------------------------ questions
 
@@ -275,6 +290,7 @@ def make_pairs(
     draws = (
         (shares.other_paragraph, maker.other_paragraph),
         (shares.lexical, maker.lexical),
+        (shares.retrieved, maker.retrieved),
         (shares.changed_question, maker.changed_question),
         (shares.distractor, maker.distractor),
     )

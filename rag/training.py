@@ -190,6 +190,11 @@ class Trainer:
         cfg.output.mkdir(parents=True, exist_ok=True)
         squad.dump(val, cfg.output / "validation.json")
         self.echo(f"train: {len(train)} questions; validation: {len(val)} from {val_titles}")
+        if cfg.retrieved_negatives > 0:
+            from rag.mining import mined_negatives
+
+            mined = mined_negatives(train, cfg.mined_path)
+            self.echo(f"retrieved negatives: {len(mined)} questions ({cfg.mined_path})")
 
         # On an accelerator the next epoch's windows are built in another process while
         # this one trains; on a CPU both would fight for the same cores.

@@ -62,6 +62,13 @@ class TrainConfig:
             "Share also read against the closest paragraph of the article without the answer.",
         ),
     )
+    retrieved_negatives: float = field(
+        default=0.15,
+        metadata=opt(
+            "Share also read against the passage the service's own retriever ranks highest "
+            "without the answer (mined once per run, a few minutes).",
+        ),
+    )
     changed_questions: float = field(
         default=0.15,
         metadata=opt(
@@ -132,10 +139,16 @@ class TrainConfig:
     log: list[dict] = field(default_factory=list, metadata=opt(cli=False))
 
     @property
+    def mined_path(self) -> Path:
+        """Where the run keeps its retrieved negatives (:mod:`rag.mining`)."""
+        return self.output / "retrieved-negatives.json"
+
+    @property
     def shares(self) -> Shares:
         return Shares(
             other_paragraph=self.negatives,
             lexical=self.lexical_negatives,
+            retrieved=self.retrieved_negatives,
             changed_question=self.changed_questions,
             distractor=self.distractors,
         )

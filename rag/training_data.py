@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from rag import squad
-from rag.negatives import Pair, make_pairs
+from rag.negatives import NegativeMaker, Pair, make_pairs
 from rag.training_args import TrainConfig
 from rag.windows import context_mask, encode_windows, pad_batch
 
@@ -59,7 +59,12 @@ def epoch_features(
     if train is None:
         train, _ = split(cfg)
     rng = random.Random(f"{cfg.seed}:{epoch}")
-    pairs = make_pairs(train, cfg.shares, rng)
+    retrieved = None
+    if cfg.retrieved_negatives > 0:
+        from rag.mining import load
+
+        retrieved = load(cfg.mined_path)  # written by the run before its first epoch
+    pairs = make_pairs(train, cfg.shares, rng, NegativeMaker(train, retrieved))
     tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
     features = build_features(tokenizer, pairs, cfg.max_length, cfg.stride)
     counts = Counter(p.kind for p in pairs)

@@ -116,7 +116,9 @@ def test_a_validation_file_fixes_the_held_out_articles(tmp_path):
 
 @pytest.mark.slow
 def test_next_epoch_built_in_another_process_and_training_resumes(tmp_path):
-    shares = dict(lexical_negatives=1.0, changed_questions=1.0, distractors=1.0)
+    shares = dict(
+        lexical_negatives=1.0, retrieved_negatives=1.0, changed_questions=1.0, distractors=1.0
+    )
     cfg = _tiny_run(
         tmp_path, epochs=2, val_articles=1, prefetch=True, eval_every_minutes=0.0, **shares
     )
@@ -125,7 +127,9 @@ def test_next_epoch_built_in_another_process_and_training_resumes(tmp_path):
     # the shares reached the epoch built in the other process (one small article leaves
     # little to swap in a question or a distractor; tests/test_negatives.py covers those)
     epoch_lines = [m for m in messages if m.startswith("epoch 1:")]
-    assert epoch_lines and "lexical" in epoch_lines[0]
+    assert epoch_lines and "lexical" in epoch_lines[0] and "retrieved" in epoch_lines[0]
+    # the retrieved negatives were mined once, before the first epoch, and kept for a resume
+    assert (tmp_path / "run" / "retrieved-negatives.json").is_file()
     assert first["steps"] >= 2
     assert (tmp_path / "run" / "resume.pt").exists()
     resumed = _tiny_run(tmp_path, epochs=3, val_articles=1, resume=True, **shares)

@@ -1,0 +1,131 @@
+"""Hard negatives mined with the project's own retriever, for training the reader.
+
+At serving time the reader sees what hybrid retrieval returns: passages on the
+question's topic, sharing its words, often without its answer. The negatives that
+teach it to say "not here" there are those passages themselves: every paragraph of
+the training set is indexed into a throwaway index (the same chunking, embeddings,
+BM25 and fusion as the service), each question is retrieved, and the best-ranked
+passage that is neither cut from the question's own paragraph nor holds a gold
+answer becomes its negative. Mining 88k questions takes minutes on a CPU, so the
+result is kept in a JSON file next to the run and reused on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rag import runtime, squad
+from rag.embedding import Embedder
+from rag.indexing import Indexer, chunker_for, open_index
+from rag.ingest import make_document
+from rag.retrieval import HybridRetriever
+from rag.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+#: Passages retrieved per question; the first one without the answer is kept.
+DEPTH = 5
+#: Questions embedded together.
+QUESTION_BATCH = 256
+
+
+def _paragraph_documents(examples: Sequence[squad.Example]) -> tuple[list, dict[str, str]]:
+    """One document per paragraph, and the paragraph's key of each document id."""
+    paragraphs = {(e.article, e.paragraph): e.context for e in examples}
+    documents, keys = [], {}
+    for n, ((article, p_idx), context) in enumerate(sorted(paragraphs.items())):
+        doc_id = f"p{n}"
+        documents.append(
+            make_document(context, title=article.split(":", 1)[-1].replace("_", " "), doc_id=doc_id)
+        )
+        keys[doc_id] = f"{article}#{p_idx}"
+    return documents, keys
+
+
+def first_without_answer(
+    passages: Sequence[tuple[str, str]], own: str, answers: Sequence[str]
+) -> str | None:
+    """The text of the first (paragraph key, text) passage that is not cut from ``own``
+    and mentions no gold answer (normalised, as SQuAD scores them)."""
+    gold = [f" {squad.normalize_answer(a)} " for a in answers if squad.normalize_answer(a)]
+    for key, text in passages:
+        if key == own:
+            continue
+        norm = f" {squad.normalize_answer(text)} "
+        if not any(g in norm for g in gold):
+            return text
+    return None
+
+
+def mine(
+    examples: Sequence[squad.Example],
+    settings: Settings | None = None,
+    depth: int = DEPTH,
+    progress: bool = True,
+) -> dict[str, str]:
+    """Question id → the passage hybrid retrieval ranks highest for it among those
+    without its answer (questions whose top ``depth`` all hold it get none)."""
+    base = settings if settings is not None else get_settings()
+    answerable = [e for e in examples if e.answers]
+    documents, keys = _paragraph_documents(examples)
+    embedder = Embedder(base.embedding_model, cache_size=0)
+    runtime.compute(embedder.warm_up)
+    mined: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="rag-mining-") as tmp:
+        s = base.model_copy(update={"index_dir": Path(tmp), "store": "sqlite"})
+        store, _ = open_index(s, embedder)
+        try:
+            indexer = Indexer(store, embedder, chunker_for(s))
+            with tqdm(total=len(documents), desc="mining: indexing", disable=not progress) as bar:
+                for lo in range(0, len(documents), 512):
+                    indexer.add_documents(documents[lo : lo + 512])
+                    bar.update(len(documents[lo : lo + 512]))
+            retriever = HybridRetriever(
+                store, embedder, s.candidates, fusion=s.fusion, dense_weight=s.dense_weight
+            )
+            with tqdm(
+                total=len(answerable), desc="mining: retrieving", disable=not progress
+            ) as bar:
+                for lo in range(0, len(answerable), QUESTION_BATCH):
+                    batch = answerable[lo : lo + QUESTION_BATCH]
+                    vectors = runtime.compute(embedder.embed, [e.question for e in batch])
+                    for ex, vector in zip(batch, vectors, strict=True):
+                        passages, _ = retriever.retrieve_timed(ex.question, depth, vector=vector)
+                        text = first_without_answer(
+                            [(keys.get(p.chunk.doc_id, ""), p.chunk.text) for p in passages],
+                            f"{ex.article}#{ex.paragraph}",
+                            ex.answers,
+                        )
+                        if text is not None:
+                            mined[ex.id] = text
+                    bar.update(len(batch))
+        finally:
+            store.close()
+    log.info("mined %d retrieved negatives for %d questions", len(mined), len(answerable))
+    return mined
+
+
+def mined_negatives(
+    examples: Sequence[squad.Example], cache: Path, settings: Settings | None = None
+) -> dict[str, str]:
+    """:func:`mine`, or the file a previous call (an interrupted run) wrote for the same
+    questions. The file is written whole or not at all."""
+    ids = sorted(e.id for e in examples if e.answers)
+    if cache.is_file():
+        saved = json.loads(cache.read_text())
+        if saved.get("questions") == len(ids) and saved.get("first") == ids[:1]:
+            return saved["negatives"]
+    negatives = mine(examples, settings)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"questions": len(ids), "first": ids[:1], "negatives": negatives}))
+    tmp.replace(cache)
+    return negatives
+
+
+def load(cache: Path) -> Mapping[str, str]:
+    return json.loads(cache.read_text())["negatives"] if cache.is_file() else {}
