@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,6 +153,61 @@ class TrainConfig:
             changed_question=self.changed_questions,
             distractor=self.distractors,
         )
+
+
+#: What a recipe stage may not set: the data, the machine and the chaining of stages
+#: belong to the command.
+RUN_OPTIONS = frozenset(
+    {
+        "files",
+        "output",
+        "validation",
+        "device",
+        "threads",
+        "init",
+        "resume",
+        "base_model",
+        "prefetch",
+        "log",
+    }
+)
+
+
+class RecipeError(ValueError):
+    """A recipe file that cannot be run."""
+
+
+def recipe_stages(path: Path, command: TrainConfig) -> list[TrainConfig]:
+    """The runs of a recipe file (``{"stages": [{option: value, ...}, ...]}``, options
+    named as TrainConfig's fields): each stage is the command's config with the stage's
+    options, trained in ``output/stage-N`` from the previous stage's best checkpoint (the
+    first from the command's ``--init``, or the bare encoder). One command then
+    reproduces a reader that was trained in several runs, such as the shipped one."""
+    try:
+        stages = json.loads(Path(path).read_text())["stages"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RecipeError(f"{path}: not a recipe file ({exc!r})") from exc
+    names = {f.name for f in dataclasses.fields(TrainConfig)} - RUN_OPTIONS
+    if not isinstance(stages, list) or not stages:
+        raise RecipeError(f"{path}: a recipe needs a non-empty list of stages")
+    runs, init = [], command.init
+    for n, stage in enumerate(stages, start=1):
+        if not isinstance(stage, dict):
+            raise RecipeError(f"{path}: stage {n} is not an object of options")
+        unknown = sorted(set(stage) - names)
+        if unknown:
+            raise RecipeError(f"{path}: stage {n} cannot set {', '.join(unknown)}")
+        for name, value in stage.items():
+            expected = type(getattr(command, name))
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if expected in (int, float) and not (
+                number and (expected is float or isinstance(value, int))
+            ):
+                raise RecipeError(f"{path}: stage {n}: {name} must be a number, not {value!r}")
+        output = command.output / f"stage-{n}"
+        runs.append(dataclasses.replace(command, **stage, output=output, init=init, log=[]))
+        init = str(output / "best")
+    return runs
 
 
 def cli_parameters(cls: type = TrainConfig) -> list[inspect.Parameter]:

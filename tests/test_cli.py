@@ -153,6 +153,38 @@ def test_train_reader_refuses_a_bad_device_or_nothing_to_resume(tmp_path):
     assert "nothing to resume" in resume
 
 
+def test_train_reader_refuses_a_bad_recipe_with_one_line(tmp_path):
+    mini = str(FIXTURES / "mini_squad.json")
+    recipe = tmp_path / "recipe.json"
+    for stages, expected in [
+        ("[]", "not a recipe file"),
+        ('{"stages": []}', "non-empty list of stages"),
+        ('{"stages": [{"lr": 1e-4}, {"device": "cuda"}]}', "stage 2 cannot set device"),
+        ('{"stages": [{"epochs": "two"}]}', "epochs must be a number"),
+    ]:
+        recipe.write_text(stages)
+        line = _one_error_line(_rag("train-reader", mini, "--recipe", str(recipe)))
+        assert expected in line
+
+
+@pytest.mark.slow
+def test_a_recipe_trains_its_stages_in_one_command_and_skips_finished_ones(tmp_path):
+    mini = str(FIXTURES / "mini_squad.json")
+    recipe = tmp_path / "recipe.json"
+    quick = {"minutes": 0.02, "batch_size": 2, "val_articles": 1, "retrieved_negatives": 0}
+    recipe.write_text(json.dumps({"stages": [{**quick, "lr": 1e-4}, {**quick, "lr": 3e-5}]}))
+    out = tmp_path / "run"
+    command = ("train-reader", mini, "--recipe", str(recipe), "--output", str(out))
+    result = _rag(*command)
+    assert result.returncode == 0, result.stderr
+    first = json.loads((out / "stage-1" / "best" / "training.json").read_text())["config"]
+    second = json.loads((out / "stage-2" / "best" / "training.json").read_text())["config"]
+    assert (first["lr"], second["lr"]) == (1e-4, 3e-5)
+    assert first["init"] is None and second["init"] == str(out / "stage-1" / "best")
+    again = _rag(*command)
+    assert again.returncode == 0 and again.stderr.count("trained before, kept") == 2
+
+
 def test_perturb_writes_a_squad_2_file(tmp_path):
     out = tmp_path / "v2.json"
     mini = str(FIXTURES / "mini_squad.json")

@@ -95,10 +95,9 @@ def perturb(
     )
 
 
-def train_reader(install: bool = False, **options) -> None:
+def train_reader(install: bool = False, recipe: Path | None = None, **options) -> None:
     """Fine-tune the extractive reader from the packaged MiniLM encoder."""
-    from rag.training import Trainer
-    from rag.training_args import config_dict, from_cli
+    from rag.training_args import RecipeError, from_cli, recipe_stages
 
     cfg = from_cli(options, base_model=get_settings().embedding_model)
     for f in [*cfg.files, *([cfg.validation] if cfg.validation else [])]:
@@ -112,18 +111,39 @@ def train_reader(install: bool = False, **options) -> None:
         fail(f"unknown torch device: {cfg.device!r} (cpu, cuda, cuda:1 ...)")
     if kind == "cuda" and not torch.cuda.is_available():
         fail(f"--device {cfg.device}: no CUDA device is available here")
-    if cfg.resume and not (cfg.output / "resume.pt").is_file():
-        fail(f"nothing to resume: {cfg.output / 'resume.pt'} does not exist")
+    if recipe is None:
+        if cfg.resume and not (cfg.output / "resume.pt").is_file():
+            fail(f"nothing to resume: {cfg.output / 'resume.pt'} does not exist")
+        runs = [cfg]
+    else:
+        try:
+            runs = recipe_stages(recipe, cfg)
+        except RecipeError as exc:
+            fail(str(exc))
+    for run in runs:
+        if recipe is not None:
+            if (run.output / "best" / "training.json").is_file():
+                typer.echo(f"{run.output}: trained before, kept", err=True)
+                continue
+            # a stage cut off goes on from its last validation with --resume
+            run.resume = cfg.resume and (run.output / "resume.pt").is_file()
+        _train_one(run)
+    if install:
+        if PACKAGED_READER.exists():
+            shutil.rmtree(PACKAGED_READER)
+        shutil.copytree(runs[-1].output / "best", PACKAGED_READER)
+        typer.echo(f"installed into {PACKAGED_READER}", err=True)
+
+
+def _train_one(cfg) -> None:
+    from rag.training import Trainer
+    from rag.training_args import config_dict
+
     with clear_errors():
         result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).run()
     result["config"] = config_dict(cfg)
     (cfg.output / "best" / "training.json").write_text(json.dumps(result, indent=2))
     typer.echo(json.dumps(result))
-    if install:
-        if PACKAGED_READER.exists():
-            shutil.rmtree(PACKAGED_READER)
-        shutil.copytree(cfg.output / "best", PACKAGED_READER)
-        typer.echo(f"installed into {PACKAGED_READER}", err=True)
 
 
 def _train_reader_signature() -> inspect.Signature:
@@ -136,7 +156,19 @@ def _train_reader_signature() -> inspect.Signature:
         default=False,
         annotation=Annotated[bool, typer.Option(help="Copy the best checkpoint into the package.")],
     )
-    return inspect.Signature([*cli_parameters(), install])
+    recipe = inspect.Parameter(
+        "recipe",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            Path | None,
+            typer.Option(
+                help="Run the stages of this recipe file one after another, each from the "
+                "previous one's best (e.g. rag/models/reader/recipe.json, the shipped reader's)."
+            ),
+        ],
+    )
+    return inspect.Signature([*cli_parameters(), install, recipe])
 
 
 train_reader.__signature__ = _train_reader_signature()
