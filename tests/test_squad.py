@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,19 @@ def test_squad_2_scoring_counts_an_abstention_as_the_empty_answer(tmp_path):
     squad.dump(gold, path)
     assert json.loads(path.read_text())["version"] == "v2.0"
     assert [e.impossible for e in squad.load([path])].count(True) == 1
+
+
+def test_the_seed_question_set_is_squad_2_and_its_answers_are_in_the_seeds():
+    """benchmarks/data/seeds-v2.json (`rag eval` over the demo corpus): every article is a
+    seed file as it ships, every gold answer is copied from a seed."""
+    from tests.conftest import SEEDS
+
+    examples = squad.load([Path(__file__).parents[1] / "benchmarks" / "data" / "seeds-v2.json"])
+    seeds = {p.stem: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
+    assert {e.article.split(":", 1)[1] for e in examples} == set(seeds)
+    assert sum(e.impossible for e in examples) == 8 and len(examples) == 38
+    for ex in examples:
+        assert ex.context == seeds[ex.article.split(":", 1)[1]]
+        for answer, start in zip(ex.answers, ex.answer_starts, strict=True):
+            assert any(answer in text for text in seeds.values())
+            assert start == -1 or ex.context[start : start + len(answer)] == answer
