@@ -61,9 +61,13 @@ def distill_kl(
 
 def _progress(state: dict) -> dict:
     """The progress saved in a resume state (flat keys in states saved before 0.2)."""
-    if "progress" in state:
-        return state["progress"]
-    return {k: state[k] for k in ("step", "epoch", "best_f1", "elapsed_s")}
+    saved = (
+        state["progress"]
+        if "progress" in state
+        else {k: state[k] for k in ("step", "epoch", "best_f1", "elapsed_s")}
+    )
+    # States saved before the batch was recorded repeated their epoch from its start
+    return {"batch": 0, **saved}
 
 
 @dataclass
@@ -72,6 +76,8 @@ class Progress:
 
     step: int = 0
     epoch: int = 0
+    #: batches of the current epoch already trained on: a resumed run skips them
+    batch: int = 0
     best_f1: float = -1.0
     elapsed_s: float = 0.0
 
@@ -224,7 +230,11 @@ class Trainer:
         t0 = time.monotonic() - at.elapsed_s
         last_eval, running, done = time.monotonic(), None, False
         while not done:
-            for batch_idx in length_grouped_batches(features, cfg.batch_size, rng):
+            # each epoch's order comes from (seed, epoch) alone, so that a resumed run
+            # goes on with the batches it had not reached
+            order = random.Random(f"{cfg.seed}:batches:{at.epoch}")
+            batches = length_grouped_batches(features, cfg.batch_size, order)
+            for batch_idx in batches[at.batch :]:
                 at.elapsed_s = time.monotonic() - t0
                 progress = at.step / total_steps
                 if budget:
@@ -235,6 +245,7 @@ class Trainer:
                 lr = self.learning_rate(progress)
                 loss = self.training_step(collate([features[i] for i in batch_idx], pad_id), lr)
                 at.step += 1
+                at.batch += 1
                 if at.step % 50 == 0:
                     value = loss.item()
                     running = value if running is None else 0.9 * running + 0.1 * value
@@ -251,6 +262,7 @@ class Trainer:
                     last_eval = time.monotonic()
             else:
                 at.epoch += 1
+                at.batch = 0
                 if upcoming is not None:
                     features, counts = upcoming.get()
                     self._report_epoch(at.epoch, counts)

@@ -137,3 +137,22 @@ def test_next_epoch_built_in_another_process_and_training_resumes(tmp_path):
     second = Trainer(resumed, echo=messages.append).run()
     assert any(m.startswith("resumed at step") for m in messages)
     assert second["steps"] > first["steps"]
+
+
+def _saved_progress(run) -> dict:
+    return torch.load(run / "resume.pt", weights_only=True)["progress"]
+
+
+@pytest.mark.slow
+def test_a_resumed_run_goes_on_with_the_batches_of_its_epoch_it_had_not_reached(tmp_path):
+    cfg = _tiny_run(tmp_path, epochs=2, val_articles=1, eval_every_minutes=0.0)
+    Trainer(cfg, echo=lambda m: None).run()
+    first = _saved_progress(tmp_path / "run")  # saved after the last step of epoch 1
+    per_epoch = first["step"] - first["batch"]
+    assert first["epoch"] == 1 and first["batch"] == per_epoch
+    resumed = _tiny_run(tmp_path, epochs=3, val_articles=1, eval_every_minutes=0.0, resume=True)
+    Trainer(resumed, echo=lambda m: None).run()
+    # epoch 1 was complete: the third epoch's steps are epoch 2's, not epoch 1 again
+    last = _saved_progress(tmp_path / "run")
+    assert last["step"] == 3 * per_epoch
+    assert (last["epoch"], last["batch"]) == (2, per_epoch)
