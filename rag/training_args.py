@@ -188,6 +188,7 @@ def recipe_stages(path: Path, command: TrainConfig) -> list[TrainConfig]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise RecipeError(f"{path}: not a recipe file ({exc!r})") from exc
     names = {f.name for f in dataclasses.fields(TrainConfig)} - RUN_OPTIONS
+    hints = typing.get_type_hints(TrainConfig)
     if not isinstance(stages, list) or not stages:
         raise RecipeError(f"{path}: a recipe needs a non-empty list of stages")
     runs, init = [], command.init
@@ -198,11 +199,12 @@ def recipe_stages(path: Path, command: TrainConfig) -> list[TrainConfig]:
         if unknown:
             raise RecipeError(f"{path}: stage {n} cannot set {', '.join(unknown)}")
         for name, value in stage.items():
-            expected = type(getattr(command, name))
+            kinds = set(typing.get_args(hints[name])) or {hints[name]}
             number = isinstance(value, int | float) and not isinstance(value, bool)
-            if expected in (int, float) and not (
-                number and (expected is float or isinstance(value, int))
-            ):
+            whole = number and isinstance(value, int)
+            if value is None and type(None) in kinds:
+                continue
+            if (float in kinds and not number) or (int in kinds and not whole):
                 raise RecipeError(f"{path}: stage {n}: {name} must be a number, not {value!r}")
         output = command.output / f"stage-{n}"
         runs.append(dataclasses.replace(command, **stage, output=output, init=init, log=[]))

@@ -156,3 +156,15 @@ def test_a_resumed_run_goes_on_with_the_batches_of_its_epoch_it_had_not_reached(
     last = _saved_progress(tmp_path / "run")
     assert last["step"] == 3 * per_epoch
     assert (last["epoch"], last["batch"]) == (2, per_epoch)
+
+
+def test_the_shipped_recipe_chains_its_stages(tmp_path):
+    from rag.settings import PACKAGED_READER
+    from rag.training_args import recipe_stages
+
+    command = _tiny_run(tmp_path)
+    stages = recipe_stages(PACKAGED_READER / "recipe.json", command)
+    assert [s.output.name for s in stages] == ["stage-1", "stage-2", "stage-3"]
+    assert stages[0].init is None and stages[2].init == str(tmp_path / "run" / "stage-2" / "best")
+    assert all(s.files == command.files and s.device == "cpu" for s in stages)
+    assert [s.retrieved_negatives for s in stages] == [0, 0, 0.15]
