@@ -31,6 +31,7 @@ from rag.calibration import write_threshold as store_threshold
 from rag.ingest import make_document
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from rag.types import Document
 
 READ_BATCH = 32
 
@@ -43,9 +44,10 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return float(statistics.quantiles(values, n=100, method="inclusive")[round(q) - 1])
 
 
-def _index_paragraphs(pipeline: Pipeline, examples: Sequence[squad.Example]) -> int:
+def paragraph_documents(examples: Sequence[squad.Example]) -> list[Document]:
+    """One document per paragraph of ``examples``, its source ``article#paragraph``."""
     paragraphs = {(e.article, e.paragraph): e.context for e in examples}
-    documents = [
+    return [
         make_document(
             context,
             title=article.split(":", 1)[-1].replace("_", " "),
@@ -53,11 +55,15 @@ def _index_paragraphs(pipeline: Pipeline, examples: Sequence[squad.Example]) -> 
         )
         for (article, p_idx), context in sorted(paragraphs.items())
     ]
+
+
+def _index_paragraphs(pipeline: Pipeline, examples: Sequence[squad.Example]) -> int:
+    documents = paragraph_documents(examples)
     with tqdm(total=len(documents), desc="indexing paragraphs", unit="para") as bar:
         for lo in range(0, len(documents), 256):
             pipeline.add_documents(documents[lo : lo + 256])
             bar.update(len(documents[lo : lo + 256]))
-    return len(paragraphs)
+    return len(documents)
 
 
 def _throwaway_pipeline(settings: Settings, reader, embedder, tmp: str) -> Pipeline:

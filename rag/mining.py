@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from rag import runtime, squad
 from rag.embedding import Embedder
+from rag.eval import paragraph_documents
 from rag.indexing import Indexer, chunker_for, open_index
-from rag.ingest import make_document
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings, get_settings
 
@@ -32,19 +32,6 @@ log = logging.getLogger(__name__)
 DEPTH = 5
 #: Questions embedded together.
 QUESTION_BATCH = 256
-
-
-def _paragraph_documents(examples: Sequence[squad.Example]) -> tuple[list, dict[str, str]]:
-    """One document per paragraph, and the paragraph's key of each document id."""
-    paragraphs = {(e.article, e.paragraph): e.context for e in examples}
-    documents, keys = [], {}
-    for n, ((article, p_idx), context) in enumerate(sorted(paragraphs.items())):
-        doc_id = f"p{n}"
-        documents.append(
-            make_document(context, title=article.split(":", 1)[-1].replace("_", " "), doc_id=doc_id)
-        )
-        keys[doc_id] = f"{article}#{p_idx}"
-    return documents, keys
 
 
 def first_without_answer(
@@ -72,7 +59,9 @@ def mine(
     without its answer (questions whose top ``depth`` all hold it get none)."""
     base = settings if settings is not None else get_settings()
     answerable = [e for e in examples if e.answers]
-    documents, keys = _paragraph_documents(examples)
+    documents = paragraph_documents(examples)
+    # identical paragraphs of two articles are one document: either key will do
+    keys = {d.doc_id: d.source for d in documents}
     embedder = Embedder(base.embedding_model, cache_size=0)
     runtime.compute(embedder.warm_up)
     mined: dict[str, str] = {}
