@@ -1,7 +1,7 @@
 """Pairs that teach the reader to say "not here", made from answerable SQuAD questions.
 
 A reader trained only on (question, gold paragraph) pairs learns that every passage
-holds an answer. Five kinds of pair correct that, each a share of the questions:
+holds an answer. Six kinds of pair correct that, each a share of the questions:
 
 * **other paragraph**: the question against another paragraph (of its own article
   or another one): no answer.
@@ -17,10 +17,17 @@ holds an answer. Five kinds of pair correct that, each a share of the questions:
 * **distractor** (AddSent, Jia & Liang 2017): a sentence that echoes the question with
   its key entities changed and a fake answer of the gold answer's kind is inserted
   into the paragraph; the answer stays the original span.
+* **answer removed**: the gold paragraph with its answer cut out, so that it still
+  describes what the question asks about but no longer says it ("Russia's foreign
+  minister, Sergei Lavrov, met Kim" → "Russia's foreign minister met Kim"): the
+  commas or brackets that set the answer off go with it; where the answer is not set
+  off, the sentences holding it go, if the rest still shares words with the question:
+  no answer.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
@@ -40,7 +47,19 @@ LEXICAL = "lexical"
 RETRIEVED = "retrieved"
 CHANGED_QUESTION = "changed-question"
 DISTRACTOR = "distractor"
-KINDS = (ANSWER, UNANSWERABLE, OTHER_PARAGRAPH, LEXICAL, RETRIEVED, CHANGED_QUESTION, DISTRACTOR)
+ANSWER_REMOVED = "answer-removed"
+KINDS = (
+    ANSWER,
+    UNANSWERABLE,
+    OTHER_PARAGRAPH,
+    LEXICAL,
+    RETRIEVED,
+    CHANGED_QUESTION,
+    DISTRACTOR,
+    ANSWER_REMOVED,
+)
+#: Question words the rest of a paragraph must share once its answer sentences are cut.
+MIN_SHARED_WORDS = 2
 
 
 class Pair(NamedTuple):
@@ -61,6 +80,7 @@ class Shares:
     retrieved: float = 0.0
     changed_question: float = 0.0
     distractor: float = 0.0
+    answer_removed: float = 0.0
 
 
 class NegativeMaker:
@@ -278,6 +298,59 @@ class NegativeMaker:
         spans = {(s, s + len(t)) for t, s in zip(moved.answers, moved.answer_starts, strict=True)}
         return Pair(ex.question, moved.context, sorted(spans), DISTRACTOR)
 
+    # ------------------------------------------------------------------ answer removed
+
+    def answer_removed(self, ex: squad.Example, rng: random.Random) -> Pair | None:
+        """The question against its own paragraph with the answer cut out (no answer)."""
+        if not ex.answers:
+            return None
+        context = without_set_off(ex.context, ex.answers[0])
+        if context is None or self._has_answer(context, ex.answers):
+            context = without_sentences(ex.context, ex.answers, ex.answer_starts)
+            if context is None or self._has_answer(context, ex.answers):
+                return None
+            asked = {w for w in words(ex.question) if w not in STOPWORDS}
+            if len(asked & set(words(context))) < MIN_SHARED_WORDS:
+                return None
+        return Pair(ex.question, context, [], ANSWER_REMOVED)
+
+
+def _set_off(context: str, start: int, end: int) -> tuple[int, int] | None:
+    """The cut that takes the answer at [start, end) with the commas or brackets setting
+    it off (", X," or ", X." or " (X)"), or None where cutting would leave a gap."""
+    before, after = context[max(0, start - 2) : start], context[end : end + 1]
+    if before == ", " and after == ",":
+        return start - 2, end + 1
+    if before == ", " and after in (".", ";", ""):
+        return start - 2, end
+    if before == " (" and after == ")":
+        return start - 2, end + 1
+    return None
+
+
+def without_set_off(context: str, answer: str) -> str | None:
+    """``context`` with every occurrence of ``answer`` cut with what sets it off; None when
+    an occurrence is not set off (cutting it would leave a sentence with a gap)."""
+    starts = [m.start() for m in re.finditer(re.escape(answer), context)] if answer else []
+    cuts = [_set_off(context, s, s + len(answer)) for s in starts]
+    if not cuts or any(c is None for c in cuts):
+        return None
+    for a, b in sorted((c for c in cuts if c is not None), reverse=True):
+        context = context[:a] + context[b:]
+    return context
+
+
+def without_sentences(context: str, answers: Sequence[str], starts: Sequence[int]) -> str | None:
+    """``context`` without the sentences that hold a gold answer span; None when no
+    sentence would be left or none would go."""
+    bounds = [0] + [m.end() for m in re.finditer(r"[.!?]\s+", context)] + [len(context)]
+    sentences = list(itertools.pairwise(bounds))
+    spans = [(s, s + len(a)) for a, s in zip(answers, starts, strict=True)]
+    kept = [(a, b) for a, b in sentences if not any(s < b and e > a for s, e in spans)]
+    if not kept or len(kept) == len(sentences):
+        return None
+    return "".join(context[a:b] for a, b in kept).strip()
+
 
 def make_pairs(
     examples: Sequence[squad.Example],
@@ -293,6 +366,7 @@ def make_pairs(
         (shares.retrieved, maker.retrieved),
         (shares.changed_question, maker.changed_question),
         (shares.distractor, maker.distractor),
+        (shares.answer_removed, maker.answer_removed),
     )
     pairs = []
     for ex in examples:

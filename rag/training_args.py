@@ -84,6 +84,13 @@ class TrainConfig:
             "entities inserted into the paragraph; the answer stays.",
         ),
     )
+    answer_removed: float = field(
+        default=0.0,
+        metadata=opt(
+            "Share also read against their own paragraph with the answer cut out (with the "
+            "commas or brackets setting it off, else its sentences).",
+        ),
+    )
     val_articles: int = field(default=6, metadata=opt("Articles held out for validation.", min=1))
     seed: int = field(
         default=13, metadata=opt("Seed of the split, the negatives and the batch order.")
@@ -152,6 +159,7 @@ class TrainConfig:
             retrieved=self.retrieved_negatives,
             changed_question=self.changed_questions,
             distractor=self.distractors,
+            answer_removed=self.answer_removed,
         )
 
 

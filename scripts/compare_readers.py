@@ -2,8 +2,11 @@
 
 For each reader: EM/F1 on every question; the share of abstentions, at the reader's own
 threshold, on unanswerable pairs made from the file (a changed question; the closest
-paragraph of the article without the answer); and F1 with a distracting sentence
-inserted into the paragraph, next to F1 on the same questions without it.
+paragraph of the article without the answer; the passage the service's own retriever
+ranks highest without the answer, mined over the file's paragraphs; the gold paragraph
+with the answer cut out); and F1 with a
+distracting sentence inserted into the paragraph, next to F1 on the same questions
+without it.
 
     python scripts/compare_readers.py squad-v1.1-dev-part-a.json cpu 2000 runs/a/best ...
 
@@ -19,7 +22,15 @@ import sys
 import time
 
 from rag import squad
-from rag.negatives import CHANGED_QUESTION, LEXICAL, NegativeMaker, Shares, make_pairs
+from rag.mining import mine
+from rag.negatives import (
+    ANSWER_REMOVED,
+    CHANGED_QUESTION,
+    LEXICAL,
+    NegativeMaker,
+    Shares,
+    make_pairs,
+)
 from rag.reader import TransformerReader
 
 
@@ -29,14 +40,25 @@ def main(file: str, device: str, limit: int, models: list[str]) -> None:
     sample = random.Random(7).sample(dev, min(limit, len(dev)))
     changed = [
         p
-        for p in make_pairs(sample, Shares(0, 0, 1.0, 0), random.Random(8), maker)
+        for p in make_pairs(
+            sample, Shares(other_paragraph=0, changed_question=1.0), random.Random(8), maker
+        )
         if p.kind == CHANGED_QUESTION
     ]
     lexical = [
         p
-        for p in make_pairs(sample, Shares(0, 1.0, 0, 0), random.Random(9), maker)
+        for p in make_pairs(sample, Shares(other_paragraph=0, lexical=1.0), random.Random(9), maker)
         if p.kind == LEXICAL
     ]
+    removed = [
+        p
+        for p in make_pairs(
+            sample, Shares(other_paragraph=0, answer_removed=1.0), random.Random(11), maker
+        )
+        if p.kind == ANSWER_REMOVED
+    ]
+    mined = mine(dev, progress=False)
+    retrieved = [(e.question, mined[e.id]) for e in sample if e.id in mined]
     rng = random.Random(10)
     distracted = [(e, p) for e in sample if (p := maker.distractor(e, rng)) is not None]
     for model in models:
@@ -44,9 +66,12 @@ def main(file: str, device: str, limit: int, models: list[str]) -> None:
         reader = TransformerReader(model, device=device, batch_size=64)
         t = reader.threshold
 
-        def top(pairs, reader=reader):
-            out = reader.read_pairs([p.question for p in pairs], [p.context for p in pairs])
+        def top_text(pairs, reader=reader):
+            out = reader.read_pairs([q for q, _ in pairs], [c for _, c in pairs])
             return [(o[0].text, o[0].confidence) if o else ("", 0.0) for o in out]
+
+        def top(pairs):
+            return top_text([(p.question, p.context) for p in pairs])
 
         read = top(dev)
         full = squad.score({e.id: text for e, (text, _) in zip(dev, read, strict=True)}, dev)
@@ -68,6 +93,14 @@ def main(file: str, device: str, limit: int, models: list[str]) -> None:
                 100 * sum(c < t for _, c in top(lexical)) / max(len(lexical), 1), 1
             ),
             "closest_paragraphs": len(lexical),
+            "retrieved_passage_abstained": round(
+                100 * sum(c < t for _, c in top_text(retrieved)) / max(len(retrieved), 1), 1
+            ),
+            "retrieved_passages": len(retrieved),
+            "answer_removed_abstained": round(
+                100 * sum(c < t for _, c in top(removed)) / max(len(removed), 1), 1
+            ),
+            "answers_removed": len(removed),
             "distractor_f1": round(squad.score(moved, gold)["f1"], 2),
             "same_questions_clean_f1": round(squad.score(plain, gold)["f1"], 2),
             "distracted": len(gold),

@@ -2,6 +2,7 @@ import random
 
 from rag import squad
 from rag.negatives import (
+    ANSWER_REMOVED,
     CHANGED_QUESTION,
     DISTRACTOR,
     LEXICAL,
@@ -9,6 +10,8 @@ from rag.negatives import (
     Shares,
     make_pairs,
     perturbed_examples,
+    without_sentences,
+    without_set_off,
 )
 from rag.phrases import negate, phrases, statement
 from tests.conftest import FIXTURES
@@ -73,6 +76,56 @@ def test_make_pairs_keeps_every_question_and_adds_each_kind_by_share():
     assert {p.kind for p in pairs} >= {"answer", LEXICAL}
     assert all(not p.spans for p in pairs if p.kind not in ("answer", DISTRACTOR))
     assert len(make_pairs(examples, Shares(0.0), random.Random(3))) == len(examples)
+
+
+def _example(question: str, context: str, answer: str) -> squad.Example:
+    return squad.Example(
+        id="q", question=question, context=context, answers=(answer,),
+        answer_starts=(context.index(answer),), article="a", paragraph=0,
+    )  # fmt: skip
+
+
+def test_an_answer_set_off_by_commas_or_brackets_is_cut_with_them():
+    text = "Russia's foreign minister, Sergei Lavrov, met Kim. He praised Lavrov (Sergei Lavrov)."
+    assert without_set_off(text, "Sergei Lavrov") == (
+        "Russia's foreign minister met Kim. He praised Lavrov."
+    )
+    assert without_set_off("They came from its capital, Tartu.", "Tartu") == (
+        "They came from its capital."
+    )
+    # an answer that is not set off would leave a gap: no cut
+    assert without_set_off("Sergei Lavrov met Kim, Sergei Lavrov.", "Sergei Lavrov") is None
+
+
+def test_the_answer_removed_pair_still_describes_what_is_asked_but_not_the_answer():
+    maker = NegativeMaker(_examples())
+    ex = _example(
+        "Who is Russia's foreign minister?",
+        "Kim met Russia's foreign minister, Sergei Lavrov, in Pyongyang. They talked.",
+        "Sergei Lavrov",
+    )
+    pair = maker.answer_removed(ex, random.Random(0))
+    assert pair is not None and pair.kind == ANSWER_REMOVED and pair.spans == []
+    assert pair.context == "Kim met Russia's foreign minister in Pyongyang. They talked."
+
+
+def test_where_the_answer_is_not_set_off_its_sentence_goes_if_the_rest_shares_the_topic():
+    maker = NegativeMaker(_examples())
+    context = (
+        "The kite festival of Tartu began in 1987. The kite festival draws crowds every "
+        "summer. Kites in Tartu are made of paper."
+    )
+    ex = _example("When did the kite festival of Tartu begin?", context, "1987")
+    pair = maker.answer_removed(ex, random.Random(0))
+    assert pair is not None and "1987" not in pair.context
+    assert pair.context.startswith("The kite festival draws crowds")
+    # the rest says nothing about the question's topic: no pair
+    off_topic = _example(
+        "When did the kite festival begin?", "It began in 1987. Rain fell.", "1987"
+    )
+    assert maker.answer_removed(off_topic, random.Random(0)) is None
+    # a one-sentence paragraph has nothing left
+    assert without_sentences("It began in 1987.", ["1987"], [12]) is None
 
 
 def test_perturbed_examples_round_trip_as_squad_2(tmp_path):
