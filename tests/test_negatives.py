@@ -76,6 +76,16 @@ def test_make_pairs_keeps_every_question_and_adds_each_kind_by_share():
     assert {p.kind for p in pairs} >= {"answer", LEXICAL}
     assert all(not p.spans for p in pairs if p.kind not in ("answer", DISTRACTOR))
     assert len(make_pairs(examples, Shares(0.0), random.Random(3))) == len(examples)
+    removed = [
+        p
+        for p in make_pairs(examples, Shares(0.0, answer_removed=1.0), random.Random(3))
+        if p.kind == ANSWER_REMOVED
+    ]
+    by_question = {e.question: e for e in examples}
+    assert removed and all(not p.spans for p in removed)
+    for p in removed:  # the paragraph is the question's own, without any gold answer
+        ex = by_question[p.question]
+        assert p.context != ex.context and not any(a in p.context for a in ex.answers)
 
 
 def _example(question: str, context: str, answer: str) -> squad.Example:
