@@ -4,9 +4,8 @@ For each reader: EM/F1 on every question; the share of abstentions, at the reade
 threshold, on unanswerable pairs made from the file (a changed question; the closest
 paragraph of the article without the answer; the passage the service's own retriever
 ranks highest without the answer, mined over the file's paragraphs; the gold paragraph
-with the answer cut out); and F1 with a
-distracting sentence inserted into the paragraph, next to F1 on the same questions
-without it.
+with the answer cut out); and F1 with a distracting sentence inserted into the
+paragraph, next to F1 on the same questions without it.
 
     python scripts/compare_readers.py squad-v1.1-dev-part-a.json cpu 2000 runs/a/best ...
 
@@ -27,38 +26,30 @@ from rag.negatives import (
     ANSWER_REMOVED,
     CHANGED_QUESTION,
     LEXICAL,
+    RETRIEVED,
     NegativeMaker,
     Shares,
     make_pairs,
 )
 from rag.reader import TransformerReader
 
+#: Unanswerable pairs scored: the name in the report → the kind and the seed of its draw.
+UNANSWERABLE_SETS = {
+    "changed_question": (CHANGED_QUESTION, Shares(other_paragraph=0, changed_question=1.0), 8),
+    "closest_paragraph": (LEXICAL, Shares(other_paragraph=0, lexical=1.0), 9),
+    "retrieved_passage": (RETRIEVED, Shares(other_paragraph=0, retrieved=1.0), 12),
+    "answer_removed": (ANSWER_REMOVED, Shares(other_paragraph=0, answer_removed=1.0), 11),
+}
+
 
 def main(file: str, device: str, limit: int, models: list[str]) -> None:
     dev = squad.load([file])
-    maker = NegativeMaker(dev)
+    maker = NegativeMaker(dev, mine(dev, progress=False))
     sample = random.Random(7).sample(dev, min(limit, len(dev)))
-    changed = [
-        p
-        for p in make_pairs(
-            sample, Shares(other_paragraph=0, changed_question=1.0), random.Random(8), maker
-        )
-        if p.kind == CHANGED_QUESTION
-    ]
-    lexical = [
-        p
-        for p in make_pairs(sample, Shares(other_paragraph=0, lexical=1.0), random.Random(9), maker)
-        if p.kind == LEXICAL
-    ]
-    removed = [
-        p
-        for p in make_pairs(
-            sample, Shares(other_paragraph=0, answer_removed=1.0), random.Random(11), maker
-        )
-        if p.kind == ANSWER_REMOVED
-    ]
-    mined = mine(dev, progress=False)
-    retrieved = [(e.question, mined[e.id]) for e in sample if e.id in mined]
+    unanswerable = {
+        name: [p for p in make_pairs(sample, shares, random.Random(seed), maker) if p.kind == kind]
+        for name, (kind, shares, seed) in UNANSWERABLE_SETS.items()
+    }
     rng = random.Random(10)
     distracted = [(e, p) for e in sample if (p := maker.distractor(e, rng)) is not None]
     for model in models:
@@ -66,12 +57,9 @@ def main(file: str, device: str, limit: int, models: list[str]) -> None:
         reader = TransformerReader(model, device=device, batch_size=64)
         t = reader.threshold
 
-        def top_text(pairs, reader=reader):
-            out = reader.read_pairs([q for q, _ in pairs], [c for _, c in pairs])
+        def top(pairs, reader=reader):
+            out = reader.read_pairs([p.question for p in pairs], [p.context for p in pairs])
             return [(o[0].text, o[0].confidence) if o else ("", 0.0) for o in out]
-
-        def top(pairs):
-            return top_text([(p.question, p.context) for p in pairs])
 
         read = top(dev)
         full = squad.score({e.id: text for e, (text, _) in zip(dev, read, strict=True)}, dev)
@@ -85,22 +73,12 @@ def main(file: str, device: str, limit: int, models: list[str]) -> None:
             "em": round(full["exact_match"], 2),
             "f1": round(full["f1"], 2),
             "answered": round(100 * sum(c >= t for _, c in read) / len(read), 1),
-            "changed_question_abstained": round(
-                100 * sum(c < t for _, c in top(changed)) / max(len(changed), 1), 1
-            ),
-            "changed_questions": len(changed),
-            "closest_paragraph_abstained": round(
-                100 * sum(c < t for _, c in top(lexical)) / max(len(lexical), 1), 1
-            ),
-            "closest_paragraphs": len(lexical),
-            "retrieved_passage_abstained": round(
-                100 * sum(c < t for _, c in top_text(retrieved)) / max(len(retrieved), 1), 1
-            ),
-            "retrieved_passages": len(retrieved),
-            "answer_removed_abstained": round(
-                100 * sum(c < t for _, c in top(removed)) / max(len(removed), 1), 1
-            ),
-            "answers_removed": len(removed),
+        }
+        for name, pairs in unanswerable.items():
+            abstained = sum(c < t for _, c in top(pairs))
+            record[f"{name}_abstained"] = round(100 * abstained / max(len(pairs), 1), 1)
+            record[f"{name}_pairs"] = len(pairs)
+        record |= {
             "distractor_f1": round(squad.score(moved, gold)["f1"], 2),
             "same_questions_clean_f1": round(squad.score(plain, gold)["f1"], 2),
             "distracted": len(gold),
