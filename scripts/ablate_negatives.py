@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--mined", type=Path)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compare-limit", type=int, default=2000)
-    parser.add_argument("--arms", nargs="*", default=list(ARMS))
+    parser.add_argument("--arms", nargs="*", default=list(ARMS), choices=list(ARMS))
     args = parser.parse_args()
 
     args.out.mkdir(parents=True, exist_ok=True)
