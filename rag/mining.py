@@ -104,16 +104,28 @@ def mined_negatives(
 ) -> dict[str, str]:
     """:func:`mine`, or the file a previous call (an interrupted run) wrote for the same
     questions. The file is written whole or not at all."""
-    ids = sorted(e.id for e in examples if e.answers)
     if cache.is_file():
         saved = json.loads(cache.read_text())
-        if saved.get("questions") == len(ids) and saved.get("first") == ids[:1]:
+        if {k: saved.get(k) for k in ("questions", "first")} == _cache_key(examples):
             return saved["negatives"]
     negatives = mine(examples, settings)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"questions": len(ids), "first": ids[:1], "negatives": negatives}))
-    tmp.replace(cache)
+    save(cache, examples, negatives)
     return negatives
+
+
+def _cache_key(examples: Sequence[squad.Example]) -> dict:
+    """What ties a cache file to its questions: their number and the first id."""
+    ids = sorted(e.id for e in examples if e.answers)
+    return {"questions": len(ids), "first": ids[:1]}
+
+
+def save(cache: Path, examples: Sequence[squad.Example], negatives: Mapping[str, str]) -> None:
+    """Write the negatives of ``examples`` where :func:`mined_negatives` will reuse them
+    (e.g. a full run's, kept for a sample); whole or not at all."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(_cache_key(examples) | {"negatives": dict(negatives)}))
+    tmp.replace(cache)
 
 
 def load(cache: Path) -> Mapping[str, str]:

@@ -272,8 +272,7 @@ class NegativeMaker:
         sentence = self.distractor_sentence(ex, rng)
         if sentence is None:
             return None
-        bounds = [0] + [m.end() for m in re.finditer(r"[.!?]\s+", ex.context)] + [len(ex.context)]
-        at = rng.choice(bounds)
+        at = rng.choice(sentence_bounds(ex.context))
         insert = " " + sentence if at == len(ex.context) else sentence + " "
         context = ex.context[:at] + insert + ex.context[at:]
         answers = []
@@ -315,6 +314,11 @@ class NegativeMaker:
         return Pair(ex.question, context, [], ANSWER_REMOVED)
 
 
+def sentence_bounds(text: str) -> list[int]:
+    """Offsets where sentences of ``text`` start, and its end."""
+    return [0] + [m.end() for m in re.finditer(r"[.!?]\s+", text)] + [len(text)]
+
+
 def _set_off(context: str, start: int, end: int) -> tuple[int, int] | None:
     """The cut that takes the answer at [start, end) with the commas or brackets setting
     it off (", X," or ", X." or " (X)"), or None where cutting would leave a gap."""
@@ -343,8 +347,7 @@ def without_set_off(context: str, answer: str) -> str | None:
 def without_sentences(context: str, answers: Sequence[str], starts: Sequence[int]) -> str | None:
     """``context`` without the sentences that hold a gold answer span; None when no
     sentence would be left or none would go."""
-    bounds = [0] + [m.end() for m in re.finditer(r"[.!?]\s+", context)] + [len(context)]
-    sentences = list(itertools.pairwise(bounds))
+    sentences = list(itertools.pairwise(sentence_bounds(context)))
     spans = [(s, s + len(a)) for a, s in zip(answers, starts, strict=True)]
     kept = [(a, b) for a, b in sentences if not any(s < b and e > a for s, e in spans)]
     if not kept or len(kept) == len(sentences):

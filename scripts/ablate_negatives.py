@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rag import mining, squad
+
 #: Arm name → the share of its one extra kind (other-paragraph pairs stay at 0.3).
 ARMS: dict[str, dict[str, float]] = {
     "control": {},
@@ -33,40 +35,15 @@ ARMS: dict[str, dict[str, float]] = {
     "distractors": {"distractors": 0.15},
     "answer-removed": {"answer_removed": 0.15},
 }
-KINDS = (
-    "lexical_negatives",
-    "retrieved_negatives",
-    "changed_questions",
-    "distractors",
-    "answer_removed",
-)
+KINDS = sorted({kind for extra in ARMS.values() for kind in extra})
 
 
-def sample_articles(train: Path, share: float, seed: int, out: Path) -> list[str]:
-    """Write a SQuAD file with a random ``share`` of the train articles; return its
-    question ids."""
+def sample_articles(train: Path, share: float, seed: int, out: Path) -> None:
+    """Write a SQuAD file with a random ``share`` of the train articles."""
     data = json.loads(train.read_text(encoding="utf-8"))
     articles = data["data"]
     kept = random.Random(seed).sample(articles, max(1, round(share * len(articles))))
     out.write_text(json.dumps({"version": data.get("version", "1.1"), "data": kept}))
-    return [qa["id"] for a in kept for p in a["paragraphs"] for qa in p["qas"]]
-
-
-def write_mined(full: Path, ids: list[str], out: Path) -> None:
-    """The retrieved negatives of a full run, kept for the sample's questions, in the
-    cache format ``rag.mining.mined_negatives`` reuses."""
-    negatives = json.loads(full.read_text())["negatives"]
-    ordered = sorted(ids)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "questions": len(ordered),
-                "first": ordered[:1],
-                "negatives": {i: negatives[i] for i in ids if i in negatives},
-            }
-        )
-    )
 
 
 def main() -> None:
@@ -87,8 +64,9 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     subset = args.out / "train-sample.json"
-    ids = sample_articles(args.train, args.articles, args.seed, subset)
-    print(f"{len(ids)} questions in the sample", flush=True)
+    sample_articles(args.train, args.articles, args.seed, subset)
+    examples = squad.load([subset])
+    print(f"{len(examples)} questions in the sample", flush=True)
     for arm in args.arms:
         run = args.out / arm
         if (run / "best" / "training.json").is_file():
@@ -96,7 +74,9 @@ def main() -> None:
             continue
         shares = {kind: 0.0 for kind in KINDS} | ARMS[arm]
         if arm == "retrieved" and args.mined is not None:
-            write_mined(args.mined, ids, run / "retrieved-negatives.json")
+            full = mining.load(args.mined)
+            kept = {e.id: full[e.id] for e in examples if e.id in full}
+            mining.save(run / "retrieved-negatives.json", examples, kept)
         command = [
             sys.executable, "-m", "rag", "train-reader", str(subset),
             "--validation", str(args.dev), "--output", str(run), "--init", args.base,

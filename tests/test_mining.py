@@ -2,7 +2,7 @@ import json
 import random
 
 from rag import squad
-from rag.mining import first_without_answer, mine, mined_negatives
+from rag.mining import first_without_answer, mine, mined_negatives, save
 from rag.negatives import RETRIEVED, NegativeMaker, Shares, make_pairs
 from tests.conftest import FIXTURES
 
@@ -61,3 +61,11 @@ def test_a_retrieved_pair_has_no_answer_and_only_when_mined():
 
 def by_question(examples, qid):
     return next(e.question for e in examples if e.id == qid)
+
+
+def test_negatives_saved_for_a_sample_are_reused_for_that_sample(tmp_path):
+    examples = squad.load([MINI])
+    cache = tmp_path / "sample" / "retrieved-negatives.json"
+    save(cache, examples[:3], {"z1": "A full run's passage."})
+    assert mined_negatives(examples[:3], cache) == {"z1": "A full run's passage."}
+    assert not list(cache.parent.glob("*.tmp"))
