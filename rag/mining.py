@@ -100,14 +100,23 @@ def mine(
 
 
 def mined_negatives(
-    examples: Sequence[squad.Example], cache: Path, settings: Settings | None = None
+    examples: Sequence[squad.Example],
+    cache: Path,
+    settings: Settings | None = None,
+    reuse: Sequence[Path] = (),
 ) -> dict[str, str]:
-    """:func:`mine`, or the file a previous call (an interrupted run) wrote for the same
-    questions. The file is written whole or not at all."""
-    if cache.is_file():
-        saved = json.loads(cache.read_text())
-        if {k: saved.get(k) for k in ("questions", "first")} == _cache_key(examples):
-            return saved["negatives"]
+    """:func:`mine`, or the file a previous call wrote for the same questions: this
+    run's own (an interrupted run) or one of ``reuse`` (an earlier stage of a recipe,
+    copied into ``cache`` so that the run folder stands alone). Files are written whole
+    or not at all."""
+    key = _cache_key(examples)
+    for path in [cache, *reuse]:
+        if path.is_file():
+            saved = json.loads(path.read_text())
+            if {k: saved.get(k) for k in ("questions", "first")} == key:
+                if path != cache:
+                    save(cache, examples, saved["negatives"])
+                return saved["negatives"]
     negatives = mine(examples, settings)
     save(cache, examples, negatives)
     return negatives

@@ -199,7 +199,7 @@ class Trainer:
         if cfg.retrieved_negatives > 0:
             from rag.mining import mined_negatives
 
-            mined = mined_negatives(train, cfg.mined_path)
+            mined = mined_negatives(train, cfg.mined_path, reuse=cfg.mined_from)
             self.echo(f"retrieved negatives: {len(mined)} questions ({cfg.mined_path})")
 
         # On an accelerator the next epoch's windows are built in another process while

@@ -145,6 +145,8 @@ class TrainConfig:
     #: build the next epoch's windows in another process (default: when not on a CPU)
     prefetch: bool | None = field(default=None, metadata=opt(cli=False))
     log: list[dict] = field(default_factory=list, metadata=opt(cli=False))
+    #: mining files of earlier recipe stages, reused when mined over the same questions
+    mined_from: list[Path] = field(default_factory=list, metadata=opt(cli=False))
 
     @property
     def mined_path(self) -> Path:
@@ -177,6 +179,7 @@ RUN_OPTIONS = frozenset(
         "base_model",
         "prefetch",
         "log",
+        "mined_from",
     }
 )
 
@@ -215,7 +218,12 @@ def recipe_stages(path: Path, command: TrainConfig) -> list[TrainConfig]:
             if (float in kinds and not number) or (int in kinds and not whole):
                 raise RecipeError(f"{path}: stage {n}: {name} must be a number, not {value!r}")
         output = command.output / f"stage-{n}"
-        runs.append(dataclasses.replace(command, **stage, output=output, init=init, log=[]))
+        mined_from = [run.mined_path for run in runs]  # no stage mines the same data twice
+        runs.append(
+            dataclasses.replace(
+                command, **stage, output=output, init=init, log=[], mined_from=mined_from
+            )
+        )
         init = str(output / "best")
     return runs
 

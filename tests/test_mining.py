@@ -69,3 +69,16 @@ def test_negatives_saved_for_a_sample_are_reused_for_that_sample(tmp_path):
     save(cache, examples[:3], {"z1": "A full run's passage."})
     assert mined_negatives(examples[:3], cache) == {"z1": "A full run's passage."}
     assert not list(cache.parent.glob("*.tmp"))
+
+
+def test_an_earlier_stage_s_negatives_are_reused_and_copied(tmp_path):
+    examples = squad.load([MINI])
+    earlier = tmp_path / "stage-3" / "retrieved-negatives.json"
+    save(earlier, examples, {"z1": "Stage 3's passage."})
+    other = tmp_path / "stage-2" / "retrieved-negatives.json"
+    save(other, examples[:3], {"z1": "Mined for other questions."})
+    cache = tmp_path / "stage-4" / "retrieved-negatives.json"
+    assert mined_negatives(examples, cache, reuse=[other, earlier]) == {"z1": "Stage 3's passage."}
+    # copied: the stage's folder resumes without the earlier one
+    earlier.unlink()
+    assert mined_negatives(examples, cache) == {"z1": "Stage 3's passage."}

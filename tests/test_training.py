@@ -164,7 +164,10 @@ def test_the_shipped_recipe_chains_its_stages(tmp_path):
 
     command = _tiny_run(tmp_path)
     stages = recipe_stages(PACKAGED_READER / "recipe.json", command)
-    assert [s.output.name for s in stages] == ["stage-1", "stage-2", "stage-3"]
-    assert stages[0].init is None and stages[2].init == str(tmp_path / "run" / "stage-2" / "best")
+    assert [s.output.name for s in stages] == ["stage-1", "stage-2", "stage-3", "stage-4"]
+    assert stages[0].init is None and stages[3].init == str(tmp_path / "run" / "stage-3" / "best")
     assert all(s.files == command.files and s.device == "cpu" for s in stages)
-    assert [s.retrieved_negatives for s in stages] == [0, 0, 0.15]
+    assert [s.retrieved_negatives for s in stages] == [0, 0, 0.15, 0.15]
+    assert [(s.lexical_negatives, s.answer_removed) for s in stages[2:]] == [(0.15, 0), (0, 0.15)]
+    # stage 4 reuses what stage 3 mined (the same questions) instead of mining again
+    assert stages[3].mined_from[2] == stages[2].mined_path
