@@ -32,7 +32,7 @@ class Feature:
     lists of ints they took 19 GB of a 24 GiB machine."""
 
     input_ids: np.ndarray  #: int32
-    token_type_ids: np.ndarray  #: int8
+    token_type_ids: np.ndarray | None  #: int8; None for models without segments (MPNet)
     starts: list[int]
     ends: list[int]
 
@@ -118,7 +118,9 @@ def _chunk_features(
         features.append(
             Feature(
                 np.asarray(enc["input_ids"][w], dtype=np.int32),
-                np.asarray(enc["token_type_ids"][w], dtype=np.int8),
+                np.asarray(enc["token_type_ids"][w], dtype=np.int8)
+                if "token_type_ids" in enc
+                else None,
                 sorted(starts) or [0],
                 sorted(ends) or [0],
             )
@@ -142,10 +144,9 @@ def length_grouped_batches(
 
 
 def collate(features: Sequence[Feature], pad_id: int) -> dict[str, torch.Tensor]:
-    enc = {
-        "input_ids": [f.input_ids for f in features],
-        "token_type_ids": [f.token_type_ids for f in features],
-    }
+    enc = {"input_ids": [f.input_ids for f in features]}
+    if features and features[0].token_type_ids is not None:
+        enc["token_type_ids"] = [f.token_type_ids for f in features]
     batch = pad_batch(enc, range(len(features)), pad_id)
     length = batch["input_ids"].shape[1]
     starts = torch.zeros((len(features), length), dtype=torch.bool)

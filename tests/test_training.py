@@ -1,6 +1,7 @@
 import json
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -8,7 +9,7 @@ from rag import squad
 from rag.negatives import Pair, Shares, make_pairs
 from rag.settings import packaged_embedding_model
 from rag.training import TrainConfig, Trainer, config_dict, distill_kl, marginal_nll
-from rag.training_data import build_features, length_grouped_batches
+from rag.training_data import Feature, build_features, collate, length_grouped_batches
 from tests.conftest import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"
@@ -171,3 +172,15 @@ def test_the_shipped_recipe_chains_its_stages(tmp_path):
     assert [(s.lexical_negatives, s.answer_removed) for s in stages[2:]] == [(0.15, 0), (0, 0.15)]
     # stage 4 reuses what stage 3 mined (the same questions) instead of mining again
     assert stages[3].mined_from[2] == stages[2].mined_path
+
+
+def test_windows_of_a_model_without_segments_are_batched_without_them():
+    """MPNet (the suggested teacher) has no token_type_ids; BERT-style models do."""
+    ids = [np.array([0, 5, 6, 2], dtype=np.int32), np.array([0, 7, 2], dtype=np.int32)]
+    plain = collate([Feature(i, None, [1], [2]) for i in ids], pad_id=1)
+    assert "token_type_ids" not in plain
+    assert plain["input_ids"].tolist() == [[0, 5, 6, 2], [0, 7, 2, 1]]
+    assert plain["gold_starts"][0].tolist() == [False, True, False, False]
+    segments = [np.zeros(len(i), dtype=np.int8) for i in ids]
+    bert = collate([Feature(i, s, [1], [2]) for i, s in zip(ids, segments, strict=True)], 0)
+    assert bert["token_type_ids"].shape == bert["input_ids"].shape
