@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import re
 
-from rag.text import content_words
+from rag.text import content_words, sentence_spans
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
 _WORD = re.compile(r"\w+")
 _SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
 
@@ -24,18 +23,6 @@ def _stem(word: str) -> str:
     """A crude stem, enough to match "invited" with "invite" and "talks" with "talk"."""
     word = word.lower()
     return _SUFFIX.sub("", word) if len(word) > 4 else word
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence: a cheap split, good enough to choose a window."""
-    spans, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.start() > start:
-            spans.append((start, m.start()))
-        start = m.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return spans
 
 
 def focus_window(question: str, text: str, max_words: int) -> tuple[int, int]:

@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 from rag import squad
 from rag.phrases import negate, phrase_kind, phrases, statement
-from rag.text import STOPWORDS, words
+from rag.text import STOPWORDS, sentence_spans, words
 
 ANSWER = "answer"
 UNANSWERABLE = "unanswerable"  #: a SQuAD 2.0 question marked impossible
@@ -315,8 +315,8 @@ class NegativeMaker:
 
 
 def sentence_bounds(text: str) -> list[int]:
-    """Offsets where sentences of ``text`` start, and its end."""
-    return [0] + [m.end() for m in re.finditer(r"[.!?]\s+", text)] + [len(text)]
+    """Offsets where sentences of ``text`` start, and its start and end."""
+    return sorted({0, len(text), *(start for start, _ in sentence_spans(text))})
 
 
 def _set_off(context: str, start: int, end: int) -> tuple[int, int] | None:

@@ -15,6 +15,8 @@ STOPWORDS = frozenset(
     "into is it its of on or s she he that the their them they this to was were what when where "
     "which who whom whose why will with would you".split()
 )
+#: A sentence ends at . ! or ? (with any closing quote or bracket) and spaces, or a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
 #: A question longer than this many distinct content words is cut (FTS5 query cost).
 MAX_QUERY_WORDS = 64
 
@@ -29,3 +31,16 @@ def content_words(text: str) -> list[str]:
     tokens = words(text)
     content = [t for t in tokens if t not in STOPWORDS] or tokens
     return list(dict.fromkeys(content))[:MAX_QUERY_WORDS]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence: a cheap split (the reading window, the training
+    negatives); chunking uses pysbd, which is better and slower."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
