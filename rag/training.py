@@ -32,10 +32,19 @@ from rag.checkpoints import (
     save_model,
 )
 from rag.reader import TransformerReader
+from rag.teachers import Teacher, WindowText, ensemble_targets
 from rag.training_args import TrainConfig, config_dict
 from rag.training_data import Feature, collate, epoch_features, length_grouped_batches, split
 
-__all__ = ["TrainConfig", "Trainer", "config_dict", "distill_kl", "marginal_nll", "save_model"]
+__all__ = [
+    "TrainConfig",
+    "Trainer",
+    "config_dict",
+    "distill_kl",
+    "marginal_nll",
+    "save_model",
+    "soft_target_kl",
+]
 
 
 def marginal_nll(logits: torch.Tensor, gold: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
@@ -49,13 +58,19 @@ def distill_kl(
     student: torch.Tensor, teacher: torch.Tensor, attn: torch.Tensor, temperature: float
 ) -> torch.Tensor:
     """KL(teacher || student) over positions, the soft targets of self-distillation."""
+    t = (teacher.float().clone() / temperature).masked_fill(attn == 0, float("-inf"))
+    return soft_target_kl(student, torch.softmax(t, dim=1), attn, temperature)
+
+
+def soft_target_kl(
+    student: torch.Tensor, target: torch.Tensor, attn: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """KL(target || student) over positions, for a target distribution over the student's
+    positions (a teacher's, perhaps carried over from another vocabulary)."""
     mask = attn == 0
-    s = (student.float() / temperature).masked_fill(mask, float("-inf"))
-    t = (teacher.float().clone() / temperature).masked_fill(mask, float("-inf"))
-    s_log = torch.log_softmax(s, dim=1)
-    t_prob = torch.softmax(t, dim=1)
-    t_log = torch.log_softmax(t, dim=1)
-    kl = (t_prob * (t_log - s_log)).masked_fill(mask, 0.0).sum(dim=1)
+    s_log = torch.log_softmax((student.float() / temperature).masked_fill(mask, float("-inf")), 1)
+    target = target.float().masked_fill(mask, 0.0)
+    kl = (torch.xlogy(target, target) - target * s_log.masked_fill(mask, 0.0)).sum(dim=1)
     return kl.mean() * temperature**2
 
 
@@ -109,10 +124,10 @@ class Trainer:
             cfg.init or cfg.base_model, attention_probs_dropout_prob=0.0, dtype=torch.float32
         ).to(cfg.device)
         for path in cfg.teacher:
-            teacher = AutoModelForQuestionAnswering.from_pretrained(path, dtype=torch.float32)
-            self.teachers.append(teacher.to(cfg.device).eval())
-        if self.teachers:
-            self.echo(f"distilling from {', '.join(cfg.teacher)} (weight {cfg.distill_weight})")
+            teacher = Teacher(path, cfg.device, cfg.max_length).load(self.tokenizer)
+            self.teachers.append(teacher)
+            how = "its own batch" if teacher.same_vocab else "the window texts, in its own tokens"
+            self.echo(f"distilling from {path}, reading {how} (weight {cfg.distill_weight})")
         if cfg.ema:
             avg = get_ema_multi_avg_fn(cfg.ema)
             self.ema = AveragedModel(self.model, multi_avg_fn=avg)
@@ -138,8 +153,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step
 
-    def compute_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Marginal likelihood of the gold spans, mixed with the teachers' soft targets."""
+    def compute_loss(
+        self, batch: dict[str, torch.Tensor], texts: Sequence[WindowText] | None = None
+    ) -> torch.Tensor:
+        """Marginal likelihood of the gold spans, mixed with the teachers' soft targets
+        (``texts``: the windows' texts, for a teacher with another vocabulary)."""
         cfg = self.cfg
         gold_s, gold_e = batch.pop("gold_starts"), batch.pop("gold_ends")
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
@@ -151,23 +169,27 @@ class Trainer:
         ) / 2
         if self.teachers:
             with torch.inference_mode(), torch.autocast(self.device_type, dtype=torch.bfloat16):
-                # an ensemble teaches through its mean logits
-                outs = [t(**batch) for t in self.teachers]
-                t_start = torch.stack([o.start_logits.float() for o in outs]).mean(0)
-                t_end = torch.stack([o.end_logits.float() for o in outs]).mean(0)
+                t_start, t_end = ensemble_targets(self.teachers, batch, texts, cfg.temperature)
+            # out of inference mode: the loss's backward keeps the targets
+            t_start, t_end = t_start.clone(), t_end.clone()
             soft = (
-                distill_kl(out.start_logits, t_start, attn, cfg.temperature)
-                + distill_kl(out.end_logits, t_end, attn, cfg.temperature)
+                soft_target_kl(out.start_logits, t_start, attn, cfg.temperature)
+                + soft_target_kl(out.end_logits, t_end, attn, cfg.temperature)
             ) / 2
             loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * soft
         return loss
 
-    def training_step(self, batch: dict[str, torch.Tensor], lr: float) -> torch.Tensor:
+    def training_step(
+        self,
+        batch: dict[str, torch.Tensor],
+        lr: float,
+        texts: Sequence[WindowText] | None = None,
+    ) -> torch.Tensor:
         for group in self.optim.param_groups:
             group["lr"] = lr
         batch = {k: v.to(self.cfg.device, non_blocking=True) for k, v in batch.items()}
         self.model.train()
-        loss = self.compute_loss(batch)
+        loss = self.compute_loss(batch, texts)
         self.optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -243,7 +265,9 @@ class Trainer:
                     done = True
                     break
                 lr = self.learning_rate(progress)
-                loss = self.training_step(collate([features[i] for i in batch_idx], pad_id), lr)
+                chosen = [features[i] for i in batch_idx]
+                texts = [f.text for f in chosen] if self.teachers else None
+                loss = self.training_step(collate(chosen, pad_id), lr, texts)
                 at.step += 1
                 at.batch += 1
                 if at.step % 50 == 0:

@@ -18,6 +18,7 @@ import torch
 
 from rag import squad
 from rag.negatives import NegativeMaker, Pair, make_pairs
+from rag.teachers import WindowText
 from rag.training_args import TrainConfig
 from rag.windows import context_mask, encode_windows, pad_batch
 
@@ -35,6 +36,8 @@ class Feature:
     token_type_ids: np.ndarray | None  #: int8; None for models without segments (MPNet)
     starts: list[int]
     ends: list[int]
+    #: the window's question and text, kept for teachers with another vocabulary
+    text: WindowText | None = None
 
 
 def split(cfg: TrainConfig) -> tuple[list[squad.Example], list[squad.Example]]:
@@ -74,30 +77,36 @@ def epoch_features(
         retrieved = load(cfg.mined_path)  # written by the run before its first epoch
     pairs = make_pairs(train, cfg.shares, rng, NegativeMaker(train, retrieved))
     tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
-    features = build_features(tokenizer, pairs, cfg.max_length, cfg.stride)
+    # a teacher may read the windows' texts in its own tokens (rag.teachers)
+    features = build_features(tokenizer, pairs, cfg.max_length, cfg.stride, bool(cfg.teacher))
     counts = Counter(p.kind for p in pairs)
     counts["windows"] = len(features)
     counts["no-answer windows"] = sum(f.starts == [0] for f in features)
     return features, dict(counts)
 
 
-def build_features(tokenizer, pairs: Sequence[Pair], max_length: int, stride: int) -> list[Feature]:
-    """The labelled windows of ``pairs``, tokenised :data:`ENCODE_CHUNK` pairs at a time."""
+def build_features(
+    tokenizer, pairs: Sequence[Pair], max_length: int, stride: int, keep_text: bool = False
+) -> list[Feature]:
+    """The labelled windows of ``pairs``, tokenised :data:`ENCODE_CHUNK` pairs at a time
+    (``keep_text``: with each window's :class:`WindowText`)."""
     features: list[Feature] = []
     for lo in range(0, len(pairs), ENCODE_CHUNK):
-        features += _chunk_features(tokenizer, pairs[lo : lo + ENCODE_CHUNK], max_length, stride)
+        chunk = pairs[lo : lo + ENCODE_CHUNK]
+        features += _chunk_features(tokenizer, chunk, max_length, stride, keep_text)
     return features
 
 
 def _chunk_features(
-    tokenizer, pairs: Sequence[Pair], max_length: int, stride: int
+    tokenizer, pairs: Sequence[Pair], max_length: int, stride: int, keep_text: bool
 ) -> list[Feature]:
     enc = encode_windows(
         tokenizer, [p[0] for p in pairs], [p[1] for p in pairs], max_length, stride
     )
     features = []
     for w in range(len(enc["input_ids"])):
-        spans = pairs[enc["overflow_to_sample_mapping"][w]][2]
+        pair = pairs[enc["overflow_to_sample_mapping"][w]]
+        spans = pair[2]
         offsets = enc["offset_mapping"][w]
         ctx = [i for i, is_ctx in enumerate(context_mask(enc, w)) if is_ctx]
         starts, ends = set(), set()
@@ -123,9 +132,17 @@ def _chunk_features(
                 else None,
                 sorted(starts) or [0],
                 sorted(ends) or [0],
+                _window_text(pair, offsets, ctx) if keep_text else None,
             )
         )
     return features
+
+
+def _window_text(pair: Pair, offsets, ctx: list[int]) -> WindowText:
+    spans = np.asarray([offsets[i] for i in ctx], dtype=np.int32).reshape(-1, 2)
+    start, end = (int(spans[0, 0]), int(spans[-1, 1])) if len(spans) else (0, 0)
+    first = ctx[0] if ctx else 0
+    return WindowText(pair[0], pair[1], start, end, first, spans)
 
 
 def length_grouped_batches(

@@ -1,0 +1,161 @@
+"""Teachers for distillation: readers whose span distributions the student learns from.
+
+A teacher with the student's vocabulary reads the student's own batch. A teacher with
+another tokenizer (all-mpnet-base-v2, the larger model the project can install) cannot:
+fed the student's token ids it would read other words. It reads the same question and
+the same stretch of paragraph in its own tokens instead, and its start and end
+probabilities are carried onto the student's tokens through character offsets: a
+teacher token's start probability goes to the student token holding its first
+character, its end probability to the student token holding its last, [CLS] ("no answer
+here") to [CLS]. Both tokenizers split on the same words, so almost all of the mass
+lands on word boundaries the student can predict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+#: Teacher tokens beyond the student's window length: room for the teacher's own
+#: special tokens and a tokenizer that splits a little finer.
+EXTRA_TEACHER_TOKENS = 32
+
+
+@dataclass
+class WindowText:
+    """What a teacher with another vocabulary needs of one student window."""
+
+    question: str
+    paragraph: str  #: shared with the window's pair, not copied
+    start: int  #: the window's first context character in ``paragraph``
+    end: int  #: one past its last
+    first: int  #: index of the window's first context token
+    offsets: np.ndarray  #: int32 (n, 2): each context token's characters in ``paragraph``
+
+    @property
+    def context(self) -> str:
+        return self.paragraph[self.start : self.end]
+
+
+def align(text: WindowText, teacher_offsets: Sequence[tuple[int, int]], is_context: Sequence[bool]):
+    """Student positions of each teacher token: (for its start, for its end); -1 where it
+    has none (question, special and padding tokens). Teacher offsets are into the
+    window's context, as the teacher was given it; position 0 ([CLS]) maps to 0."""
+    n = len(teacher_offsets)
+    starts = np.full(n, -1, dtype=np.int64)
+    ends = np.full(n, -1, dtype=np.int64)
+    starts[0] = ends[0] = 0
+    if len(text.offsets) == 0:
+        return starts, ends
+    s_start = text.offsets[:, 0] - text.start
+    s_end = text.offsets[:, 1] - text.start
+    t = np.asarray(teacher_offsets, dtype=np.int64).reshape(-1, 2)
+    ctx = np.asarray(is_context, dtype=bool) & (t[:, 1] > t[:, 0])
+    # the student token holding the first character: the last one starting at or before it
+    first = np.searchsorted(s_start, t[:, 0], side="right") - 1
+    # the student token holding the last character: the first one ending at or after it
+    last = np.searchsorted(s_end, t[:, 1], side="left")
+    ok_s = ctx & (first >= 0)
+    ok_e = ctx & (last < len(s_end))
+    starts[ok_s] = first[ok_s] + text.first
+    ends[ok_e] = last[ok_e] + text.first
+    return starts, ends
+
+
+def carry_over(probs: torch.Tensor, index: torch.Tensor, length: int) -> torch.Tensor:
+    """Teacher probabilities (B, Lt) summed onto student positions (B, ``length``) by
+    ``index`` (B, Lt; -1: dropped), renormalised over what arrived."""
+    out = torch.zeros(probs.shape[0], length, dtype=probs.dtype, device=probs.device)
+    keep = index >= 0
+    out.scatter_add_(1, index.clamp(min=0), probs * keep)
+    return out / out.sum(dim=1, keepdim=True).clamp(min=1e-12)
+
+
+class Teacher:
+    """One teacher. ``load`` reads the model and its tokenizer once and decides how it
+    reads: the student's batch (same vocabulary) or the window texts (another one)."""
+
+    def __init__(self, path: str, device: str, max_length: int) -> None:
+        self.path = path
+        self.device = device
+        self.max_length = max_length + EXTRA_TEACHER_TOKENS
+        self.model = None
+        self.tokenizer = None
+        self.same_vocab = True
+
+    def load(self, student_tokenizer) -> Teacher:
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+        self.same_vocab = self.tokenizer.get_vocab() == student_tokenizer.get_vocab()
+        model = AutoModelForQuestionAnswering.from_pretrained(self.path, dtype=torch.float32)
+        self.model = model.to(self.device).eval()
+        return self
+
+    def logits(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Start and end logits over the student's own batch (same vocabulary only)."""
+        out = self.model(**batch)
+        return out.start_logits.float(), out.end_logits.float()
+
+    def carried_probs(
+        self, texts: Sequence[WindowText], length: int, temperature: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Start and end probabilities over the student's positions (B, ``length``),
+        read from the window texts in the teacher's own tokens."""
+        enc = self.tokenizer(
+            [t.question for t in texts],
+            [t.context for t in texts],
+            truncation="only_second",
+            max_length=self.max_length,
+            return_offsets_mapping=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        offsets = enc.pop("offset_mapping").tolist()
+        starts, ends = [], []
+        for row, text in enumerate(texts):
+            is_ctx = [sid == 1 for sid in enc.sequence_ids(row)]
+            s, e = align(text, offsets[row], is_ctx)
+            starts.append(s)
+            ends.append(e)
+        batch = {k: v.to(self.device) for k, v in enc.items()}
+        start_logits, end_logits = self.logits(batch)
+        pad = batch["attention_mask"] == 0
+        result = []
+        for logits, index in ((start_logits, starts), (end_logits, ends)):
+            probs = torch.softmax((logits / temperature).masked_fill(pad, float("-inf")), dim=1)
+            idx = torch.as_tensor(np.stack(index), device=probs.device)
+            result.append(carry_over(probs, idx, length))
+        return result[0], result[1]
+
+
+def ensemble_targets(
+    teachers: Sequence[Teacher],
+    batch: dict[str, torch.Tensor],
+    texts: Sequence[WindowText] | None,
+    temperature: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The soft targets of all teachers over the student's positions: teachers sharing the
+    student's vocabulary teach through their mean logits, each other one through its
+    carried-over probabilities; the distributions are averaged."""
+    attn = batch["attention_mask"]
+    same = [t for t in teachers if t.same_vocab]
+    targets: list[tuple[torch.Tensor, torch.Tensor]] = []
+    if same:
+        outs = [t.logits(batch) for t in same]
+        pair = []
+        for k in (0, 1):
+            mean = torch.stack([o[k] for o in outs]).mean(0) / temperature
+            pair.append(torch.softmax(mean.masked_fill(attn == 0, float("-inf")), dim=1))
+        targets.append((pair[0], pair[1]))
+    foreign = [t for t in teachers if not t.same_vocab]
+    if foreign and texts is None:
+        raise ValueError("a teacher with another vocabulary needs the windows' texts")
+    for t in foreign:
+        targets.append(t.carried_probs(texts, attn.shape[1], temperature))
+    start = torch.stack([s for s, _ in targets]).mean(0)
+    end = torch.stack([e for _, e in targets]).mean(0)
+    return start, end

@@ -1,0 +1,140 @@
+"""Teachers with another vocabulary: their span probabilities reach the student's tokens
+through character offsets. The proof: the packaged reader with two vocabulary entries
+swapped (and its embedding rows with them) is the same model under another tokenizer,
+so read through the texts it must teach what the original teaches on the student's batch."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from rag import squad
+from rag.negatives import Shares, make_pairs
+from rag.settings import PACKAGED_READER
+from rag.teachers import Teacher, WindowText, align, carry_over, ensemble_targets
+from rag.training_data import build_features, collate
+from tests.conftest import FIXTURES
+
+
+def test_align_maps_teacher_tokens_onto_the_student_tokens_holding_their_characters():
+    # paragraph "xx Sergei Lavrov." ; the window holds "Sergei Lavrov."
+    text = WindowText(
+        question="q",
+        paragraph="xx Sergei Lavrov.",
+        start=3,
+        end=17,
+        first=4,  # [CLS] q [SEP] then context
+        offsets=np.array([[3, 9], [10, 16], [16, 17]], dtype=np.int32),
+    )
+    # the teacher splits "Lavrov" in two; offsets are into the window's text
+    teacher = [(0, 0), (0, 1), (0, 0), (0, 6), (7, 10), (10, 13), (13, 14), (0, 0)]
+    is_ctx = [False, False, False, True, True, True, True, False]
+    starts, ends = align(text, teacher, is_ctx)
+    assert starts.tolist() == [0, -1, -1, 4, 5, 5, 6, -1]
+    assert ends.tolist() == [0, -1, -1, 4, 5, 5, 6, -1]
+
+
+def test_carry_over_sums_onto_student_positions_and_renormalises():
+    probs = torch.tensor([[0.2, 0.1, 0.3, 0.4]])
+    index = torch.tensor([[0, -1, 2, 2]])
+    out = carry_over(probs, index, 3)
+    assert out.tolist()[0] == pytest.approx([0.2 / 0.9, 0.0, 0.7 / 0.9])
+
+
+@pytest.fixture(scope="module")
+def student_tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(PACKAGED_READER)
+
+
+@pytest.fixture(scope="module")
+def permuted_teacher(tmp_path_factory, student_tokenizer):
+    """The packaged reader under a tokenizer whose ids of "the" and "of" are swapped."""
+    from transformers import AutoModelForQuestionAnswering
+
+    path = tmp_path_factory.mktemp("permuted")
+    model = AutoModelForQuestionAnswering.from_pretrained(PACKAGED_READER, dtype=torch.float32)
+    vocab = student_tokenizer.get_vocab()
+    a, b = vocab["the"], vocab["of"]
+    emb = model.get_input_embeddings().weight
+    with torch.no_grad():
+        emb[[a, b]] = emb[[b, a]].clone()
+    model.save_pretrained(path)
+    student_tokenizer.save_pretrained(path)
+    spec = json.loads((path / "tokenizer.json").read_text())
+    spec["model"]["vocab"]["the"], spec["model"]["vocab"]["of"] = b, a
+    (path / "tokenizer.json").write_text(json.dumps(spec))
+    (path / "vocab.txt").unlink(missing_ok=True)
+    return path
+
+
+def _batch(tokenizer, max_length=40, stride=16):
+    examples = squad.load([FIXTURES / "mini_squad.json"])
+    pairs = make_pairs(examples, Shares(other_paragraph=0.5), random.Random(2))
+    features = build_features(tokenizer, pairs, max_length, stride, keep_text=True)
+    assert len(features) > len(pairs)  # some paragraphs span several windows
+    chosen = features[:12]
+    return collate(chosen, tokenizer.pad_token_id), [f.text for f in chosen]
+
+
+def test_window_texts_hold_the_characters_of_their_context_tokens(student_tokenizer):
+    batch, texts = _batch(student_tokenizer)
+    for row, text in enumerate(texts):
+        ids = batch["input_ids"][row].tolist()
+        tokens = ids[text.first : text.first + len(text.offsets)]
+        pieces = student_tokenizer.decode(tokens).replace(" ", "")
+        assert pieces == text.context.lower().replace(" ", "")
+
+
+def test_a_teacher_with_another_vocabulary_teaches_what_it_would_on_the_students_batch(
+    student_tokenizer, permuted_teacher
+):
+    batch, texts = _batch(student_tokenizer)
+    batch.pop("gold_starts"), batch.pop("gold_ends")
+    same = Teacher(str(PACKAGED_READER), "cpu", 40).load(student_tokenizer)
+    other = Teacher(str(permuted_teacher), "cpu", 40).load(student_tokenizer)
+    assert same.same_vocab and not other.same_vocab
+    with torch.inference_mode():
+        want = ensemble_targets([same], batch, None, 2.0)
+        got = ensemble_targets([other], batch, texts, 2.0)
+        with pytest.raises(ValueError, match="texts"):
+            ensemble_targets([other], batch, None, 2.0)
+    # what can be carried over: [CLS] and the context (not the question, not [SEP])
+    answerable = torch.zeros_like(want[0], dtype=torch.bool)
+    for row, text in enumerate(texts):
+        answerable[row, 0] = True
+        answerable[row, text.first : text.first + len(text.offsets)] = True
+    for w, g in zip(want, got, strict=True):
+        assert g.sum(dim=1).tolist() == pytest.approx([1.0] * len(texts))
+        assert not g[~answerable].any()
+        w = w * answerable
+        w = w / w.sum(dim=1, keepdim=True)
+        assert torch.allclose(w, g, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_training_run_learns_from_a_teacher_with_another_vocabulary(tmp_path, permuted_teacher):
+    from rag.settings import packaged_embedding_model
+    from rag.training import TrainConfig, Trainer
+
+    cfg = TrainConfig(
+        files=[FIXTURES / "mini_squad.json"],
+        output=tmp_path / "run",
+        base_model=packaged_embedding_model(),
+        init=str(PACKAGED_READER),
+        teacher=[str(permuted_teacher)],
+        minutes=0.05,
+        epochs=1,
+        batch_size=2,
+        val_articles=1,
+        seed=3,
+    )
+    said: list[str] = []
+    result = Trainer(cfg, echo=said.append).run()
+    assert any("reading the window texts, in its own tokens" in m for m in said)
+    assert result["steps"] >= 1
+    log = [json.loads(line) for line in (tmp_path / "run" / "training_log.jsonl").open()]
+    assert any("val_f1" in r for r in log)
