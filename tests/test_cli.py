@@ -151,6 +151,8 @@ def test_train_reader_refuses_a_bad_device_or_nothing_to_resume(tmp_path):
     assert "unknown torch device" in device
     resume = _one_error_line(_rag("train-reader", mini, "--output", str(tmp_path), "--resume"))
     assert "nothing to resume" in resume
+    encoder = _one_error_line(_rag("train-reader", mini, "--teacher-encoder", str(tmp_path)))
+    assert "for a recipe's teacher stage" in encoder
 
 
 def test_train_reader_refuses_a_bad_recipe_with_one_line(tmp_path):
@@ -161,6 +163,7 @@ def test_train_reader_refuses_a_bad_recipe_with_one_line(tmp_path):
         ('{"stages": []}', "non-empty list of stages"),
         ('{"stages": [{"lr": 1e-4}, {"device": "cuda"}]}', "stage 2 cannot set device"),
         ('{"stages": [{"epochs": "two"}]}', "epochs must be a number"),
+        ('{"stages": [{"role": "teacher"}, {}]}', "give its encoder with --teacher-encoder"),
     ]:
         recipe.write_text(stages)
         line = _one_error_line(_rag("train-reader", mini, "--recipe", str(recipe)))

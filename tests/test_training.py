@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import random
 
@@ -172,6 +173,40 @@ def test_the_shipped_recipe_chains_its_stages(tmp_path):
     assert [(s.lexical_negatives, s.answer_removed) for s in stages[2:]] == [(0.15, 0), (0, 0.15)]
     # stage 4 reuses what stage 3 mined (the same questions) instead of mining again
     assert stages[3].mined_from[2] == stages[2].mined_path
+
+
+def test_a_teacher_stage_trains_from_its_own_encoder_and_teaches_the_later_stages(tmp_path):
+    from rag.training_args import RecipeError, recipe_stages
+
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(
+        json.dumps(
+            {
+                "stages": [
+                    {"lr": 1e-4},
+                    {"role": "teacher", "lr": 5e-5},
+                    {"lr": 3e-5, "distill_weight": 0.5},
+                    {"lr": 2e-5},
+                ]
+            }
+        )
+    )
+    command = dataclasses.replace(_tiny_run(tmp_path), teacher_encoder="/models/mpnet")
+    one, teacher, two, three = recipe_stages(recipe, command)
+    run = tmp_path / "run"
+    assert (teacher.base_model, teacher.init, teacher.teacher) == ("/models/mpnet", None, [])
+    # the students chain past the teacher stage, and learn from it
+    assert two.init == str(run / "stage-1" / "best") and two.base_model == command.base_model
+    assert two.teacher == three.teacher == [str(run / "stage-2" / "best")]
+    assert three.init == str(run / "stage-3" / "best") and one.teacher == []
+    with pytest.raises(RecipeError, match="--teacher-encoder"):
+        recipe_stages(recipe, _tiny_run(tmp_path))
+    recipe.write_text(json.dumps({"stages": [{"lr": 1e-4}, {"role": "teacher"}]}))
+    with pytest.raises(RecipeError, match="last stage trains a teacher"):
+        recipe_stages(recipe, command)
+    recipe.write_text(json.dumps({"stages": [{"role": "judge"}]}))
+    with pytest.raises(RecipeError, match="role must be student or teacher"):
+        recipe_stages(recipe, command)
 
 
 def test_windows_of_a_model_without_segments_are_batched_without_them():

@@ -112,6 +112,8 @@ def train_reader(install: bool = False, recipe: Path | None = None, **options) -
     if kind == "cuda" and not torch.cuda.is_available():
         fail(f"--device {cfg.device}: no CUDA device is available here")
     if recipe is None:
+        if cfg.teacher_encoder:
+            fail("--teacher-encoder is for a recipe's teacher stage (--recipe)")
         if cfg.resume and not (cfg.output / "resume.pt").is_file():
             fail(f"nothing to resume: {cfg.output / 'resume.pt'} does not exist")
         runs = [cfg]
