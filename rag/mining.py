@@ -20,11 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag import runtime, squad
-from rag.embedding import Embedder
-from rag.eval import paragraph_documents
-from rag.indexing import Indexer, chunker_for, open_index
-from rag.retrieval import HybridRetriever
+from rag import squad
 from rag.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +53,14 @@ def mine(
 ) -> dict[str, str]:
     """Question id → the passage hybrid retrieval ranks highest for it among those
     without its answer (questions whose top ``depth`` all hold it get none)."""
+    # the service's parts load here, not on import: a run that reuses a mined file
+    # needs none of them (nor faiss), e.g. on a GPU machine with torch alone
+    from rag import runtime
+    from rag.embedding import Embedder
+    from rag.eval import paragraph_documents
+    from rag.indexing import Indexer, chunker_for, open_index
+    from rag.retrieval import HybridRetriever
+
     base = settings if settings is not None else get_settings()
     answerable = [e for e in examples if e.answers]
     documents = paragraph_documents(examples)
