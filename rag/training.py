@@ -40,7 +40,6 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "config_dict",
-    "distill_kl",
     "marginal_nll",
     "save_model",
     "soft_target_kl",
@@ -54,19 +53,12 @@ def marginal_nll(logits: torch.Tensor, gold: torch.Tensor, attn: torch.Tensor) -
     return (torch.logsumexp(logits, dim=1) - gold_mass).mean()
 
 
-def distill_kl(
-    student: torch.Tensor, teacher: torch.Tensor, attn: torch.Tensor, temperature: float
-) -> torch.Tensor:
-    """KL(teacher || student) over positions, the soft targets of self-distillation."""
-    t = (teacher.float().clone() / temperature).masked_fill(attn == 0, float("-inf"))
-    return soft_target_kl(student, torch.softmax(t, dim=1), attn, temperature)
-
-
 def soft_target_kl(
     student: torch.Tensor, target: torch.Tensor, attn: torch.Tensor, temperature: float
 ) -> torch.Tensor:
-    """KL(target || student) over positions, for a target distribution over the student's
-    positions (a teacher's, perhaps carried over from another vocabulary)."""
+    """KL(target || student) over positions: the soft targets of distillation, a teacher's
+    distribution over the student's positions (perhaps carried over from another
+    vocabulary, rag.teachers)."""
     mask = attn == 0
     s_log = torch.log_softmax((student.float() / temperature).masked_fill(mask, float("-inf")), 1)
     target = target.float().masked_fill(mask, 0.0)
@@ -106,7 +98,7 @@ class Trainer:
         self.echo = echo
         self.device_type = torch.device(cfg.device).type
         self.model = None
-        self.teachers: list = []
+        self.teachers: list[Teacher] = []
         self.ema = None
         self.optim: torch.optim.Optimizer | None = None
         self.tokenizer = None

@@ -9,7 +9,7 @@ import torch
 from rag import squad
 from rag.negatives import Pair, Shares, make_pairs
 from rag.settings import packaged_embedding_model
-from rag.training import TrainConfig, Trainer, config_dict, distill_kl, marginal_nll
+from rag.training import TrainConfig, Trainer, config_dict, marginal_nll, soft_target_kl
 from rag.training_data import Feature, build_features, collate, length_grouped_batches
 from tests.conftest import FIXTURES
 
@@ -58,8 +58,11 @@ def test_losses():
     attn = torch.tensor([[1, 1, 1, 0]])
     expected = -torch.log(2 * torch.exp(torch.tensor(2.0)) / (1 + 2 * torch.exp(torch.tensor(2.0))))
     assert marginal_nll(logits, gold, attn).item() == pytest.approx(expected.item(), rel=1e-5)
-    assert distill_kl(logits, logits, attn, 2.0).item() == pytest.approx(0.0, abs=1e-6)
-    assert distill_kl(logits, -logits, attn, 1.0).item() > 0
+    masked = logits.masked_fill(attn == 0, float("-inf"))
+    itself = torch.softmax(masked / 2.0, dim=1)
+    assert soft_target_kl(logits, itself, attn, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    other = torch.softmax((-logits).masked_fill(attn == 0, float("-inf")), dim=1)
+    assert soft_target_kl(logits, other, attn, 1.0).item() > 0
 
 
 def test_length_grouped_batches_cover_every_window_once(tokenizer):
