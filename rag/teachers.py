@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rag.windows import context_mask
+
 #: Teacher tokens beyond the student's window length: room for the teacher's own
 #: special tokens and a tokenizer that splits a little finer.
 EXTRA_TEACHER_TOKENS = 32
@@ -117,8 +119,7 @@ class Teacher:
         offsets = enc.pop("offset_mapping").tolist()
         starts, ends = [], []
         for row, text in enumerate(texts):
-            is_ctx = [sid == 1 for sid in enc.sequence_ids(row)]
-            s, e = align(text, offsets[row], is_ctx)
+            s, e = align(text, offsets[row], context_mask(enc, row))
             starts.append(s)
             ends.append(e)
         batch = {k: v.to(self.device) for k, v in enc.items()}
