@@ -9,6 +9,11 @@ teacher token's start probability goes to the student token holding its first
 character, its end probability to the student token holding its last, [CLS] ("no answer
 here") to [CLS]. Both tokenizers split on the same words, so almost all of the mass
 lands on word boundaries the student can predict.
+
+Tokenising and aligning are done when an epoch's windows are built
+(:func:`teacher_windows`; on an accelerator, in the process that prepares the next
+epoch), not per batch in the training loop: done per batch they held distillation on an
+H100 to 350 windows/s, against 750 for training the teacher itself.
 """
 
 from __future__ import annotations
@@ -19,11 +24,20 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rag.windows import context_mask
+from rag.windows import context_mask, pad_batch
 
 #: Teacher tokens beyond the student's window length: room for the teacher's own
 #: special tokens and a tokenizer that splits a little finer.
 EXTRA_TEACHER_TOKENS = 32
+
+
+def teacher_max_length(student_max_length: int) -> int:
+    return student_max_length + EXTRA_TEACHER_TOKENS
+
+
+def same_vocabulary(tokenizer, student_tokenizer) -> bool:
+    """Whether a teacher can read the student's own token ids."""
+    return tokenizer.get_vocab() == student_tokenizer.get_vocab()
 
 
 @dataclass
@@ -40,6 +54,16 @@ class WindowText:
     @property
     def context(self) -> str:
         return self.paragraph[self.start : self.end]
+
+
+@dataclass
+class TeacherWindow:
+    """One student window as a teacher with another vocabulary reads it."""
+
+    input_ids: np.ndarray  #: int32, the teacher's tokens of question and context
+    token_type_ids: np.ndarray | None  #: int8; None for teachers without segments (MPNet)
+    starts: np.ndarray  #: int16: the student position of each token's start (-1: none)
+    ends: np.ndarray  #: int16: the same for its end
 
 
 def align(text: WindowText, teacher_offsets: Sequence[tuple[int, int]], is_context: Sequence[bool]):
@@ -78,12 +102,12 @@ def carry_over(probs: torch.Tensor, index: torch.Tensor, length: int) -> torch.T
 
 class Teacher:
     """One teacher. ``load`` reads the model and its tokenizer once and decides how it
-    reads: the student's batch (same vocabulary) or the window texts (another one)."""
+    reads: the student's batch (same vocabulary) or the windows in its own tokens
+    (another one)."""
 
-    def __init__(self, path: str, device: str, max_length: int) -> None:
+    def __init__(self, path: str, device: str) -> None:
         self.path = path
         self.device = device
-        self.max_length = max_length + EXTRA_TEACHER_TOKENS
         self.model = None
         self.tokenizer = None
         self.same_vocab = True
@@ -92,9 +116,12 @@ class Teacher:
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-        self.same_vocab = self.tokenizer.get_vocab() == student_tokenizer.get_vocab()
+        self.same_vocab = same_vocabulary(self.tokenizer, student_tokenizer)
         model = AutoModelForQuestionAnswering.from_pretrained(self.path, dtype=torch.float32)
-        self.model = model.to(self.device).eval()
+        # a teacher only reads, under the student's bf16 autocast: weights cast once, not
+        # on every forward pass (the packaged reader, 32 windows of 256 tokens on the
+        # 2-core Xeon: 1.09 s against 1.79 s)
+        self.model = model.to(torch.bfloat16).to(self.device).eval()
         return self
 
     def logits(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,45 +130,65 @@ class Teacher:
         return out.start_logits.float(), out.end_logits.float()
 
     def carried_probs(
-        self, texts: Sequence[WindowText], length: int, temperature: float
+        self, windows: Sequence[TeacherWindow], length: int, temperature: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Start and end probabilities over the student's positions (B, ``length``),
-        read from the window texts in the teacher's own tokens."""
-        enc = self.tokenizer(
-            [t.question for t in texts],
-            [t.context for t in texts],
-            truncation="only_second",
-            max_length=self.max_length,
-            return_offsets_mapping=True,
-            padding=True,
-            return_tensors="pt",
-        )
-        offsets = enc.pop("offset_mapping").tolist()
-        starts, ends = [], []
-        for row, text in enumerate(texts):
-            s, e = align(text, offsets[row], context_mask(enc, row))
-            starts.append(s)
-            ends.append(e)
-        batch = {k: v.to(self.device) for k, v in enc.items()}
+        read from the windows in the teacher's own tokens (:func:`teacher_windows`)."""
+        enc = {"input_ids": [w.input_ids for w in windows]}
+        if windows and windows[0].token_type_ids is not None:
+            enc["token_type_ids"] = [w.token_type_ids for w in windows]
+        batch = pad_batch(enc, range(len(windows)), self.tokenizer.pad_token_id or 0)
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         start_logits, end_logits = self.logits(batch)
         pad = batch["attention_mask"] == 0
         result = []
-        for logits, index in ((start_logits, starts), (end_logits, ends)):
+        for logits, field in ((start_logits, "starts"), (end_logits, "ends")):
             probs = torch.softmax((logits / temperature).masked_fill(pad, float("-inf")), dim=1)
-            idx = torch.as_tensor(np.stack(index), device=probs.device)
-            result.append(carry_over(probs, idx, length))
+            index = np.full(tuple(pad.shape), -1, dtype=np.int64)
+            for row, w in enumerate(windows):
+                at = getattr(w, field)
+                index[row, : len(at)] = at
+            result.append(carry_over(probs, torch.from_numpy(index).to(probs.device), length))
         return result[0], result[1]
+
+
+def teacher_windows(tokenizer, texts: Sequence[WindowText], max_length: int) -> list[TeacherWindow]:
+    """The student windows ``texts`` in a teacher's own tokens, each token aligned with
+    the student positions its probabilities go to."""
+    enc = tokenizer(
+        [t.question for t in texts],
+        [t.context for t in texts],
+        truncation="only_second",
+        max_length=max_length,
+        return_offsets_mapping=True,
+    )
+    windows = []
+    for row, text in enumerate(texts):
+        starts, ends = align(text, enc["offset_mapping"][row], context_mask(enc, row))
+        windows.append(
+            TeacherWindow(
+                np.asarray(enc["input_ids"][row], dtype=np.int32),
+                np.asarray(enc["token_type_ids"][row], dtype=np.int8)
+                if "token_type_ids" in enc
+                else None,
+                starts.astype(np.int16),
+                ends.astype(np.int16),
+            )
+        )
+    return windows
 
 
 def ensemble_targets(
     teachers: Sequence[Teacher],
     batch: dict[str, torch.Tensor],
-    texts: Sequence[WindowText] | None,
+    windows: Sequence[Sequence[TeacherWindow]] | None,
     temperature: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The soft targets of all teachers over the student's positions: teachers sharing the
     student's vocabulary teach through their mean logits, each other one through its
-    carried-over probabilities; the distributions are averaged."""
+    carried-over probabilities; the distributions are averaged. ``windows``: for each
+    student window, its :class:`TeacherWindow` for each teacher with another vocabulary,
+    in the order of ``teachers``."""
     attn = batch["attention_mask"]
     same = [t for t in teachers if t.same_vocab]
     targets: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -153,10 +200,10 @@ def ensemble_targets(
             pair.append(torch.softmax(mean.masked_fill(attn == 0, float("-inf")), dim=1))
         targets.append((pair[0], pair[1]))
     foreign = [t for t in teachers if not t.same_vocab]
-    if foreign and texts is None:
-        raise ValueError("a teacher with another vocabulary needs the windows' texts")
-    for t in foreign:
-        targets.append(t.carried_probs(texts, attn.shape[1], temperature))
+    if foreign and windows is None:
+        raise ValueError("a teacher with another vocabulary needs the windows in its tokens")
+    for i, t in enumerate(foreign):
+        targets.append(t.carried_probs([w[i] for w in windows], attn.shape[1], temperature))
     start = torch.stack([s for s, _ in targets]).mean(0)
     end = torch.stack([e for _, e in targets]).mean(0)
     return start, end

@@ -32,7 +32,7 @@ from rag.checkpoints import (
     save_model,
 )
 from rag.reader import TransformerReader
-from rag.teachers import Teacher, WindowText, ensemble_targets
+from rag.teachers import Teacher, TeacherWindow, ensemble_targets
 from rag.training_args import TrainConfig, config_dict
 from rag.training_data import Feature, collate, epoch_features, length_grouped_batches, split
 
@@ -116,9 +116,9 @@ class Trainer:
             cfg.init or cfg.base_model, attention_probs_dropout_prob=0.0, dtype=torch.float32
         ).to(cfg.device)
         for path in cfg.teacher:
-            teacher = Teacher(path, cfg.device, cfg.max_length).load(self.tokenizer)
+            teacher = Teacher(path, cfg.device).load(self.tokenizer)
             self.teachers.append(teacher)
-            how = "its own batch" if teacher.same_vocab else "the window texts, in its own tokens"
+            how = "its own batch" if teacher.same_vocab else "the windows in its own tokens"
             self.echo(f"distilling from {path}, reading {how} (weight {cfg.distill_weight})")
         if cfg.ema:
             avg = get_ema_multi_avg_fn(cfg.ema)
@@ -146,10 +146,12 @@ class Trainer:
     # ------------------------------------------------------------------ one step
 
     def compute_loss(
-        self, batch: dict[str, torch.Tensor], texts: Sequence[WindowText] | None = None
+        self,
+        batch: dict[str, torch.Tensor],
+        windows: Sequence[Sequence[TeacherWindow]] | None = None,
     ) -> torch.Tensor:
         """Marginal likelihood of the gold spans, mixed with the teachers' soft targets
-        (``texts``: the windows' texts, for a teacher with another vocabulary)."""
+        (``windows``: each window in the tokens of the teachers with another vocabulary)."""
         cfg = self.cfg
         gold_s, gold_e = batch.pop("gold_starts"), batch.pop("gold_ends")
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
@@ -161,7 +163,7 @@ class Trainer:
         ) / 2
         if self.teachers:
             with torch.inference_mode(), torch.autocast(self.device_type, dtype=torch.bfloat16):
-                t_start, t_end = ensemble_targets(self.teachers, batch, texts, cfg.temperature)
+                t_start, t_end = ensemble_targets(self.teachers, batch, windows, cfg.temperature)
             # out of inference mode: the loss's backward keeps the targets
             t_start, t_end = t_start.clone(), t_end.clone()
             soft = (
@@ -175,13 +177,13 @@ class Trainer:
         self,
         batch: dict[str, torch.Tensor],
         lr: float,
-        texts: Sequence[WindowText] | None = None,
+        windows: Sequence[Sequence[TeacherWindow]] | None = None,
     ) -> torch.Tensor:
         for group in self.optim.param_groups:
             group["lr"] = lr
         batch = {k: v.to(self.cfg.device, non_blocking=True) for k, v in batch.items()}
         self.model.train()
-        loss = self.compute_loss(batch, texts)
+        loss = self.compute_loss(batch, windows)
         self.optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -258,8 +260,8 @@ class Trainer:
                     break
                 lr = self.learning_rate(progress)
                 chosen = [features[i] for i in batch_idx]
-                texts = [f.text for f in chosen] if self.teachers else None
-                loss = self.training_step(collate(chosen, pad_id), lr, texts)
+                windows = [f.teacher for f in chosen] if self.teachers else None
+                loss = self.training_step(collate(chosen, pad_id), lr, windows)
                 at.step += 1
                 at.batch += 1
                 if at.step % 50 == 0:

@@ -18,7 +18,13 @@ import torch
 
 from rag import squad
 from rag.negatives import NegativeMaker, Pair, make_pairs
-from rag.teachers import WindowText
+from rag.teachers import (
+    TeacherWindow,
+    WindowText,
+    same_vocabulary,
+    teacher_max_length,
+    teacher_windows,
+)
 from rag.training_args import TrainConfig
 from rag.windows import context_mask, encode_windows, pad_batch
 
@@ -36,8 +42,10 @@ class Feature:
     token_type_ids: np.ndarray | None  #: int8; None for models without segments (MPNet)
     starts: list[int]
     ends: list[int]
-    #: the window's question and text, kept for teachers with another vocabulary
+    #: the window's question and text, until the teachers' windows are made from it
     text: WindowText | None = None
+    #: the window in the tokens of each teacher with another vocabulary (rag.teachers)
+    teacher: list[TeacherWindow] | None = None
 
 
 def split(cfg: TrainConfig) -> tuple[list[squad.Example], list[squad.Example]]:
@@ -77,8 +85,11 @@ def epoch_features(
         retrieved = load(cfg.mined_path)  # written by the run before its first epoch
     pairs = make_pairs(train, cfg.shares, rng, NegativeMaker(train, retrieved))
     tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
-    # a teacher may read the windows' texts in its own tokens (rag.teachers)
-    features = build_features(tokenizer, pairs, cfg.max_length, cfg.stride, bool(cfg.teacher))
+    foreign = [AutoTokenizer.from_pretrained(path) for path in cfg.teacher]
+    foreign = [t for t in foreign if not same_vocabulary(t, tokenizer)]
+    features = build_features(tokenizer, pairs, cfg.max_length, cfg.stride, bool(foreign))
+    if foreign:
+        add_teacher_windows(features, foreign, teacher_max_length(cfg.max_length))
     counts = Counter(p.kind for p in pairs)
     counts["windows"] = len(features)
     counts["no-answer windows"] = sum(f.starts == [0] for f in features)
@@ -95,6 +106,18 @@ def build_features(
         chunk = pairs[lo : lo + ENCODE_CHUNK]
         features += _chunk_features(tokenizer, chunk, max_length, stride, keep_text)
     return features
+
+
+def add_teacher_windows(features: Sequence[Feature], tokenizers: Sequence, max_length: int) -> None:
+    """Give each window its :class:`TeacherWindow` for each of ``tokenizers`` (teachers
+    with another vocabulary, in the run's order) and drop its text."""
+    for lo in range(0, len(features), ENCODE_CHUNK):
+        chunk = features[lo : lo + ENCODE_CHUNK]
+        texts = [f.text for f in chunk]
+        per_teacher = [teacher_windows(t, texts, max_length) for t in tokenizers]
+        for row, f in enumerate(chunk):
+            f.teacher = [windows[row] for windows in per_teacher]
+            f.text = None
 
 
 def _chunk_features(

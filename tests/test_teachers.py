@@ -3,6 +3,7 @@ through character offsets. The proof: the packaged reader with two vocabulary en
 swapped (and its embedding rows with them) is the same model under another tokenizer,
 so read through the texts it must teach what the original teaches on the student's batch."""
 
+import dataclasses
 import json
 import random
 
@@ -13,8 +14,17 @@ import torch
 from rag import squad
 from rag.negatives import Shares, make_pairs
 from rag.settings import PACKAGED_READER
-from rag.teachers import Teacher, WindowText, align, carry_over, ensemble_targets
-from rag.training_data import build_features, collate
+from rag.teachers import (
+    Teacher,
+    WindowText,
+    align,
+    carry_over,
+    ensemble_targets,
+    teacher_max_length,
+    teacher_windows,
+)
+from rag.training_args import TrainConfig
+from rag.training_data import build_features, collate, epoch_features
 from tests.conftest import FIXTURES
 
 
@@ -94,13 +104,19 @@ def test_a_teacher_with_another_vocabulary_teaches_what_it_would_on_the_students
 ):
     batch, texts = _batch(student_tokenizer)
     batch.pop("gold_starts"), batch.pop("gold_ends")
-    same = Teacher(str(PACKAGED_READER), "cpu", 40).load(student_tokenizer)
-    other = Teacher(str(permuted_teacher), "cpu", 40).load(student_tokenizer)
+    same = Teacher(str(PACKAGED_READER), "cpu").load(student_tokenizer)
+    other = Teacher(str(permuted_teacher), "cpu").load(student_tokenizer)
     assert same.same_vocab and not other.same_vocab
+    windows = teacher_windows(other.tokenizer, texts, teacher_max_length(40))
+    # the teacher's own ids: "the" and "of" read differently from the student's batch
+    assert any(
+        w.input_ids.tolist() != batch["input_ids"][r][: len(w.input_ids)].tolist()
+        for r, w in enumerate(windows)
+    )
     with torch.inference_mode():
         want = ensemble_targets([same], batch, None, 2.0)
-        got = ensemble_targets([other], batch, texts, 2.0)
-        with pytest.raises(ValueError, match="texts"):
+        got = ensemble_targets([other], batch, [[w] for w in windows], 2.0)
+        with pytest.raises(ValueError, match="windows in its tokens"):
             ensemble_targets([other], batch, None, 2.0)
     # what can be carried over: [CLS] and the context (not the question, not [SEP])
     answerable = torch.zeros_like(want[0], dtype=torch.bool)
@@ -113,6 +129,33 @@ def test_a_teacher_with_another_vocabulary_teaches_what_it_would_on_the_students
         w = w * answerable
         w = w / w.sum(dim=1, keepdim=True)
         assert torch.allclose(w, g, atol=1e-4)
+
+
+def test_an_epoch_gives_windows_in_the_tokens_of_each_teacher_with_another_vocabulary(
+    tmp_path, permuted_teacher
+):
+    from rag.settings import packaged_embedding_model
+
+    cfg = TrainConfig(
+        files=[FIXTURES / "mini_squad.json"],
+        output=tmp_path,
+        base_model=packaged_embedding_model(),
+        teacher=[str(PACKAGED_READER), str(permuted_teacher)],
+        retrieved_negatives=0,  # no mining for a fixture
+        val_articles=1,
+        seed=3,
+    )
+    features, _ = epoch_features(cfg, 0)
+    plain, _ = epoch_features(dataclasses.replace(cfg, teacher=[]), 0)
+    assert [f.input_ids.tolist() for f in features] == [f.input_ids.tolist() for f in plain]
+    # one window each, for the permuted teacher only (the packaged one reads the batch)
+    assert all(f.text is None and len(f.teacher) == 1 for f in features)
+    assert all(f.teacher is None and f.text is None for f in plain)
+    for f in features:
+        w = f.teacher[0]
+        assert len(w.input_ids) == len(w.starts) == len(w.ends) <= teacher_max_length(384)
+        assert w.starts[0] == w.ends[0] == 0  # [CLS] teaches [CLS]
+        assert w.starts.max() < len(f.input_ids) and w.ends.max() < len(f.input_ids)
 
 
 @pytest.mark.slow
@@ -134,7 +177,7 @@ def test_a_training_run_learns_from_a_teacher_with_another_vocabulary(tmp_path, 
     )
     said: list[str] = []
     result = Trainer(cfg, echo=said.append).run()
-    assert any("reading the window texts, in its own tokens" in m for m in said)
+    assert any("reading the windows in its own tokens" in m for m in said)
     assert result["steps"] >= 1
     log = [json.loads(line) for line in (tmp_path / "run" / "training_log.jsonl").open()]
     assert any("val_f1" in r for r in log)
