@@ -23,6 +23,10 @@ class SquadError(ValueError):
     """SQuAD data that cannot be used; the message says why."""
 
 
+class TargetsError(ValueError):
+    """Stored teacher targets that do not belong to this training run's windows."""
+
+
 class IndexMismatchError(StoreError):
     """The index was built with another embedding model (or dimension)."""
 

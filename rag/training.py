@@ -13,6 +13,7 @@ validation F1 on held-out *articles* after every evaluation period.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import random
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from rag import squad
@@ -31,8 +33,18 @@ from rag.checkpoints import (
     keep_if_best,
     save_model,
 )
+from rag.errors import TargetsError
 from rag.reader import TransformerReader
-from rag.teachers import Teacher, TeacherWindow, ensemble_targets
+from rag.teachers import (
+    TARGETS_INFO,
+    TOP_K,
+    Teacher,
+    dense_targets,
+    ensemble_targets,
+    save_targets,
+    sparse,
+    window_checksum,
+)
 from rag.training_args import TrainConfig, config_dict
 from rag.training_data import Feature, collate, epoch_features, length_grouped_batches, split
 
@@ -108,18 +120,15 @@ class Trainer:
 
     def _load_models(self) -> None:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers import AutoModelForQuestionAnswering
 
         cfg = self.cfg
-        self.tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
+        self._load_teachers()
         self.model = AutoModelForQuestionAnswering.from_pretrained(
             cfg.init or cfg.base_model, attention_probs_dropout_prob=0.0, dtype=torch.float32
         ).to(cfg.device)
-        for path in cfg.teacher:
-            teacher = Teacher(path, cfg.device).load(self.tokenizer)
-            self.teachers.append(teacher)
-            how = "its own batch" if teacher.same_vocab else "the windows in its own tokens"
-            self.echo(f"distilling from {path}, reading {how} (weight {cfg.distill_weight})")
+        if cfg.teacher_targets is not None:
+            self.echo(f"distilling from the targets in {cfg.teacher_targets}")
         if cfg.ema:
             avg = get_ema_multi_avg_fn(cfg.ema)
             self.ema = AveragedModel(self.model, multi_avg_fn=avg)
@@ -135,6 +144,17 @@ class Trainer:
             fused=cfg.device.startswith("cuda"),
         )
 
+    def _load_teachers(self) -> None:
+        from transformers import AutoTokenizer
+
+        cfg = self.cfg
+        self.tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
+        for path in cfg.teacher:
+            teacher = Teacher(path, cfg.device).load(self.tokenizer)
+            self.teachers.append(teacher)
+            how = "its own batch" if teacher.same_vocab else "the windows in its own tokens"
+            self.echo(f"distilling from {path}, reading {how} (weight {cfg.distill_weight})")
+
     def _features(self, epoch: int, train: Sequence[squad.Example]) -> list[Feature]:
         features, counts = epoch_features(self.cfg, epoch, train)
         self._report_epoch(epoch, counts)
@@ -145,13 +165,31 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step
 
+    def soft_targets(
+        self, batch: dict[str, torch.Tensor], features: Sequence[Feature]
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """What the student is taught besides the gold spans: the teachers' distributions
+        over its positions, run now or stored (``--teacher-targets``); None when the run
+        distils from nothing. ``features``: the batch's windows."""
+        cfg = self.cfg
+        if cfg.teacher_targets is not None:
+            length = batch["attention_mask"].shape[1]
+            start, end = dense_targets([f.targets for f in features], length, cfg.temperature)
+            return start.to(cfg.device), end.to(cfg.device)
+        if not self.teachers:
+            return None
+        foreign = any(not t.same_vocab for t in self.teachers)
+        windows = [f.teacher for f in features] if foreign else None
+        with torch.inference_mode(), torch.autocast(self.device_type, dtype=torch.bfloat16):
+            start, end = ensemble_targets(self.teachers, batch, windows, cfg.temperature)
+        # out of inference mode: the loss's backward keeps the targets
+        return start.clone(), end.clone()
+
     def compute_loss(
-        self,
-        batch: dict[str, torch.Tensor],
-        windows: Sequence[Sequence[TeacherWindow]] | None = None,
+        self, batch: dict[str, torch.Tensor], features: Sequence[Feature] = ()
     ) -> torch.Tensor:
-        """Marginal likelihood of the gold spans, mixed with the teachers' soft targets
-        (``windows``: each window in the tokens of the teachers with another vocabulary)."""
+        """Marginal likelihood of the gold spans, mixed with the soft targets of
+        distillation (``features``: the batch's windows)."""
         cfg = self.cfg
         gold_s, gold_e = batch.pop("gold_starts"), batch.pop("gold_ends")
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
@@ -161,29 +199,23 @@ class Trainer:
             marginal_nll(out.start_logits, gold_s, attn)
             + marginal_nll(out.end_logits, gold_e, attn)
         ) / 2
-        if self.teachers:
-            with torch.inference_mode(), torch.autocast(self.device_type, dtype=torch.bfloat16):
-                t_start, t_end = ensemble_targets(self.teachers, batch, windows, cfg.temperature)
-            # out of inference mode: the loss's backward keeps the targets
-            t_start, t_end = t_start.clone(), t_end.clone()
+        targets = self.soft_targets(batch, features)
+        if targets is not None:
             soft = (
-                soft_target_kl(out.start_logits, t_start, attn, cfg.temperature)
-                + soft_target_kl(out.end_logits, t_end, attn, cfg.temperature)
+                soft_target_kl(out.start_logits, targets[0], attn, cfg.temperature)
+                + soft_target_kl(out.end_logits, targets[1], attn, cfg.temperature)
             ) / 2
             loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * soft
         return loss
 
     def training_step(
-        self,
-        batch: dict[str, torch.Tensor],
-        lr: float,
-        windows: Sequence[Sequence[TeacherWindow]] | None = None,
+        self, batch: dict[str, torch.Tensor], lr: float, features: Sequence[Feature] = ()
     ) -> torch.Tensor:
         for group in self.optim.param_groups:
             group["lr"] = lr
         batch = {k: v.to(self.cfg.device, non_blocking=True) for k, v in batch.items()}
         self.model.train()
-        loss = self.compute_loss(batch, windows)
+        loss = self.compute_loss(batch, features)
         self.optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -212,11 +244,8 @@ class Trainer:
         cfg.output.mkdir(parents=True, exist_ok=True)
         squad.dump(val, cfg.output / "validation.json")
         self.echo(f"train: {len(train)} questions; validation: {len(val)} from {val_titles}")
-        if cfg.retrieved_negatives > 0:
-            from rag.mining import mined_negatives
-
-            mined = mined_negatives(train, cfg.mined_path, reuse=cfg.mined_from)
-            self.echo(f"retrieved negatives: {len(mined)} questions ({cfg.mined_path})")
+        self._check_targets()
+        self._mine(train)
 
         # On an accelerator the next epoch's windows are built in another process while
         # this one trains; on a CPU both would fight for the same cores.
@@ -260,8 +289,7 @@ class Trainer:
                     break
                 lr = self.learning_rate(progress)
                 chosen = [features[i] for i in batch_idx]
-                windows = [f.teacher for f in chosen] if self.teachers else None
-                loss = self.training_step(collate(chosen, pad_id), lr, windows)
+                loss = self.training_step(collate(chosen, pad_id), lr, chosen)
                 at.step += 1
                 at.batch += 1
                 if at.step % 50 == 0:
@@ -310,6 +338,81 @@ class Trainer:
             "val_questions": len(val),
             "val_articles": val_titles,
         }
+
+    def _mine(self, train: Sequence[squad.Example]) -> None:
+        cfg = self.cfg
+        if cfg.retrieved_negatives > 0:
+            from rag.mining import mined_negatives
+
+            mined = mined_negatives(train, cfg.mined_path, reuse=cfg.mined_from)
+            self.echo(f"retrieved negatives: {len(mined)} questions ({cfg.mined_path})")
+
+    def _check_targets(self) -> None:
+        """Refuse at the start a run that would outlast its stored targets."""
+        cfg = self.cfg
+        if cfg.teacher_targets is None:
+            return
+        info_path = cfg.teacher_targets / TARGETS_INFO
+        if not info_path.is_file():
+            raise TargetsError(f"{cfg.teacher_targets}: no {TARGETS_INFO}: not a targets folder")
+        written = json.loads(info_path.read_text())["epochs"]
+        if math.ceil(cfg.epochs) > written:
+            raise TargetsError(
+                f"{cfg.teacher_targets} holds targets for {written} epoch(s); "
+                f"--epochs {cfg.epochs:g} needs {math.ceil(cfg.epochs)}"
+            )
+
+    # ------------------------------------------------------------------ stored targets
+
+    def write_targets(self) -> dict:
+        """Write the teachers' soft targets (temperature 1, the ``TOP_K`` most probable
+        positions) for the windows of the first ``cfg.write_targets`` epochs, into
+        OUTPUT/targets; an epoch already written is kept, so a cut-off run resumes."""
+        cfg = self.cfg
+        t0 = time.monotonic()
+        train, _ = split(cfg)
+        cfg.output.mkdir(parents=True, exist_ok=True)
+        self._mine(train)
+        self._load_teachers()
+        if not self.teachers:
+            raise TargetsError("--write-targets needs at least one --teacher")
+        folder = cfg.output / "targets"
+        foreign = any(not t.same_vocab for t in self.teachers)
+        pad_id = self.tokenizer.pad_token_id or 0
+        windows = []
+        for epoch in range(cfg.write_targets):
+            if (folder / f"epoch-{epoch}.npz").is_file():
+                self.echo(f"epoch {epoch}: written before, kept")
+                continue
+            features = self._features(epoch, train)
+            n = len(features)
+            rows = {
+                "start_pos": np.zeros((n, TOP_K), dtype=np.int16),
+                "start_logp": np.zeros((n, TOP_K), dtype=np.float16),
+                "end_pos": np.zeros((n, TOP_K), dtype=np.int16),
+                "end_logp": np.zeros((n, TOP_K), dtype=np.float16),
+            }
+            order = sorted(range(n), key=lambda i: len(features[i].input_ids))
+            for lo in range(0, n, cfg.batch_size):
+                idx = order[lo : lo + cfg.batch_size]
+                chosen = [features[i] for i in idx]
+                batch = collate(chosen, pad_id)
+                batch.pop("gold_starts"), batch.pop("gold_ends")
+                batch = {k: v.to(cfg.device) for k, v in batch.items()}
+                with torch.inference_mode(), torch.autocast(self.device_type, torch.bfloat16):
+                    found = ensemble_targets(
+                        self.teachers, batch, [f.teacher for f in chosen] if foreign else None, 1.0
+                    )
+                for name, probs in zip(("start", "end"), found, strict=True):
+                    pos, logp = sparse(probs)
+                    rows[f"{name}_pos"][idx], rows[f"{name}_logp"][idx] = pos, logp
+            checksums = np.array([window_checksum(f.input_ids) for f in features], dtype=np.uint32)
+            save_targets(folder, epoch, checksums, rows)
+            windows.append(n)
+            self.echo(f"epoch {epoch}: targets for {n} windows ({time.monotonic() - t0:.0f} s)")
+        info = {"epochs": cfg.write_targets, "top_k": TOP_K, "teachers": cfg.teacher}
+        (folder / TARGETS_INFO).write_text(json.dumps({**info, "config": config_dict(cfg)}))
+        return {**info, "folder": str(folder), "minutes": (time.monotonic() - t0) / 60}
 
     # ------------------------------------------------------------------ checkpoints and state
 

@@ -121,6 +121,22 @@ class TrainConfig:
             "logits teach)."
         ),
     )
+    teacher_targets: Path | None = field(
+        default=None,
+        metadata=opt(
+            "Distil from the soft targets in this folder (written by --write-targets, "
+            "perhaps on another machine) instead of running teachers; the run's window "
+            "options and seed must be those of the run that wrote them."
+        ),
+    )
+    write_targets: int | None = field(
+        default=None,
+        metadata=opt(
+            "Do not train: write the teachers' soft targets for the windows of this many "
+            "epochs into OUTPUT/targets, for --teacher-targets.",
+            min=1,
+        ),
+    )
     distill_weight: float = field(
         default=0.5, metadata=opt("Share of the teachers' soft targets in the loss.", min=0, max=1)
     )
@@ -188,6 +204,8 @@ RUN_OPTIONS = frozenset(
         "prefetch",
         "log",
         "mined_from",
+        "teacher_targets",
+        "write_targets",
     }
 )
 

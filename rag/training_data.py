@@ -19,8 +19,10 @@ import torch
 from rag import squad
 from rag.negatives import NegativeMaker, Pair, make_pairs
 from rag.teachers import (
+    SparseTargets,
     TeacherWindow,
     WindowText,
+    load_targets,
     same_vocabulary,
     teacher_max_length,
     teacher_windows,
@@ -46,6 +48,8 @@ class Feature:
     text: WindowText | None = None
     #: the window in the tokens of each teacher with another vocabulary (rag.teachers)
     teacher: list[TeacherWindow] | None = None
+    #: the teachers' stored soft targets (``--teacher-targets``)
+    targets: SparseTargets | None = None
 
 
 def split(cfg: TrainConfig) -> tuple[list[squad.Example], list[squad.Example]]:
@@ -90,6 +94,10 @@ def epoch_features(
     features = build_features(tokenizer, pairs, cfg.max_length, cfg.stride, bool(foreign))
     if foreign:
         add_teacher_windows(features, foreign, teacher_max_length(cfg.max_length))
+    if cfg.teacher_targets is not None:
+        stored = load_targets(cfg.teacher_targets, epoch, [f.input_ids for f in features])
+        for f, t in zip(features, stored, strict=True):
+            f.targets = t
     counts = Counter(p.kind for p in pairs)
     counts["windows"] = len(features)
     counts["no-answer windows"] = sum(f.starts == [0] for f in features)

@@ -155,6 +155,21 @@ def test_train_reader_refuses_a_bad_device_or_nothing_to_resume(tmp_path):
     assert "for a recipe's teacher stage" in encoder
 
 
+def test_train_reader_refuses_stored_targets_it_cannot_use(tmp_path):
+    mini = str(FIXTURES / "mini_squad.json")
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text('{"stages": [{}]}')
+    for args, expected in [
+        (("--write-targets", "1"), "needs the teachers to write for"),
+        (("--write-targets", "1", "--teacher", "t", "--teacher-targets", "x"), "cannot read"),
+        (("--teacher-targets", str(tmp_path), "--teacher", "t"), "not both"),
+        (("--teacher-targets", str(tmp_path / "nope")), "no such folder"),
+        (("--teacher-targets", str(tmp_path), "--recipe", str(recipe)), "not a --recipe"),
+        (("--teacher-targets", str(tmp_path), "--output", str(tmp_path / "r")), "not a targets"),
+    ]:
+        assert expected in _one_error_line(_rag("train-reader", mini, *args)), args
+
+
 def test_train_reader_refuses_a_bad_recipe_with_one_line(tmp_path):
     mini = str(FIXTURES / "mini_squad.json")
     recipe = tmp_path / "recipe.json"

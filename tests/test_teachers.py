@@ -12,14 +12,18 @@ import pytest
 import torch
 
 from rag import squad
+from rag.errors import TargetsError
 from rag.negatives import Shares, make_pairs
 from rag.settings import PACKAGED_READER
 from rag.teachers import (
+    SparseTargets,
     Teacher,
     WindowText,
     align,
     carry_over,
+    dense_targets,
     ensemble_targets,
+    sparse,
     teacher_max_length,
     teacher_windows,
 )
@@ -156,6 +160,79 @@ def test_an_epoch_gives_windows_in_the_tokens_of_each_teacher_with_another_vocab
         assert len(w.input_ids) == len(w.starts) == len(w.ends) <= teacher_max_length(384)
         assert w.starts[0] == w.ends[0] == 0  # [CLS] teaches [CLS]
         assert w.starts.max() < len(f.input_ids) and w.ends.max() < len(f.input_ids)
+
+
+def test_stored_targets_give_back_the_teachers_distribution_at_any_temperature(
+    student_tokenizer,
+):
+    batch, _ = _batch(student_tokenizer)
+    batch.pop("gold_starts"), batch.pop("gold_ends")
+    teacher = Teacher(str(PACKAGED_READER), "cpu").load(student_tokenizer)
+    length = batch["input_ids"].shape[1]
+    with torch.inference_mode():
+        at_1 = ensemble_targets([teacher], batch, None, 1.0)
+        at_2 = ensemble_targets([teacher], batch, None, 2.0)
+    # every position kept: exact up to float16
+    rows = [sparse(p, k=length) for p in at_1]
+    stored = [
+        SparseTargets(rows[0][0][i], rows[0][1][i], rows[1][0][i], rows[1][1][i])
+        for i in range(len(at_1[0]))
+    ]
+    for want, got in zip(at_1, dense_targets(stored, length, 1.0), strict=True):
+        assert torch.allclose(got, want, atol=2e-3)
+    for want, got in zip(at_2, dense_targets(stored, length, 2.0), strict=True):
+        assert torch.allclose(got, want, atol=2e-3)
+    # the default keeps the 16 most probable positions, padded where a row is shorter
+    pos, logp = sparse(at_1[0])
+    assert pos.shape == logp.shape == (len(at_1[0]), 16)
+    short_pos, short_logp = sparse(at_1[0][:, :5])
+    assert (short_pos[:, 5:] == -1).all() and np.isneginf(short_logp[:, 5:]).all()
+    padded = [
+        SparseTargets(short_pos[i], short_logp[i], short_pos[i], short_logp[i])
+        for i in range(len(short_pos))
+    ]
+    start, _ = dense_targets(padded, 5, 1.0)
+    assert start.sum(dim=1).tolist() == pytest.approx([1.0] * len(padded))
+
+
+@pytest.mark.slow
+def test_targets_written_once_teach_a_later_run_of_the_same_windows(tmp_path):
+    from rag.settings import packaged_embedding_model
+    from rag.training import Trainer
+
+    base = dict(
+        files=[FIXTURES / "mini_squad.json"],
+        base_model=packaged_embedding_model(),
+        init=str(PACKAGED_READER),
+        retrieved_negatives=0,
+        batch_size=2,
+        val_articles=1,
+        seed=3,
+    )
+    writer = TrainConfig(
+        **base, output=tmp_path / "teach", teacher=[str(PACKAGED_READER)], write_targets=2
+    )
+    written = Trainer(writer, echo=lambda m: None).write_targets()
+    folder = tmp_path / "teach" / "targets"
+    assert written["epochs"] == 2 and sorted(p.name for p in folder.glob("*.npz")) == [
+        "epoch-0.npz",
+        "epoch-1.npz",
+    ]
+    said: list[str] = []
+    student = TrainConfig(
+        **base, output=tmp_path / "student", teacher_targets=folder, minutes=0.05, epochs=2
+    )
+    result = Trainer(student, echo=said.append).run()
+    assert any("distilling from the targets" in m for m in said)
+    assert result["steps"] >= 1
+    # the targets belong to these windows: another seed's windows are refused, and so is
+    # a run longer than the epochs written
+    other = dataclasses.replace(student, seed=4, output=tmp_path / "other")
+    with pytest.raises(TargetsError, match="written for other windows"):
+        Trainer(other, echo=lambda m: None).run()
+    longer = dataclasses.replace(student, epochs=3, output=tmp_path / "longer")
+    with pytest.raises(TargetsError, match="2 epoch"):
+        Trainer(longer, echo=lambda m: None).run()
 
 
 @pytest.mark.slow

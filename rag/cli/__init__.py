@@ -35,7 +35,7 @@ def fail(message: str, code: int = 1) -> None:
 @contextmanager
 def clear_errors():
     """Turn the library's expected errors into one line and exit code 1."""
-    from rag.errors import IngestError, QuestionError, SquadError, StoreError
+    from rag.errors import IngestError, QuestionError, SquadError, StoreError, TargetsError
 
     try:
         yield
@@ -44,6 +44,7 @@ def clear_errors():
         QuestionError,
         StoreError,
         SquadError,
+        TargetsError,
         FileNotFoundError,
         PermissionError,
     ) as exc:

@@ -111,6 +111,15 @@ def train_reader(install: bool = False, recipe: Path | None = None, **options) -
         fail(f"unknown torch device: {cfg.device!r} (cpu, cuda, cuda:1 ...)")
     if kind == "cuda" and not torch.cuda.is_available():
         fail(f"--device {cfg.device}: no CUDA device is available here")
+    if cfg.teacher_targets is not None or cfg.write_targets:
+        _check_targets_options(cfg, recipe)
+    if cfg.write_targets:
+        from rag.training import Trainer
+
+        with clear_errors():
+            result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).write_targets()
+        typer.echo(json.dumps(result))
+        return
     if recipe is None:
         if cfg.teacher_encoder:
             fail("--teacher-encoder is for a recipe's teacher stage (--recipe)")
@@ -135,6 +144,28 @@ def train_reader(install: bool = False, recipe: Path | None = None, **options) -
             shutil.rmtree(PACKAGED_READER)
         shutil.copytree(runs[-1].output / "best", PACKAGED_READER)
         typer.echo(f"installed into {PACKAGED_READER}", err=True)
+
+
+def _check_targets_options(cfg, recipe: Path | None) -> None:
+    """Stored targets belong to one run's windows: one run writes them, one reads them."""
+    if recipe is not None:
+        fail("--teacher-targets and --write-targets are for a single run, not a --recipe")
+    if cfg.write_targets and cfg.teacher_targets is not None:
+        fail("--write-targets writes targets from --teacher; it cannot read --teacher-targets")
+    if cfg.write_targets and not cfg.teacher:
+        fail("--write-targets needs the teachers to write for (--teacher DIR)")
+    if cfg.teacher_targets is not None:
+        if cfg.teacher:
+            fail("give either --teacher or --teacher-targets, not both")
+        if not cfg.teacher_targets.is_dir():
+            fail(f"--teacher-targets: no such folder: {cfg.teacher_targets}")
+        from rag.teachers import TARGETS_INFO
+
+        if not (cfg.teacher_targets / TARGETS_INFO).is_file():
+            fail(
+                f"--teacher-targets: {cfg.teacher_targets} holds no {TARGETS_INFO}: "
+                "not a targets folder"
+            )
 
 
 def _train_one(cfg) -> None:
