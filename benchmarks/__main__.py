@@ -1,4 +1,4 @@
-"""``python -m benchmarks …``: the benchmark commands (query, index, scale, load, crash)."""
+"""``python -m benchmarks …``: the benchmark commands (query, index, scale, load, crash, train)."""
 
 from __future__ import annotations
 
@@ -141,6 +141,30 @@ def bench_scale(
     if plot is not None:
         scale.plot(report, plot)
     _bench_output(report, scale.table(report), as_json, out)
+
+
+@app.command("train")
+def bench_train(
+    squad: Annotated[Path, typer.Argument(help="A SQuAD v1.1 training file.")],
+    validation: Annotated[
+        Path | None, typer.Option(help="A SQuAD file: the reader's F1 by window length too.")
+    ] = None,
+    questions: Annotated[int, typer.Option(min=1, help="Training questions sampled.")] = 2000,
+    steps: Annotated[int, typer.Option(min=1, help="Training steps timed per arm.")] = 15,
+    batch_size: Annotated[int, typer.Option(min=1, help="Windows per step.")] = 32,
+    as_json: _Json = False,
+    out: _Out = None,
+) -> None:
+    """Training windows/s with length-grouped or random batches, windows of 384 or 256."""
+    _check_outputs(out)
+    from benchmarks import training
+
+    for given in (squad, validation):
+        if given is not None and not given.is_file():
+            fail(f"{given}: no such file")
+    with clear_errors():
+        report = training.run(squad, validation, questions, steps, batch_size)
+    _bench_output(report, training.table(report), as_json, out)
 
 
 @app.command("load")

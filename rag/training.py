@@ -118,7 +118,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ set-up
 
-    def _load_models(self) -> None:
+    def load_models(self) -> None:
+        """The student (and its moving average and optimiser) and the teachers, once."""
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
         from transformers import AutoModelForQuestionAnswering
 
@@ -258,7 +259,7 @@ class Trainer:
         upcoming: AsyncResult | None = None
         if prefetch is not None:
             upcoming = prefetch.apply_async(epoch_features, (cfg, at.epoch + 1))
-        self._load_models()
+        self.load_models()
         if state:
             self.model.load_state_dict(state["model"])
             self.optim.load_state_dict(state["optim"])

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from benchmarks import indexing, scale
+from benchmarks import indexing, scale, training
 from benchmarks.common import markdown_table
-from tests.conftest import ROOT
+from tests.conftest import FIXTURES, ROOT
 
 
 def test_markdown_table():
@@ -53,6 +53,25 @@ def test_bench_index_on_the_seeds():
     assert report["index_command_s"] > report["index_in_process_s"]
 
 
+@pytest.mark.slow
+def test_bench_train_times_each_way_of_batching_on_a_fixture():
+    fixture = FIXTURES / "mini_squad.json"
+    report = training.run(fixture, fixture, questions=20, steps=2, batch_size=4)
+    arms = report["arms"]
+    assert [(a["max_length"], a["batches"]) for a in arms] == [
+        (384, "length-grouped"),
+        (384, "random"),
+        (256, "length-grouped"),
+        (256, "random"),
+    ]
+    assert all(a["windows_per_s"] > 0 and a["steps_timed"] == 2 for a in arms)
+    # grouping by length never pads more than random batches of the same windows
+    assert arms[0]["padding_share"] <= arms[1]["padding_share"]
+    assert arms[2]["windows_per_epoch"] >= arms[0]["windows_per_epoch"]
+    assert set(report["reader_f1_by_window"]) == {"384", "256"}
+    assert "| 256 | random |" in training.table(report)
+
+
 def _bench(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """``python -m benchmarks …`` from the repository root, as the docs run it."""
     return subprocess.run(
@@ -86,3 +105,4 @@ def test_bench_refuses_bad_arguments_with_one_line(tmp_path):
     assert "expected STORE=N" in limit
     out = _one_error_line(_bench("index", "--out", f"{nowhere}/index.json"))
     assert "does not exist" in out
+    assert "no such file" in _one_error_line(_bench("train", "nope.json"))
