@@ -236,6 +236,7 @@ class Trainer:
 
     def run(self) -> dict:
         cfg = self.cfg
+        self._check_targets()
         torch.manual_seed(cfg.seed)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -245,7 +246,6 @@ class Trainer:
         cfg.output.mkdir(parents=True, exist_ok=True)
         squad.dump(val, cfg.output / "validation.json")
         self.echo(f"train: {len(train)} questions; validation: {len(val)} from {val_titles}")
-        self._check_targets()
         self._mine(train)
 
         # On an accelerator the next epoch's windows are built in another process while
@@ -380,7 +380,6 @@ class Trainer:
         folder = cfg.output / "targets"
         foreign = any(not t.same_vocab for t in self.teachers)
         pad_id = self.tokenizer.pad_token_id or 0
-        windows = []
         for epoch in range(cfg.write_targets):
             if (folder / f"epoch-{epoch}.npz").is_file():
                 self.echo(f"epoch {epoch}: written before, kept")
@@ -409,7 +408,6 @@ class Trainer:
                     rows[f"{name}_pos"][idx], rows[f"{name}_logp"][idx] = pos, logp
             checksums = np.array([window_checksum(f.input_ids) for f in features], dtype=np.uint32)
             save_targets(folder, epoch, checksums, rows)
-            windows.append(n)
             self.echo(f"epoch {epoch}: targets for {n} windows ({time.monotonic() - t0:.0f} s)")
         info = {"epochs": cfg.write_targets, "top_k": TOP_K, "teachers": cfg.teacher}
         (folder / TARGETS_INFO).write_text(json.dumps({**info, "config": config_dict(cfg)}))

@@ -28,7 +28,7 @@ from rag.teachers import (
     teacher_windows,
 )
 from rag.training_args import TrainConfig
-from rag.windows import context_mask, encode_windows, pad_batch
+from rag.windows import compact_tokens, context_mask, encode_windows, pad_batch
 
 #: Pairs tokenised together: the tokenizer's output (offsets of every token of every
 #: window) is several times the size of the windows kept from it.
@@ -157,10 +157,7 @@ def _chunk_features(
                     ends.add(te + 1)
         features.append(
             Feature(
-                np.asarray(enc["input_ids"][w], dtype=np.int32),
-                np.asarray(enc["token_type_ids"][w], dtype=np.int8)
-                if "token_type_ids" in enc
-                else None,
+                *compact_tokens(enc, w),
                 sorted(starts) or [0],
                 sorted(ends) or [0],
                 _window_text(pair, offsets, ctx) if keep_text else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 #: A question is cut to this many tokens so that a window always has room for context.
@@ -44,6 +45,15 @@ def encode_windows(
         return_offsets_mapping=True,
         padding=False,
     )
+
+
+def compact_tokens(encoding, window: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """A window's token ids (int32) and segment ids (int8; None for models without
+    segments, MPNet), as training keeps them: an epoch holds ~160k windows."""
+    ids = np.asarray(encoding["input_ids"][window], dtype=np.int32)
+    if "token_type_ids" not in encoding:
+        return ids, None
+    return ids, np.asarray(encoding["token_type_ids"][window], dtype=np.int8)
 
 
 def context_mask(encoding, window: int) -> list[bool]:
