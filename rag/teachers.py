@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from rag.errors import TargetsError
-from rag.windows import compact_tokens, context_mask, pad_batch
+from rag.windows import compact_tokens, context_mask, pad_compact
 
 #: Teacher tokens beyond the student's window length: room for the teacher's own
 #: special tokens and a tokenizer that splits a little finer.
@@ -137,10 +137,7 @@ class Teacher:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Start and end probabilities over the student's positions (B, ``length``),
         read from the windows in the teacher's own tokens (:func:`teacher_windows`)."""
-        enc = {"input_ids": [w.input_ids for w in windows]}
-        if windows and windows[0].token_type_ids is not None:
-            enc["token_type_ids"] = [w.token_type_ids for w in windows]
-        batch = pad_batch(enc, range(len(windows)), self.tokenizer.pad_token_id or 0)
+        batch = pad_compact(windows, self.tokenizer.pad_token_id or 0)
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         start_logits, end_logits = self.logits(batch)
         pad = batch["attention_mask"] == 0

@@ -28,7 +28,7 @@ from rag.teachers import (
     teacher_windows,
 )
 from rag.training_args import TrainConfig
-from rag.windows import compact_tokens, context_mask, encode_windows, pad_batch
+from rag.windows import compact_tokens, context_mask, encode_windows, pad_compact
 
 #: Pairs tokenised together: the tokenizer's output (offsets of every token of every
 #: window) is several times the size of the windows kept from it.
@@ -189,10 +189,7 @@ def length_grouped_batches(
 
 
 def collate(features: Sequence[Feature], pad_id: int) -> dict[str, torch.Tensor]:
-    enc = {"input_ids": [f.input_ids for f in features]}
-    if features and features[0].token_type_ids is not None:
-        enc["token_type_ids"] = [f.token_type_ids for f in features]
-    batch = pad_batch(enc, range(len(features)), pad_id)
+    batch = pad_compact(features, pad_id)
     length = batch["input_ids"].shape[1]
     starts = torch.zeros((len(features), length), dtype=torch.bool)
     ends = torch.zeros((len(features), length), dtype=torch.bool)

@@ -56,6 +56,15 @@ def compact_tokens(encoding, window: int) -> tuple[np.ndarray, np.ndarray | None
     return ids, np.asarray(encoding["token_type_ids"][window], dtype=np.int8)
 
 
+def pad_compact(windows: Sequence, pad_id: int) -> dict[str, torch.Tensor]:
+    """:func:`pad_batch` of windows kept as :func:`compact_tokens` (objects with
+    ``input_ids`` and ``token_type_ids``: training windows, a teacher's windows)."""
+    enc = {"input_ids": [w.input_ids for w in windows]}
+    if windows and windows[0].token_type_ids is not None:
+        enc["token_type_ids"] = [w.token_type_ids for w in windows]
+    return pad_batch(enc, range(len(windows)), pad_id)
+
+
 def context_mask(encoding, window: int) -> list[bool]:
     return [sid == 1 for sid in encoding.sequence_ids(window)]
 
