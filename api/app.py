@@ -21,10 +21,10 @@ from api.routers import ask, documents, health, metrics, ui
 from api.schemas import errors
 from api.security import SecurityHeaders
 from rag import __version__
-from rag.errors import StorageFullError, StoreDamagedError
-from rag.ingest import IngestError, UnsupportedFileType
-from rag.pipeline import Pipeline, QuestionError
-from rag.settings import Settings, get_settings
+from rag.core.errors import StorageFullError, StoreDamagedError
+from rag.core.settings import Settings, get_settings
+from rag.documents.ingest import IngestError, UnsupportedFileType
+from rag.service.pipeline import Pipeline, QuestionError
 
 log = logging.getLogger("rag.api")
 #: Validation problems listed in a 422 (the rest are counted).

@@ -11,7 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-from rag.pipeline import Pipeline
+from rag.service.pipeline import Pipeline
 
 
 def get_pipeline(request: Request) -> Pipeline:

@@ -1,6 +1,6 @@
 """The service as Model Context Protocol tools, for agents and chat clients.
 
-One :class:`~mcp.server.MCPServer` over a loaded :class:`~rag.pipeline.Pipeline`, served
+One :class:`~mcp.server.MCPServer` over a loaded :class:`~rag.service.pipeline.Pipeline`, served
 over stdio by ``rag mcp`` and over streamable HTTP at ``/mcp`` by ``rag serve`` (see
 :func:`api.app.create_app`). The tools are thin: they call the pipeline, as the REST
 routers do, and return the library's own types. ``add_document`` over HTTP needs the
@@ -23,10 +23,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from api.deps import write_refusal
-from rag import ingest
-from rag.errors import IngestError, QuestionError
-from rag.pipeline import Pipeline
-from rag.types import AskResult, Citation, Document
+from rag.core.errors import IngestError, QuestionError
+from rag.core.types import AskResult, Citation, Document
+from rag.documents import ingest
+from rag.service.pipeline import Pipeline
 
 INSTRUCTIONS = (
     "Extractive question answering over the user's indexed documents. Answers are spans "

@@ -18,7 +18,7 @@ import uuid
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.types import AskResult
+from rag.core.types import AskResult
 
 #: The id of the request being served, for log records (see :class:`RequestIdFilter`).
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")

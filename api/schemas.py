@@ -1,6 +1,6 @@
 """Request models of the HTTP API, and the responses the library has no type for.
 
-Answers, citations and documents are the library's own types (rag.types), used as
+Answers, citations and documents are the library's own types (rag.core.types), used as
 response models directly: one definition for the library and the API.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rag.pipeline import MAX_QUESTION_CHARS
-from rag.types import DocumentSummary
+from rag.core.types import DocumentSummary
+from rag.service.pipeline import MAX_QUESTION_CHARS
 
 
 class AskRequest(BaseModel):

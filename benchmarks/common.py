@@ -37,7 +37,7 @@ def reference_model():
     """The packaged embedding model as sentence-transformers loads it (fp32, CPU)."""
     from sentence_transformers import SentenceTransformer
 
-    from rag.settings import offline_and_quiet, packaged_embedding_model
+    from rag.core.settings import offline_and_quiet, packaged_embedding_model
 
     offline_and_quiet()
     return SentenceTransformer(packaged_embedding_model(), device="cpu")
@@ -72,7 +72,7 @@ def squad_corpus(file: Path, paragraphs: int, seed: int = 13) -> list[tuple[str,
     """``paragraphs`` paragraphs of a SQuAD file drawn at random: (title, text, a question)."""
     import random
 
-    from rag import squad
+    from rag.evaluation import squad
 
     examples = squad.load([file])
     first: dict[tuple[str, int], squad.Example] = {}

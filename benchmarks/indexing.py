@@ -28,8 +28,8 @@ from benchmarks.common import (
 
 
 def _passages(folder: Path, settings) -> list[str]:
-    from rag import ingest
-    from rag.chunking import Chunker
+    from rag.documents import ingest
+    from rag.documents.chunking import Chunker
 
     chunker = Chunker(settings.chunk_words, settings.max_chunk_words, settings.overlap_words)
     texts = []
@@ -42,9 +42,9 @@ def _passages(folder: Path, settings) -> list[str]:
 
 
 def run(docs: Path | None = None, squad: Path | None = None, paragraphs: int = 300) -> dict:
-    from rag import runtime
-    from rag.indexing import indexer_for
-    from rag.settings import get_settings
+    from rag.core import compute
+    from rag.core.settings import get_settings
+    from rag.service.indexing import indexer_for
 
     settings = get_settings()
     with tempfile.TemporaryDirectory(prefix="rag-bench-index-") as tmp:
@@ -59,12 +59,12 @@ def run(docs: Path | None = None, squad: Path | None = None, paragraphs: int = 3
         texts = _passages(folder, settings)
         model = reference_model()
         # on the compute thread, where indexing embeds too: torch's OpenMP runs slower on
-        # a thread that starts computing after another one did (see rag.runtime)
-        runtime.compute(model.encode, texts[:64], batch_size=32)
+        # a thread that starts computing after another one did (see rag.core.compute)
+        compute.compute(model.encode, texts[:64], batch_size=32)
 
         def encode() -> float:
             t0 = time.perf_counter()
-            runtime.compute(model.encode, texts, batch_size=32)
+            compute.compute(model.encode, texts, batch_size=32)
             return time.perf_counter() - t0
 
         encode_before = encode()

@@ -12,10 +12,10 @@ embeddings, which uniform random vectors do not have. The report says which
 vectors were used. Questions are ten consecutive words of a random passage,
 embedded by the real model (a lexical match that is not a copy of the passage).
 ``lexical_hits_share`` is the share of questions with at least one word rare enough
-for BM25 to score (see :meth:`rag.store.Store.search_lexical`): with the seeds' small
+for BM25 to score (see :meth:`rag.stores.base.Store.search_lexical`): with the seeds' small
 vocabulary few are at a million passages; SQuAD paragraphs (``--squad``) give more.
 
-The store is built through :meth:`rag.store.DocumentStore.add_many` in batches, as
+The store is built through :meth:`rag.stores.base.DocumentStore.add_many` in batches, as
 indexing builds it (SQLite + FAISS switches to IVF at its threshold, retraining as it
 grows; Milvus builds the index its settings name). Each size is built on every store
 asked for (``--store sqlite --store milvus``) from the same passages, vectors and
@@ -53,8 +53,8 @@ _WORD = re.compile(r"\S+")
 
 
 def _source_paragraphs(squad: Path | None) -> list[str]:
-    from rag.chunking import Chunker
-    from rag.ingest import read_file
+    from rag.documents.chunking import Chunker
+    from rag.documents.ingest import read_file
 
     paragraphs = []
     for path in sorted(seeds_dir().glob("*.txt")):
@@ -166,10 +166,10 @@ def run_size(
 def _build(
     index_dir: Path, backend: str, model_id: str, texts: list[str], vectors: np.ndarray
 ) -> None:
-    from rag.ingest import make_document
-    from rag.settings import get_settings
-    from rag.store import open_store, store_options
-    from rag.types import Chunk
+    from rag.core.settings import get_settings
+    from rag.core.types import Chunk
+    from rag.documents.ingest import make_document
+    from rag.stores import open_store, store_options
 
     options = {
         **store_options(get_settings()),
@@ -206,7 +206,7 @@ def _measure(
     exact: np.ndarray,
     workdir: Path,
 ) -> dict:
-    from rag.store import open_store
+    from rag.stores import open_store
 
     options = {"backend": backend, "milvus_uri": str(index_dir / "milvus.db")}
     store, _ = open_store(
@@ -271,8 +271,8 @@ def run(
     """``largest``: the largest size built on a store (Milvus Lite, an engine for small
     collections, does not fit a million passages in this machine's memory)."""
     largest = largest if largest is not None else {}
-    from rag.embedding import Embedder
-    from rag.settings import get_settings
+    from rag.core.settings import get_settings
+    from rag.retrieval.embedding import Embedder
 
     embedder = Embedder(get_settings().embedding_model)
     synth = TextSynth(_source_paragraphs(squad), seed=seed)

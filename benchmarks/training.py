@@ -25,7 +25,7 @@ STRIDE = 128
 
 
 def _batches(features, batch_size: int, grouped: bool, seed: int) -> list[list[int]]:
-    from rag.training_data import length_grouped_batches
+    from rag.training.data import length_grouped_batches
 
     rng = random.Random(seed)
     if grouped:
@@ -56,13 +56,13 @@ def run(
 ) -> dict:
     import torch
 
-    from rag import squad
-    from rag.checkpoints import evaluate_reader
-    from rag.negatives import NegativeMaker, make_pairs
-    from rag.reader import TransformerReader
-    from rag.settings import PACKAGED_READER, packaged_embedding_model
-    from rag.training import TrainConfig, Trainer
-    from rag.training_data import build_features, collate
+    from rag.core.settings import PACKAGED_READER, packaged_embedding_model
+    from rag.evaluation import squad
+    from rag.reading.reader import TransformerReader
+    from rag.training.checkpoints import evaluate_reader
+    from rag.training.data import build_features, collate
+    from rag.training.negatives import NegativeMaker, make_pairs
+    from rag.training.trainer import TrainConfig, Trainer
 
     cfg = TrainConfig(
         files=[squad_file],

@@ -24,7 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rag import mining, squad
+from rag.evaluation import squad
+from rag.training.trainer import mining
 
 #: Arm name → the share of its one extra kind (other-paragraph pairs stay at 0.3).
 ARMS: dict[str, dict[str, float]] = {

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rag import squad
-from rag.calibration import choose_threshold, expected_f1
-from rag.eval import _index_paragraphs, _throwaway_pipeline
-from rag.settings import get_settings
+from rag.core.settings import get_settings
+from rag.evaluation import squad
+from rag.evaluation.calibration import choose_threshold, expected_f1
+from rag.evaluation.evaluate import _index_paragraphs, _throwaway_pipeline
 
 SIGNALS = {
     "confidence": ["c1"],
@@ -38,7 +38,8 @@ SIGNALS = {
 
 
 def collect(file: Path, limit: int, seed: int = 13) -> list[dict]:
-    """The calibration mix as ``rag.eval.calibrate`` draws it, with each question's signals."""
+    """The calibration mix as ``rag.evaluation.evaluate.calibrate`` draws it, with each
+    question's signals."""
     every = squad.load([file])
     articles = sorted({e.article for e in every})
     rng = random.Random(seed)

@@ -20,9 +20,10 @@ import random
 import sys
 import time
 
-from rag import squad
-from rag.mining import mine
-from rag.negatives import (
+from rag.evaluation import squad
+from rag.reading.reader import TransformerReader
+from rag.training.mining import mine
+from rag.training.negatives import (
     ANSWER_REMOVED,
     CHANGED_QUESTION,
     LEXICAL,
@@ -31,7 +32,6 @@ from rag.negatives import (
     Shares,
     make_pairs,
 )
-from rag.reader import TransformerReader
 
 #: Unanswerable pairs scored: the name in the report → the kind and the seed of its draw.
 UNANSWERABLE_SETS = {

@@ -14,8 +14,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from rag.embedding import Embedder
-    from rag.settings import packaged_embedding_model
+    from rag.core.settings import packaged_embedding_model
+    from rag.retrieval.embedding import Embedder
 
     e = Embedder(packaged_embedding_model())
     e.warm_up()
@@ -24,8 +24,8 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def reader():
-    from rag.reader import load_reader
-    from rag.settings import PACKAGED_READER
+    from rag.core.settings import PACKAGED_READER
+    from rag.reading.reader import load_reader
 
     r = load_reader(str(PACKAGED_READER))
     r.warm_up()
@@ -34,7 +34,7 @@ def reader():
 
 @pytest.fixture
 def settings(tmp_path):
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
@@ -44,7 +44,7 @@ def settings(tmp_path):
 @pytest.fixture
 def make_pipeline(embedder, reader):
     """Pipelines over real models, real FAISS and a real SQLite file in tmp_path."""
-    from rag.pipeline import Pipeline
+    from rag.service.pipeline import Pipeline
 
     made = []
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.ingest import make_document
-from rag.types import Chunk
+from rag.core.types import Chunk
+from rag.documents.ingest import make_document
 
 DIM = 8
 

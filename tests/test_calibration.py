@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from rag.calibration import choose_threshold, expected_f1, write_threshold
+from rag.evaluation.calibration import choose_threshold, expected_f1, write_threshold
 
 
 def test_threshold_maximises_right_answers_plus_right_abstentions():

@@ -1,9 +1,9 @@
 import itertools
 import re
 
-from rag import ingest
-from rag.chunking import Chunker, sentence_spans
-from rag.types import Document
+from rag.core.types import Document
+from rag.documents import ingest
+from rag.documents.chunking import Chunker, sentence_spans
 from tests.conftest import SEEDS
 
 

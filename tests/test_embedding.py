@@ -1,4 +1,4 @@
-"""The packaged embedding model through rag.embedding."""
+"""The packaged embedding model through rag.retrieval.embedding."""
 
 import numpy as np
 import pytest

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from rag.eval import evaluate
+from rag.evaluation.evaluate import evaluate
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow
@@ -57,8 +57,8 @@ def test_eval_command_json_and_predictions(tmp_path):
 @pytest.fixture
 def squad2_file(tmp_path):
     """The mini fixture plus an unanswerable (changed-question) copy of its questions."""
-    from rag import squad
-    from rag.negatives import perturbed_examples
+    from rag.evaluation import squad
+    from rag.training.negatives import perturbed_examples
 
     examples = squad.load([MINI])
     extra = perturbed_examples(examples, changed_questions=1.0, distractors=0.0, seed=1)
@@ -82,7 +82,7 @@ def test_squad_2_file_scores_abstention_and_open_mode_reports_recall_at_1_and_5(
 def test_calibration_through_the_pipeline_counts_impossible_questions(
     settings, reader, embedder, squad2_file, tmp_path
 ):
-    from rag.eval import calibrate, write_threshold
+    from rag.evaluation.evaluate import calibrate, write_threshold
 
     path, examples, extra = squad2_file
     report = calibrate(path, settings, unanswerable_share=0.5, reader=reader, embedder=embedder)

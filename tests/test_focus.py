@@ -1,6 +1,6 @@
-"""Choosing the window of a passage to read (rag.focus)."""
+"""Choosing the window of a passage to read (rag.reading.focus)."""
 
-from rag.focus import focus_window, sentence_spans
+from rag.reading.focus import focus_window, sentence_spans
 
 PASSAGE = (
     "The weather in Moscow was cold that week. Officials met in the Kremlin on Monday. "

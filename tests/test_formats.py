@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import formats, ingest
-from rag.errors import IngestError
-from rag.formats import pages_of
+from rag.core.errors import IngestError
+from rag.core.types import pages_of
+from rag.documents import formats, ingest
 from tests.pdfs import make_pdf
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import ingest
+from rag.documents import ingest
 from tests.conftest import SEEDS
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.ingest import make_document
-from rag.milvus_store import INSERT_ROWS, MilvusStore
-from rag.types import Chunk
+from rag.core.types import Chunk
+from rag.documents.ingest import make_document
+from rag.stores.milvus.store import INSERT_ROWS, MilvusStore
 from tests.stores import DIM, add_text, unit_vectors
 
 

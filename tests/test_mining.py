@@ -1,9 +1,9 @@
 import json
 import random
 
-from rag import squad
-from rag.mining import first_without_answer, mine, mined_negatives, save
-from rag.negatives import RETRIEVED, NegativeMaker, Shares, make_pairs
+from rag.evaluation import squad
+from rag.training.mining import first_without_answer, mine, mined_negatives, save
+from rag.training.negatives import RETRIEVED, NegativeMaker, Shares, make_pairs
 from tests.conftest import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"

@@ -1,7 +1,7 @@
 import random
 
-from rag import squad
-from rag.negatives import (
+from rag.evaluation import squad
+from rag.training.negatives import (
     ANSWER_REMOVED,
     CHANGED_QUESTION,
     DISTRACTOR,
@@ -13,7 +13,7 @@ from rag.negatives import (
     without_sentences,
     without_set_off,
 )
-from rag.phrases import negate, phrases, statement
+from rag.training.phrases import negate, phrases, statement
 from tests.conftest import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"

@@ -3,11 +3,11 @@ import time
 
 import pytest
 
-from rag.answers import merge_answers
-from rag.pipeline import QuestionError
-from rag.reader import Span
-from rag.squad import normalize_answer
-from rag.types import Chunk, Passage
+from rag.core.types import Chunk, Passage
+from rag.evaluation.squad import normalize_answer
+from rag.reading.merging import merge_answers
+from rag.reading.reader import Span
+from rag.service.pipeline import QuestionError
 from tests.conftest import FIXTURES
 
 SEED_QUESTIONS = json.loads((FIXTURES / "seed_questions.json").read_text())
@@ -108,11 +108,11 @@ def test_index_survives_a_restart(settings, seeded, make_pipeline):
 
 @pytest.mark.slow
 def test_a_repaired_index_is_reported_in_the_log(settings, seeded, make_pipeline, caplog):
-    from rag.faiss_file import FAISS_NAME
+    from rag.stores.sqlite.vector_file import FAISS_NAME
 
     seeded.close()
     (settings.index_dir / FAISS_NAME).unlink()  # derived data lost, SQLite intact
-    with caplog.at_level("WARNING", logger="rag.pipeline"):
+    with caplog.at_level("WARNING", logger="rag.service.pipeline"):
         again = make_pipeline(settings)
     assert any("repaired" in r.getMessage() and "rebuilt" in r.getMessage() for r in caplog.records)
     assert again.ask("Where was Kim invited?").answer == "Moscow"
@@ -200,7 +200,7 @@ def test_concurrent_questions_are_answered_together_with_the_same_results(seeded
     import threading
     import time
 
-    from rag import runtime
+    from rag.core import compute
 
     questions = [c["question"] for c in SEED_QUESTIONS["answerable"]] + SEED_QUESTIONS[
         "unanswerable"
@@ -214,7 +214,7 @@ def test_concurrent_questions_are_answered_together_with_the_same_results(seeded
         return real(items)
 
     seeded.answerer.run = spy
-    runtime.submit(time.sleep, 0.5)  # keep the compute thread busy while questions queue
+    compute.submit(time.sleep, 0.5)  # keep the compute thread busy while questions queue
     together: dict = {}
     threads = [
         threading.Thread(target=lambda q=q: together.__setitem__(q, seeded.ask(q)))
@@ -259,9 +259,9 @@ def test_faiss_single_threading_leaves_torch_its_threads(seeded):
 
     import torch
 
-    from rag import runtime
+    from rag.core import compute
 
-    threads = runtime.compute(torch.get_num_threads)
+    threads = compute.compute(torch.get_num_threads)
     assert threads > 1 or (os.cpu_count() or 1) == 1
 
 

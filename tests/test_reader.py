@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
-from rag.decoding import decode_windows
-from rag.reader import LexicalReader, Span
-from rag.windows import length_batches
+from rag.reading.decoding import decode_windows
+from rag.reading.reader import LexicalReader, Span
+from rag.reading.windows import length_batches
 
 NEG = -1e4
 
@@ -99,8 +99,8 @@ def test_lexical_reader_returns_exact_slices():
 
 @pytest.mark.slow
 def test_the_trained_reader_ships_with_the_package(reader):
-    from rag.reader import TransformerReader
-    from rag.settings import PACKAGED_READER
+    from rag.core.settings import PACKAGED_READER
+    from rag.reading.reader import TransformerReader
 
     assert isinstance(reader, TransformerReader)
     assert (PACKAGED_READER / "model.safetensors").stat().st_size < 50 * 1024 * 1024

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from api.app import create_app
 from api.limits import BodySizeLimit, InFlightLimit
 from benchmarks import load as bench
-from rag.pipeline import Pipeline
-from rag.reader import LexicalReader
+from rag.reading.reader import LexicalReader
+from rag.service.pipeline import Pipeline
 
 LOCAL = ("127.0.0.1", 40000)
 
@@ -193,7 +193,7 @@ def test_document_bad_inputs(client):
 
 @pytest.mark.slow
 def test_ask_time_limit_gives_503_and_the_queued_question_is_dropped(light_pipeline, monkeypatch):
-    from rag import runtime
+    from rag.core import compute
 
     answered: list[str] = []
     real_answer_many = light_pipeline.answerer.run
@@ -206,7 +206,7 @@ def test_ask_time_limit_gives_503_and_the_queued_question_is_dropped(light_pipel
     settings = light_pipeline.settings.model_copy(update={"request_timeout": 0.2})
     light_pipeline.settings = settings
     with TestClient(create_app(settings, light_pipeline), client=LOCAL) as c:
-        busy = runtime.submit(time.sleep, 1.0)  # the compute thread is taken for a second
+        busy = compute.submit(time.sleep, 1.0)  # the compute thread is taken for a second
         r = c.post("/ask", json={"question": "Where was Kim invited?"})
         assert r.status_code == 503 and r.headers["retry-after"]
         assert "no answer within 0.2 s" in r.json()["detail"]

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.retrieval import reciprocal_rank_fusion, score_blend
+from rag.retrieval.hybrid import reciprocal_rank_fusion, score_blend
 
 
 def test_rrf_rewards_items_ranked_by_both_lists():

@@ -7,15 +7,14 @@ import faiss
 import numpy as np
 import pytest
 
-from rag.errors import StorageFullError, StoreDamagedError
-from rag.faiss_file import FAISS_NAME, GENERATION_NAME
-from rag.ingest import make_document
-from rag.lexical import fts_query
-from rag.sqlite_db import read_documents, translated
-from rag.sqlite_store import SQLiteStore
-from rag.store import StoreError
-from rag.text import content_words
-from rag.types import Chunk, Reconciliation
+from rag.core.errors import StorageFullError, StoreDamagedError, StoreError
+from rag.core.text import content_words
+from rag.core.types import Chunk, Reconciliation
+from rag.documents.ingest import make_document
+from rag.stores.sqlite.db import read_documents, translated
+from rag.stores.sqlite.fts import fts_query
+from rag.stores.sqlite.store import SQLiteStore
+from rag.stores.sqlite.vector_file import FAISS_NAME, GENERATION_NAME
 from tests.stores import DIM, add_text, text_of, unit_vectors
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import squad
+from rag.evaluation import squad
 from tests.conftest import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.store import DocumentStore, IndexMismatchError, StoreError, open_store
+from rag.stores import DocumentStore, IndexMismatchError, StoreError, open_store
 from tests.stores import DIM, add_text, text_of
 
 BACKENDS = ["sqlite", "milvus"]
@@ -140,8 +140,8 @@ def test_counts_follow_adds_replacements_and_deletes(open_index):
 def test_a_batch_is_stored_whole_or_not_at_all(open_index):
     store = open_index()
     add_text(store, "Keep\n\nalpha", "keep")
-    from rag.ingest import make_document
-    from rag.types import Chunk
+    from rag.core.types import Chunk
+    from rag.documents.ingest import make_document
     from tests.stores import unit_vectors
 
     good = make_document("Good\n\nfine", doc_id="good")
@@ -153,7 +153,7 @@ def test_a_batch_is_stored_whole_or_not_at_all(open_index):
 
 
 def test_export_gives_what_another_store_takes(open_index, tmp_path):
-    from rag.sqlite_store import SQLiteStore
+    from rag.stores.sqlite.store import SQLiteStore
 
     store = open_index()
     _, _, v = add_text(store, "First\n\nalpha beta\n\ngamma", "one")

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from rag import squad
-from rag.errors import TargetsError
-from rag.negatives import Shares, make_pairs
-from rag.settings import PACKAGED_READER
-from rag.teachers import (
+from rag.core.errors import TargetsError
+from rag.core.settings import PACKAGED_READER
+from rag.evaluation import squad
+from rag.training.config import TrainConfig
+from rag.training.data import build_features, collate, epoch_features
+from rag.training.negatives import Shares, make_pairs
+from rag.training.teachers import (
     SparseTargets,
     Teacher,
     WindowText,
@@ -27,8 +29,6 @@ from rag.teachers import (
     teacher_max_length,
     teacher_windows,
 )
-from rag.training_args import TrainConfig
-from rag.training_data import build_features, collate, epoch_features
 from tests.conftest import FIXTURES
 
 
@@ -138,7 +138,7 @@ def test_a_teacher_with_another_vocabulary_teaches_what_it_would_on_the_students
 def test_an_epoch_gives_windows_in_the_tokens_of_each_teacher_with_another_vocabulary(
     tmp_path, permuted_teacher
 ):
-    from rag.settings import packaged_embedding_model
+    from rag.core.settings import packaged_embedding_model
 
     cfg = TrainConfig(
         files=[FIXTURES / "mini_squad.json"],
@@ -197,8 +197,8 @@ def test_stored_targets_give_back_the_teachers_distribution_at_any_temperature(
 
 @pytest.mark.slow
 def test_targets_written_once_teach_a_later_run_of_the_same_windows(tmp_path):
-    from rag.settings import packaged_embedding_model
-    from rag.training import Trainer
+    from rag.core.settings import packaged_embedding_model
+    from rag.training.trainer import Trainer
 
     base = dict(
         files=[FIXTURES / "mini_squad.json"],
@@ -237,8 +237,8 @@ def test_targets_written_once_teach_a_later_run_of_the_same_windows(tmp_path):
 
 @pytest.mark.slow
 def test_a_training_run_learns_from_a_teacher_with_another_vocabulary(tmp_path, permuted_teacher):
-    from rag.settings import packaged_embedding_model
-    from rag.training import TrainConfig, Trainer
+    from rag.core.settings import packaged_embedding_model
+    from rag.training.trainer import TrainConfig, Trainer
 
     cfg = TrainConfig(
         files=[FIXTURES / "mini_squad.json"],

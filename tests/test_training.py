@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from rag import squad
-from rag.negatives import Pair, Shares, make_pairs
-from rag.settings import packaged_embedding_model
-from rag.training import TrainConfig, Trainer, config_dict, marginal_nll, soft_target_kl
-from rag.training_data import Feature, build_features, collate, length_grouped_batches
+from rag.core.settings import packaged_embedding_model
+from rag.evaluation import squad
+from rag.training.data import Feature, build_features, collate, length_grouped_batches
+from rag.training.negatives import Pair, Shares, make_pairs
+from rag.training.trainer import TrainConfig, Trainer, config_dict, marginal_nll, soft_target_kl
 from tests.conftest import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"
@@ -87,7 +87,7 @@ def _tiny_run(tmp_path, **overrides) -> TrainConfig:
 
 @pytest.mark.slow
 def test_a_short_training_run_writes_a_loadable_reader(tmp_path):
-    from rag.reader import TransformerReader
+    from rag.reading.reader import TransformerReader
 
     cfg = _tiny_run(tmp_path, minutes=0.05, val_articles=1)
     result = Trainer(cfg, echo=lambda m: None).run()
@@ -164,8 +164,8 @@ def test_a_resumed_run_goes_on_with_the_batches_of_its_epoch_it_had_not_reached(
 
 
 def test_the_shipped_recipe_chains_its_stages(tmp_path):
-    from rag.settings import PACKAGED_READER
-    from rag.training_args import recipe_stages
+    from rag.core.settings import PACKAGED_READER
+    from rag.training.config import recipe_stages
 
     command = _tiny_run(tmp_path)
     stages = recipe_stages(PACKAGED_READER / "recipe.json", command)
@@ -179,7 +179,7 @@ def test_the_shipped_recipe_chains_its_stages(tmp_path):
 
 
 def test_a_teacher_stage_trains_from_its_own_encoder_and_teaches_the_later_stages(tmp_path):
-    from rag.training_args import RecipeError, recipe_stages
+    from rag.training.config import RecipeError, recipe_stages
 
     recipe = tmp_path / "recipe.json"
     recipe.write_text(

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from api.deps import PipelineDep
 from api.schemas import AskRequest, errors
-from rag.types import AskResult
+from rag.core.types import AskResult
 
 router = APIRouter(tags=["ask"])
 _RESULT = TypeAdapter(AskResult)

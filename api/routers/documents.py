@@ -17,10 +17,10 @@ from api.schemas import (
     UploadResult,
     errors,
 )
-from rag import ingest
-from rag.errors import IngestError
-from rag.ingest import UnsupportedFileType
-from rag.types import Document
+from rag.core.errors import IngestError
+from rag.core.types import Document
+from rag.documents import ingest
+from rag.documents.ingest import UnsupportedFileType
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 

@@ -1,76 +1,18 @@
 """The ``rag`` command line: a thin shell over the library.
 
-The commands live in two modules: :mod:`rag.cli.service` (index, ask, documents,
-delete, serve, mcp, migrate) and :mod:`rag.cli.models` (eval, perturb, train-reader); this one holds
-the app and how expected errors become one line.
+:mod:`rag.cli.app` holds the typer app and how expected errors become one line; the
+commands live in :mod:`rag.cli.service` (index, ask, documents, delete, serve, mcp,
+migrate) and :mod:`rag.cli.lab` (eval, perturb, train-reader), which register
+themselves on the app when imported here, in the order ``rag --help`` lists them.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-from contextlib import contextmanager
+from rag.cli.app import app, clear_errors, fail, main, print_report
 
-import typer
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="Retrieval-augmented extractive question answering.",
-)
-
-
-@app.callback()
-def _root() -> None:
-    """Retrieval-augmented extractive question answering."""
-
-
-def fail(message: str, code: int = 1) -> None:
-    """One clear line on stderr and a non-zero exit, never a traceback."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def clear_errors():
-    """Turn the library's expected errors into one line and exit code 1."""
-    from rag.errors import IngestError, QuestionError, SquadError, StoreError, TargetsError
-
-    try:
-        yield
-    except (
-        IngestError,
-        QuestionError,
-        StoreError,
-        SquadError,
-        TargetsError,
-        FileNotFoundError,
-        PermissionError,
-    ) as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
-
-
-def main() -> None:  # pragma: no cover - entry point
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
-def print_report(report: dict, as_json: bool) -> None:
-    """A report as one JSON line, or one aligned ``key  value`` line per entry."""
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False))
-        return
-    for key, value in report.items():
-        typer.echo(f"{key:>38}  {value}")
-
-
-# the commands register themselves on `app`, in the order `rag --help` lists them
 # isort: off
-from rag.cli import service  # noqa: E402, F401
-from rag.cli import models  # noqa: E402, F401
+from rag.cli import service  # the service's commands first in `rag --help`
+from rag.cli import lab
 # isort: on
+
+__all__ = ["app", "clear_errors", "fail", "lab", "main", "print_report", "service"]

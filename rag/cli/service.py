@@ -12,14 +12,14 @@ from typing import Annotated
 
 import typer
 
-from rag.cli import app, clear_errors, fail
-from rag.settings import Settings, get_settings
+from rag.cli.app import app, clear_errors, fail
+from rag.core.settings import Settings, get_settings
 
 
 @contextmanager
 def _pipeline(settings: Settings | None = None):
     """A loaded pipeline, closed on exit (which saves the FAISS file if it lags)."""
-    from rag.pipeline import Pipeline
+    from rag.service.pipeline import Pipeline
 
     pipeline = Pipeline(settings)
     pipeline.load()
@@ -33,9 +33,9 @@ def _pipeline(settings: Settings | None = None):
 def _existing_store():
     """The index of the settings, opened without loading any model (it records its
     dimension; the model's name is checked against it)."""
-    from rag.embedding import model_identity
-    from rag.sqlite_db import DB_NAME
-    from rag.store import open_store, store_options
+    from rag.retrieval.embedding import model_identity
+    from rag.stores import open_store, store_options
+    from rag.stores.sqlite.db import DB_NAME
 
     settings = get_settings()
     if settings.store == "sqlite" and not (settings.index_dir / DB_NAME).is_file():
@@ -60,7 +60,7 @@ def index(
     ] = False,
 ) -> None:
     """Add .txt/.md, .html and .pdf files to the index (unchanged files are skipped)."""
-    from rag.indexing import indexer_for, rebuild_index
+    from rag.service.indexing import indexer_for, rebuild_index
 
     settings = get_settings()
     paths = paths or [settings.docs_dir]
@@ -160,8 +160,8 @@ def serve(
             f"refusing to listen on {host} without RAG_API_KEY: set a key, or pass "
             "--allow-insecure to let anyone who reaches this port ask questions"
         )
-    from rag.pipeline import Pipeline
-    from rag.runtime import bound_kernel_cache, keep_freed_memory
+    from rag.core.compute import bound_kernel_cache, keep_freed_memory
+    from rag.service.pipeline import Pipeline
 
     if not settings.allowed_hosts and is_loopback(host):
         # a page on another site whose name resolves to 127.0.0.1 (DNS rebinding) sends
@@ -224,8 +224,8 @@ def migrate(
     ] = None,
 ) -> None:
     """Copy the index of RAG_STORE into another store, vectors included (no re-embedding)."""
-    from rag.embedding import model_identity
-    from rag.store import open_store, store_options
+    from rag.retrieval.embedding import model_identity
+    from rag.stores import open_store, store_options
 
     settings = get_settings()
     if to not in ("sqlite", "milvus"):

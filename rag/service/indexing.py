@@ -1,0 +1,187 @@
+"""Indexing: files → documents → chunks → vectors → store.
+
+Documents are chunked, and the chunks of many documents embedded together: the
+model batches (and length-sorts) them, which is most of the cost. Each batch of
+documents is stored in one transaction, so a document is answerable as soon as
+its batch returns and a crash never leaves half of one.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from rag.core import compute
+from rag.core.errors import StoreError
+from rag.core.settings import Settings
+from rag.core.types import Document
+from rag.documents import ingest
+from rag.documents.chunking import Chunker
+from rag.retrieval.embedding import Embedder
+from rag.stores import DocumentStore, Reconciliation, open_store, store_options
+from rag.stores.sqlite.db import read_documents
+
+log = logging.getLogger(__name__)
+#: Documents read, embedded and stored together when indexing files.
+BATCH_DOCUMENTS = 256
+#: Passages embedded per compute job: what a question may wait behind an upload.
+SLICE = 16
+
+
+def open_index(settings: Settings, embedder: Embedder) -> tuple[DocumentStore, Reconciliation]:
+    """The store of ``settings.index_dir`` for ``embedder``'s vectors (its model must have
+    built the index); repairs of derived data are logged, since they mean a crash or an
+    outside change."""
+    store, report = open_store(
+        settings.index_dir,
+        model_id=embedder.identity,
+        dimension=embedder.dimension,
+        **store_options(settings),
+    )
+    if report.added or report.removed or report.rebuilt:
+        log.warning(
+            "index %s repaired: %d vectors added, %d removed%s",
+            settings.index_dir,
+            report.added,
+            report.removed,
+            ", dense index rebuilt" if report.rebuilt else "",
+        )
+    return store, report
+
+
+@contextmanager
+def indexer_for(settings: Settings) -> Iterator[Indexer]:
+    """An indexer over the index of ``settings``, closed on exit: for commands that only
+    write, so that no reader model is loaded."""
+    embedder = Embedder(settings.embedding_model)
+    compute.compute(embedder.warm_up)
+    store, _ = open_index(settings, embedder)
+    try:
+        yield Indexer(store, embedder, chunker_for(settings))
+    finally:
+        store.close()
+
+
+def chunker_for(settings: Settings) -> Chunker:
+    return Chunker(settings.chunk_words, settings.max_chunk_words, settings.overlap_words)
+
+
+class Indexer:
+    """Adds and deletes documents of one store; writes are serialised."""
+
+    def __init__(self, store: DocumentStore, embedder: Embedder, chunker: Chunker) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self._write_lock = threading.Lock()
+
+    def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
+        """Chunk, embed (on the compute thread) and store; (stored, created?) for each."""
+        chunked = [(document, self.chunker.split(document)) for document in documents]
+        vectors = self.embed([c.text for _, chunks in chunked for c in chunks])
+        items, at = [], 0
+        for document, chunks in chunked:
+            items.append((document, chunks, vectors[at : at + len(chunks)]))
+            at += len(chunks)
+        with self._write_lock:
+            return self.store.add_many(items)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of ``texts``, computed :data:`SLICE` at a time on the compute thread.
+
+        Questions share that thread: each slice is its own job, so a question asked
+        during a large upload waits for one slice (under a second on 2 cores), not
+        for the whole document. The texts are sorted by length first, so that slices
+        pad as little as one long block would.
+        """
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        for lo in range(0, len(order), SLICE):
+            rows = order[lo : lo + SLICE]
+            out[rows] = compute.compute(self.embedder.embed, [texts[i] for i in rows])
+        return out
+
+    def index_paths(
+        self, paths: Iterable[Path], progress: bool = False, batch_documents: int = BATCH_DOCUMENTS
+    ) -> tuple[list[tuple[Document, bool]], list[str]]:
+        """Index every supported file under ``paths``: (results, one error line per bad file).
+
+        A file that cannot be read (not UTF-8, binary, empty) is skipped and reported,
+        so that one bad file does not stop a folder from being indexed.
+        """
+        files = list(ingest.iter_files(paths))
+        results: list[tuple[Document, bool]] = []
+        errors: list[str] = []
+        with tqdm(total=len(files), desc="indexing", unit="doc", disable=not progress) as bar:
+            for lo in range(0, len(files), batch_documents):
+                documents = []
+                for path in files[lo : lo + batch_documents]:
+                    try:
+                        documents.append(ingest.read_file(path))
+                    except ingest.IngestError as exc:
+                        errors.append(str(exc))
+                results += self.add_documents(documents)
+                bar.update(len(files[lo : lo + batch_documents]))
+        return results, errors
+
+    def ensure_index(self, docs_dir: Path, progress: bool = False) -> int:
+        """Index ``docs_dir`` when the store is empty (first start); documents added."""
+        docs, _ = self.store.counts()
+        if docs or not docs_dir.is_dir():
+            return 0
+        results, errors = self.index_paths([docs_dir], progress)
+        for error in errors:
+            log.warning("skipped %s", error)
+        return sum(created for _, created in results)
+
+    def delete(self, doc_id: str) -> bool:
+        with self._write_lock:
+            return self.store.delete(doc_id)
+
+
+def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
+    """Re-embed every stored document, plus ``paths``, into a new index and swap it in.
+
+    The new index is built beside the old one, which stays untouched until the
+    new one is complete: an interrupted rebuild loses nothing. Use it after
+    changing the embedding model or the chunking settings.
+    """
+    if settings.store != "sqlite":
+        raise StoreError("`rag index --rebuild` rebuilds the sqlite store only (RAG_STORE=sqlite)")
+    target = settings.index_dir
+    documents = read_documents(target)
+    fresh = target.with_name(target.name + ".rebuild")
+    shutil.rmtree(fresh, ignore_errors=True)
+    embedder = Embedder(settings.embedding_model)
+    compute.compute(embedder.warm_up)
+    store, _ = open_store(
+        fresh, model_id=embedder.identity, dimension=embedder.dimension, flush_seconds=1e9
+    )
+    try:
+        indexer = Indexer(
+            store,
+            embedder,
+            Chunker(settings.chunk_words, settings.max_chunk_words, settings.overlap_words),
+        )
+        for lo in tqdm(range(0, len(documents), 256), desc="re-embedding", unit="256 docs"):
+            indexer.add_documents(documents[lo : lo + 256])
+        _, errors = indexer.index_paths(paths, progress=True)
+        for error in errors:
+            log.warning("skipped %s", error)
+        count = store.counts()[0]
+    finally:
+        store.close()
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return count

@@ -1,0 +1,209 @@
+"""The service: an :class:`~rag.service.indexing.Indexer` and an
+:class:`~rag.service.answering.Answerer` over one document store, with the models loaded once.
+
+:class:`Pipeline` is what the HTTP API and the CLI talk to. Construct it with
+settings, call :meth:`Pipeline.load` once (models and index), then ask.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import faiss  # before anything imports torch: see Pipeline._load
+
+from rag.core import compute
+from rag.core.errors import QuestionError, StoreError
+from rag.core.settings import Settings, get_settings
+from rag.core.types import AskResult, Citation, Document
+from rag.documents import ingest
+from rag.reading.merging import citation
+from rag.reading.reader import Reader, load_reader
+from rag.retrieval.embedding import Embedder
+from rag.retrieval.hybrid import HybridRetriever
+from rag.service.answering import Answerer
+from rag.service.indexing import Indexer, chunker_for, open_index
+from rag.stores.base import DocumentStore, Reconciliation
+
+__all__ = ["MAX_QUESTION_CHARS", "Pipeline", "QuestionError"]
+
+MAX_QUESTION_CHARS = 2000
+#: Most questions answered together when requests arrive at once.
+MAX_BATCH = 16
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Loads the models and the index once; answers questions; adds and deletes documents."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        reader: Reader | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        """``reader`` and ``embedder`` may be shared, already loaded, between pipelines."""
+        self.settings = settings if settings is not None else get_settings()
+        s = self.settings
+        self.embedder = (
+            embedder
+            if embedder is not None
+            else Embedder(s.embedding_model, cache_size=s.query_cache_size)
+        )
+        self.reader = (
+            reader
+            if reader is not None
+            else load_reader(
+                s.reader_model, max_answer_tokens=s.max_answer_tokens, precision=s.reader_precision
+            )
+        )
+        self.store: DocumentStore | None = None
+        self.indexer: Indexer | None = None
+        self.answerer: Answerer | None = None
+        self.repairs = Reconciliation()
+        # the answerer is looked up per batch, so that it can be swapped (tests, reloads)
+        self._questions = compute.Batcher(lambda items: self.answerer.run(items), MAX_BATCH)
+
+    @property
+    def threshold(self) -> float:
+        return self.answerer.threshold if self.answerer is not None else self._threshold()
+
+    def _threshold(self) -> float:
+        s = self.settings.min_confidence
+        return s if s is not None else self.reader.threshold
+
+    def load(self) -> Reconciliation:
+        """Load the models (on the compute thread, see rag.core.compute) and open the index."""
+        return compute.compute(self._load)
+
+    def _load(self) -> Reconciliation:
+        import torch
+
+        s = self.settings
+        if s.threads:
+            torch.set_num_threads(s.threads)
+        torch_threads = torch.get_num_threads()
+        # One question's search gains nothing from threads, and FAISS's OpenMP threads
+        # would spin against torch's (a 9-vector search took 3.4 ms instead of 0.1).
+        # This binds the compute thread only: bulk indexing elsewhere keeps every core.
+        faiss.omp_set_num_threads(1)
+        if torch.get_num_threads() != torch_threads:
+            # FAISS and torch share one OpenMP runtime when torch was imported first (this
+            # module imports FAISS first to avoid it): torch's threads matter more (the
+            # reader took 60 ms instead of 40 on one thread)
+            torch.set_num_threads(torch_threads)
+        self.embedder.warm_up()
+        self.store, report = open_index(s, self.embedder)
+        self.repairs = report
+        self.indexer = Indexer(self.store, self.embedder, chunker_for(s))
+        retriever = HybridRetriever(
+            self.store, self.embedder, s.candidates, fusion=s.fusion, dense_weight=s.dense_weight
+        )
+        self.reader.warm_up()
+        self.answerer = Answerer(
+            retriever,
+            self.reader,
+            threshold=self._threshold(),
+            read_words=s.read_words,
+            retrieval_weight=s.retrieval_weight,
+        )
+        return report
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    # ------------------------------------------------------------------ writes
+
+    def add_document(self, document: Document) -> tuple[Document, bool]:
+        """Chunk, embed and store a document; it is answerable when this returns."""
+        return self.indexer.add_documents([document])[0]
+
+    def add_text(
+        self, text: str, title: str | None = None, source: str = ""
+    ) -> tuple[Document, bool]:
+        return self.add_document(ingest.make_document(text, title=title, source=source))
+
+    def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
+        return self.indexer.add_documents(documents)
+
+    def index_paths(
+        self, paths: Iterable[Path], progress: bool = False
+    ) -> tuple[list[tuple[Document, bool]], list[str]]:
+        return self.indexer.index_paths(paths, progress)
+
+    def ensure_index(self, progress: bool = False) -> int:
+        """Build the index from ``docs_dir`` when it is empty (first start); documents added."""
+        return self.indexer.ensure_index(self.settings.docs_dir, progress)
+
+    def delete_document(self, doc_id: str) -> bool:
+        return self.indexer.delete(doc_id)
+
+    # ------------------------------------------------------------------ reads
+
+    @staticmethod
+    def _clean_question(question: str) -> str:
+        question = " ".join(ingest.sanitize(question).split())
+        if not question:
+            raise QuestionError("the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        return question
+
+    def ask(
+        self, question: str, top_k: int | None = None, timeout: float | None = None
+    ) -> AskResult:
+        """Answer from the index, on the compute thread, batched with questions that
+        arrive meanwhile. Past ``timeout`` seconds it raises ``TimeoutError``, and a
+        question still waiting in the queue is dropped rather than answered for nobody."""
+        question = self._clean_question(question)
+        k = top_k if top_k is not None else self.settings.top_k
+        return self._questions.run((question, k), timeout)
+
+    def search(
+        self, query: str, top_k: int | None = None, timeout: float | None = None
+    ) -> list[Citation]:
+        """The passages hybrid retrieval finds for ``query``, best first, without
+        reading them (the MCP ``search`` tool)."""
+        query = self._clean_question(query)
+        k = top_k if top_k is not None else self.settings.top_k
+        future = compute.submit(self.answerer.retriever.retrieve_timed, query, k)
+        passages, _ = future.result(timeout)
+        return [citation(p) for p in passages]
+
+    @property
+    def questions_waiting(self) -> int:
+        """Questions queued for the compute thread now (a metric)."""
+        return self._questions.waiting
+
+    def health(self) -> dict:
+        """What is served, and whether it can be trusted: "degraded", with the problems,
+        when vectors and passages disagree, the start had to repair the index (a crash or
+        an outside change), or the database cannot be read."""
+        problems = []
+        r = self.repairs
+        if r.added or r.removed or r.rebuilt:
+            problems.append(
+                f"repaired on start: {r.added} vectors added, {r.removed} removed"
+                + (", dense index rebuilt" if r.rebuilt else "")
+            )
+        try:
+            docs, chunks = self.store.counts()
+            vectors = self.store.vector_count()
+        except StoreError as exc:
+            docs = chunks = vectors = 0
+            problems.append(str(exc))
+        if vectors != chunks:
+            problems.append(f"{vectors} vectors for {chunks} passages")
+        return {
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
+            "store": self.store.name,
+            "documents": docs,
+            "chunks": chunks,
+            "vectors": vectors,
+            "embedding_model": self.embedder.identity,
+            "reader": self.reader.model_name,
+            "threshold": self.threshold,
+        }

@@ -1,0 +1,74 @@
+"""Document stores: the contract (:mod:`rag.stores.base`) and the factory that picks a
+backend from the settings. SQLite + FAISS (:mod:`rag.stores.sqlite`) is the default;
+Milvus (:mod:`rag.stores.milvus`) is imported only when chosen, so that pymilvus stays
+optional.
+
+Usage::
+
+    from rag.stores import open_store
+
+    store, repaired = open_store(Path("index"), model_id="all-MiniLM-L6-v2", dimension=384)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.core.errors import IndexMismatchError, StoreError
+from rag.core.settings import Settings
+from rag.core.types import Reconciliation
+from rag.stores.base import DocumentStore, check_items
+
+__all__ = [
+    "DocumentStore",
+    "IndexMismatchError",
+    "Reconciliation",
+    "StoreError",
+    "check_items",
+    "open_store",
+    "store_options",
+]
+
+
+def store_options(settings: Settings) -> dict:
+    """The keyword arguments of :func:`open_store` that the settings decide."""
+    token = settings.milvus_token
+    return {
+        "flush_seconds": settings.vector_flush_seconds,
+        "ivf_threshold": settings.ivf_threshold,
+        "backend": settings.store,
+        "milvus_uri": settings.milvus_uri,
+        "milvus_token": token.get_secret_value() if token is not None else None,
+        "milvus_index": settings.milvus_index,
+    }
+
+
+def open_store(
+    directory: Path,
+    *,
+    model_id: str,
+    dimension: int | None,
+    flush_seconds: float = 0.0,
+    ivf_threshold: int | None = None,
+    backend: str = "sqlite",
+    milvus_uri: str | None = None,
+    milvus_token: str | None = None,
+    milvus_index: str = "HNSW",
+) -> tuple[DocumentStore, Reconciliation]:
+    """The store of an index folder (or, for Milvus, of ``milvus_uri``: default a Milvus
+    Lite file in the folder), opened; what opening it repaired."""
+    if backend == "milvus":
+        from rag.stores.milvus.store import MilvusStore
+
+        uri = milvus_uri if milvus_uri is not None else str(Path(directory) / "milvus.db")
+        milvus = MilvusStore(
+            uri, model_id=model_id, dimension=dimension, token=milvus_token, index_type=milvus_index
+        )
+        return milvus, milvus.open()
+    from rag.stores.sqlite.store import SQLiteStore
+
+    kwargs = {"ivf_threshold": ivf_threshold} if ivf_threshold is not None else {}
+    store = SQLiteStore(
+        directory, model_id=model_id, dimension=dimension, flush_seconds=flush_seconds, **kwargs
+    )
+    return store, store.open()

@@ -1,0 +1,104 @@
+"""The document store: what every backend implements, and how the settings choose one.
+
+A store keeps documents, their chunks (with exact offsets into the document text)
+and one vector per chunk, and answers the two searches hybrid retrieval fuses:
+dense (cosine over the vectors) and lexical (BM25 over the chunk texts). Chunk ids
+are integers the store assigns and never reuses. Retrieval (:mod:`rag.retrieval.hybrid`)
+fuses the two searches; the store only searches.
+
+:class:`rag.stores.sqlite.store.SQLiteStore` (SQLite + FTS5 + a FAISS file) is the first
+implementation. The contract every implementation must meet is tested once, in
+``tests/test_store.py``, and run against each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation
+
+__all__ = ["DocumentStore", "check_items"]
+
+
+@runtime_checkable
+class DocumentStore(Protocol):
+    """Documents, chunks and vectors of one index; dense and lexical search over them."""
+
+    #: Which backend this is ("sqlite", "milvus"); /health reports it.
+    name: str
+    #: Dimension of the vectors (read from the index when opened with ``None``).
+    dimension: int | None
+
+    def open(self) -> Reconciliation:
+        """Open or create the index; refuse one built by another embedding model
+        (:class:`IndexMismatchError`); report what derived data had to be repaired."""
+        ...
+
+    def close(self) -> None:
+        """Make every acknowledged write durable and release the index."""
+        ...
+
+    def add_many(
+        self, items: list[tuple[Document, list[Chunk], np.ndarray]]
+    ) -> list[tuple[Document, bool]]:
+        """Store documents atomically, each with its chunks and one vector per chunk;
+        (stored document, created?) for each. Content already stored is not stored
+        twice (the stored document comes back, created=False); new content under an
+        existing id replaces that document."""
+        ...
+
+    def add(
+        self, document: Document, chunks: list[Chunk], vectors: np.ndarray
+    ) -> tuple[Document, bool]:
+        """:meth:`add_many` for one document."""
+        ...
+
+    def delete(self, doc_id: str) -> bool:
+        """Remove a document with its chunks and vectors; False when there was none."""
+        ...
+
+    def document(self, doc_id: str) -> Document | None: ...
+
+    def documents(self) -> list[DocumentSummary]:
+        """Every document without its text, oldest first."""
+        ...
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks), cheaply (every /health asks)."""
+        ...
+
+    def vector_count(self) -> int:
+        """Vectors searchable now (equals the chunk count once open)."""
+        ...
+
+    def dense_info(self) -> dict:
+        """What serves dense search (index kind and parameters), for benchmarks."""
+        ...
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, tuple[Chunk, str]]:
+        """Chunks by id, each with its document's title; unknown ids are left out."""
+        ...
+
+    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) of the ``k`` nearest chunks, best first."""
+        ...
+
+    def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score > 0) of the ``k`` best chunks for ``text``, best first."""
+        ...
+
+    def export(self, batch: int = 256) -> Iterator[list[tuple[Document, list[Chunk], np.ndarray]]]:
+        """Every document with its chunks and their vectors, ``batch`` documents at a time,
+        oldest first: what :meth:`add_many` of another backend takes (moving an index
+        needs no re-embedding)."""
+        ...
+
+
+def check_items(items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:
+    """What every backend's ``add_many`` checks before it writes anything."""
+    for _, chunks, vectors in items:
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")

@@ -1,0 +1,307 @@
+"""The SQLite file of an index folder: schema, connection, transactions and row writes.
+
+SQLite is the source of truth of the default store: documents, chunks (with exact
+offsets) and every chunk's vector. A ``meta`` table records the schema version, the
+embedding model and dimension that built the index, the document and chunk counts,
+and a generation number bumped by every committed write (the FAISS file records the
+generation it reflects, see :mod:`rag.stores.sqlite.vector_file`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from rag.core.errors import IndexMismatchError, StorageFullError, StoreDamagedError, StoreError
+from rag.core.types import Chunk, Document
+from rag.stores.sqlite.fts import SCHEMA as LEXICAL_SCHEMA
+from rag.stores.sqlite.vector_file import FAISS_NAME
+
+SCHEMA_VERSION = "1"
+DB_NAME = "rag.sqlite3"
+DOC_COLUMNS = "doc_id, title, text, source, content_hash, created_at, metadata"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    content_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
+"""
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """SQLite's errors as the store's: a full disk, a damaged file."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "full" in str(exc):
+            raise StorageFullError(f"the disk is full; nothing was stored ({exc})") from None
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise StoreDamagedError(f"the index database is damaged: {exc}") from None
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise StorageFullError(f"the disk is full: {exc.strerror}") from None
+        raise
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the schema in place; durable commits (WAL, synchronous=FULL)."""
+    try:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(_SCHEMA + LEXICAL_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+        if "metadata" not in columns:  # an index from before documents had metadata
+            db.execute("ALTER TABLE documents ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a usable rag index ({exc})") from None
+    return db
+
+
+def check_folder(directory: Path) -> None:
+    """Create the index folder; refuse a file, or a folder holding something else."""
+    if directory.exists() and not directory.is_dir():
+        raise StoreError(f"{directory} is not a folder")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create index folder {directory}: {exc.strerror}") from None
+    db = directory / DB_NAME
+    if (not db.exists() or db.stat().st_size == 0) and (directory / FAISS_NAME).exists():
+        state = "is empty" if db.exists() else "is missing"
+        raise StoreDamagedError(
+            f"{db} {state} but {directory / FAISS_NAME} is there: the documents are lost "
+            "from this index; restore the database, or remove the folder to start anew"
+        )
+    if not db.exists():
+        # a Milvus Lite file of the same index may live beside it (RAG_STORE=milvus)
+        foreign = [
+            p.name
+            for p in directory.iterdir()
+            if not p.name.startswith(".") and p.name != "milvus.db"
+        ]
+        if foreign:
+            raise StoreError(
+                f"{directory} holds other files ({', '.join(sorted(foreign)[:3])}) "
+                "and no rag index: choose an empty or new folder for RAG_INDEX_DIR"
+            )
+
+
+class Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on an exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # SQLite ends the transaction itself on a full disk
+            self.db.execute("ROLLBACK")
+
+
+def check_meta(
+    db: sqlite3.Connection, directory: Path, model_id: str, dimension: int | None
+) -> int:
+    """Record a new index's model and dimension, or check an existing one's; its dimension.
+
+    ``dimension=None`` accepts whatever the index records (reading needs no model).
+    """
+    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    if dimension is None:
+        if not meta:
+            raise StoreError(f"no rag index in {directory}: run `rag index` first")
+        dimension = int(meta["dimension"])
+    if not meta:
+        with Transaction(db):
+            db.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                [
+                    ("schema_version", SCHEMA_VERSION),
+                    ("embedding_model", model_id),
+                    ("dimension", str(dimension)),
+                    ("documents", "0"),
+                    ("chunks", "0"),
+                    ("index_id", uuid.uuid4().hex),
+                ],
+            )
+        return dimension
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise StoreError(
+            f"{directory / DB_NAME} has schema version {meta.get('schema_version')!r}, "
+            f"this version reads {SCHEMA_VERSION!r}: rebuild it with `rag index --rebuild`"
+        )
+    if meta.get("embedding_model") != model_id or meta.get("dimension") != str(dimension):
+        raise IndexMismatchError(
+            f"the index in {directory} was built with {meta.get('embedding_model')} "
+            f"(dimension {meta.get('dimension')}), not {model_id} "
+            f"(dimension {dimension}): set RAG_EMBEDDING_MODEL back or rebuild the "
+            "index with `rag index --rebuild`"
+        )
+    if "documents" not in meta or "chunks" not in meta:
+        _count_rows(db)
+    if "index_id" not in meta:  # an index from before ids were recorded
+        with Transaction(db):
+            db.execute("INSERT INTO meta(key, value) VALUES ('index_id', ?)", (uuid.uuid4().hex,))
+    return dimension
+
+
+def _count_rows(db: sqlite3.Connection) -> None:
+    """Record the counts in an index written before they were kept (once)."""
+    with Transaction(db):
+        for key in ("documents", "chunks"):
+            (n,) = db.execute(f"SELECT count(*) FROM {key}").fetchone()
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key)"
+                " DO UPDATE SET value = excluded.value",
+                (key, str(n)),
+            )
+
+
+def remove_rows(db: sqlite3.Connection, doc_id: str) -> tuple[int, list[int]]:
+    """Delete a document's rows: (documents deleted, ids of its chunks)."""
+    ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+    db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+    deleted = db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
+    return deleted, ids
+
+
+def insert_rows(
+    db: sqlite3.Connection, document: Document, chunks: list[Chunk], vectors: np.ndarray
+) -> list[int]:
+    """Insert a document and its chunks; the new chunk ids."""
+    db.execute(
+        f"INSERT INTO documents({DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        document_row(document),
+    )
+    ids = []
+    for chunk, vector in zip(chunks, vectors, strict=True):
+        cur = db.execute(
+            'INSERT INTO chunks(doc_id, ord, start, "end", text, vector) VALUES (?, ?, ?, ?, ?, ?)',
+            (document.doc_id, chunk.index, chunk.start, chunk.end, chunk.text, vector.tobytes()),
+        )
+        ids.append(cur.lastrowid)
+    return ids
+
+
+def bump_generation(db: sqlite3.Connection, documents: int = 0, chunks: int = 0) -> None:
+    """Count the write, and keep the document and chunk counts (``count(*)`` reads the
+    whole table: 1.8 s at a million documents, too slow for every /health)."""
+    for key, delta in (("generation", 1), ("documents", documents), ("chunks", chunks)):
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key)"
+            " DO UPDATE SET value = CAST(value AS INTEGER) + ?",
+            (key, str(delta), delta),
+        )
+
+
+class SQLiteVectors:
+    """The vectors kept in the database, as the FAISS file reads them (a ``VectorSource``)."""
+
+    def __init__(self, db: sqlite3.Connection, dimension: int) -> None:
+        self.db = db
+        self.dimension = dimension
+
+    def generation(self) -> int:
+        """Bumped by every committed write; the FAISS file records the one it reflects."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def index_id(self) -> str:
+        """A random id given to the index when it was created: a vector file saved by
+        another index is recognised even when its generation matches."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'index_id'").fetchone()
+        return row[0] if row else ""
+
+    def chunk_ids(self) -> np.ndarray:
+        return np.fromiter(
+            (row[0] for row in self.db.execute("SELECT id FROM chunks ORDER BY id")),
+            dtype=np.int64,
+        )
+
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        out = np.zeros((len(ids), self.dimension), dtype=np.float32)
+        pos = {cid: i for i, cid in enumerate(ids)}
+        for lo in range(0, len(ids), 500):
+            part = ids[lo : lo + 500]
+            marks = ",".join("?" * len(part))
+            for cid, blob in self.db.execute(
+                f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part
+            ):
+                out[pos[cid]] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def vector_batches(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for cid, blob in self.db.execute("SELECT id, vector FROM chunks ORDER BY id"):
+            ids.append(cid)
+            blobs.append(blob)
+            if len(ids) == size:
+                yield np.array(ids, dtype=np.int64), self._decode(blobs)
+                ids, blobs = [], []
+        if ids:
+            yield np.array(ids, dtype=np.int64), self._decode(blobs)
+
+    def _decode(self, blobs: list[bytes]) -> np.ndarray:
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+
+def read_documents(directory: Path) -> list[Document]:
+    """Every document of an index folder, whatever model built it (for rebuilds)."""
+    path = Path(directory) / DB_NAME
+    if not path.is_file():
+        return []
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = db.execute(
+                f"SELECT {DOC_COLUMNS} FROM documents ORDER BY created_at, doc_id"
+            ).fetchall()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a usable rag index ({exc})") from None
+    return [document_from_row(row) for row in rows]
+
+
+def document_row(document: Document) -> tuple:
+    """The ``DOC_COLUMNS`` values of a document (its metadata as JSON)."""
+    values = dataclasses.astuple(dataclasses.replace(document, metadata={}))[:-1]
+    return (*values, json.dumps(document.metadata, ensure_ascii=False))
+
+
+def document_from_row(row: tuple) -> Document:
+    return Document(*row[:-1], metadata=json.loads(row[-1]))

@@ -1,0 +1,267 @@
+"""The default document store: SQLite + FTS5 + a FAISS file, in one index folder.
+
+SQLite (:mod:`rag.stores.sqlite.db`) is the source of truth: it holds every chunk's vector
+too, so the FAISS file (:mod:`rag.stores.sqlite.vector_file`) is a derived index that can always be
+repaired from it. A write commits the SQLite transaction first (which bumps a
+generation number), then updates the in-memory FAISS index, whose file is saved
+lazily. BM25 is SQLite's FTS5 (:mod:`rag.stores.sqlite.fts`). Chunk ids come from an
+AUTOINCREMENT key and are never reused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from rag.core.errors import StoreError
+from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation, pages_of
+from rag.stores.base import check_items
+from rag.stores.sqlite import db as sqlite_db
+from rag.stores.sqlite.db import DB_NAME, DOC_COLUMNS, Transaction, document_from_row, translated
+from rag.stores.sqlite.dense import IVF_THRESHOLD
+from rag.stores.sqlite.fts import LEXICAL_BUDGET, LexicalSearch
+from rag.stores.sqlite.vector_file import VectorFile
+
+
+class SQLiteStore:
+    """Documents, chunks and vectors of one index folder (a
+    :class:`rag.stores.base.DocumentStore`)."""
+
+    name = "sqlite"
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        model_id: str,
+        dimension: int | None,
+        flush_seconds: float = 0.0,
+        ivf_threshold: int = IVF_THRESHOLD,
+        lexical_budget: int = LEXICAL_BUDGET,
+    ) -> None:
+        """``dimension=None`` opens an existing index with the dimension it records,
+        so that reading it (listing documents) needs no embedding model loaded.
+        ``flush_seconds=0`` saves the FAISS file after every write."""
+        self.directory = Path(directory)
+        self.model_id = model_id
+        self.dimension = dimension
+        self.flush_seconds = flush_seconds
+        self.ivf_threshold = ivf_threshold
+        self.lexical_budget = lexical_budget
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        self._vectors: VectorFile | None = None
+        self._lexical: LexicalSearch | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return self.directory / DB_NAME
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError("the store is not open")
+        return self._db
+
+    def open(self) -> Reconciliation:
+        """Open or create the index; refuse foreign folders and other models; repair FAISS."""
+        sqlite_db.check_folder(self.directory)
+        with self._lock:
+            self._db = sqlite_db.connect(self.db_path)
+            self.dimension = sqlite_db.check_meta(
+                self._db, self.directory, self.model_id, self.dimension
+            )
+            self._lexical = LexicalSearch(self._db, self.lexical_budget)
+            self._vectors = VectorFile(
+                self.directory,
+                self.dimension,
+                sqlite_db.SQLiteVectors(self._db, self.dimension),
+                self._lock,
+                flush_seconds=self.flush_seconds,
+                ivf_threshold=self.ivf_threshold,
+            )
+            return self._vectors.open()
+
+    def close(self) -> None:
+        """Save the FAISS index if it is behind, then close SQLite."""
+        with self._lock:
+            if self._db is not None:
+                self._vectors.close()
+                # fold the WAL into the database file: a copy of rag.sqlite3 alone is whole
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._db.close()
+                self._db = None
+
+    def flush(self) -> None:
+        """Save the FAISS index now if it is behind SQLite."""
+        with self._lock:
+            if self._db is not None:
+                self._vectors.flush()
+
+    # ------------------------------------------------------------------ writes
+
+    def add(
+        self, document: Document, chunks: list[Chunk], vectors: np.ndarray
+    ) -> tuple[Document, bool]:
+        """Store one document: see :meth:`add_many`."""
+        return self.add_many([(document, chunks, vectors)])[0]
+
+    def add_many(
+        self, items: list[tuple[Document, list[Chunk], np.ndarray]]
+    ) -> list[tuple[Document, bool]]:
+        """Store documents with their chunks and vectors in one transaction; for each,
+        (stored document, created?). Content already stored (under any id) is not
+        stored twice: the existing document is returned. A document with the same
+        id but new content replaces the old one in the same transaction."""
+        check_items(items)
+        results: list[tuple[Document, bool]] = []
+        with self._lock, translated():
+            created_at = datetime.now(UTC).isoformat(timespec="seconds")
+            old_ids: list[int] = []
+            new_ids: list[int] = []
+            new_vectors: list[np.ndarray] = []
+            doc_delta = chunk_delta = 0
+            with Transaction(self.db) as db:
+                seen: dict[str, Document] = {}
+                for document, chunks, vectors in items:
+                    existing = seen.get(document.content_hash) or self.find_by_hash(
+                        document.content_hash
+                    )
+                    if existing is not None:
+                        results.append((existing, False))
+                        continue
+                    deleted, removed = sqlite_db.remove_rows(db, document.doc_id)
+                    old_ids += removed
+                    doc_delta += 1 - deleted
+                    chunk_delta += len(chunks) - len(removed)
+                    stored = dataclasses.replace(document, created_at=created_at)
+                    blobs = np.ascontiguousarray(vectors, dtype=np.float32)
+                    new_ids += sqlite_db.insert_rows(db, stored, chunks, blobs)
+                    new_vectors.append(blobs)
+                    seen[document.content_hash] = stored
+                    results.append((stored, True))
+                if new_ids or old_ids:
+                    sqlite_db.bump_generation(db, doc_delta, chunk_delta)
+            if new_ids or old_ids:
+                self._vectors.update(old_ids, new_ids, new_vectors)
+        return results
+
+    def delete(self, doc_id: str) -> bool:
+        """Remove a document, its chunks and vectors; False when there was none."""
+        with self._lock, translated():
+            with Transaction(self.db) as db:
+                deleted, ids = sqlite_db.remove_rows(db, doc_id)
+                if deleted:
+                    sqlite_db.bump_generation(db, -deleted, -len(ids))
+            if deleted:
+                self._vectors.update(ids, [], [])
+            return bool(deleted)
+
+    # ------------------------------------------------------------------ reads
+
+    def find_by_hash(self, digest: str) -> Document | None:
+        with self._lock, translated():
+            row = self.db.execute(
+                f"SELECT {DOC_COLUMNS} FROM documents WHERE content_hash = ?", (digest,)
+            ).fetchone()
+        return document_from_row(row) if row else None
+
+    def document(self, doc_id: str) -> Document | None:
+        with self._lock, translated():
+            row = self.db.execute(
+                f"SELECT {DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
+            ).fetchone()
+        return document_from_row(row) if row else None
+
+    def documents(self) -> list[DocumentSummary]:
+        """Every document without its text, oldest first."""
+        with self._lock, translated():
+            rows = self.db.execute(
+                "SELECT d.doc_id, d.title, d.source, d.created_at, length(d.text),"
+                " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id)"
+                " FROM documents d ORDER BY d.created_at, d.doc_id"
+            ).fetchall()
+        return [DocumentSummary(*row) for row in rows]
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks), kept in the meta table by every write."""
+        with self._lock, translated():
+            meta = dict(
+                self.db.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('documents', 'chunks')"
+                ).fetchall()
+            )
+        return int(meta.get("documents", 0)), int(meta.get("chunks", 0))
+
+    def vector_count(self) -> int:
+        with self._lock:
+            return self._vectors.ntotal
+
+    def dense_info(self) -> dict:
+        """What kind of dense index serves the corpus (flat or IVF, with its parameters)."""
+        with self._lock:
+            return self._vectors.describe()
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, tuple[Chunk, str]]:
+        """Chunks by id, each with its document's title."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._lock, translated():
+            rows = self.db.execute(
+                f'SELECT c.id, c.doc_id, c.ord, c.start, c."end", c.text, d.title,'
+                " json_extract(d.metadata, '$.page_starts')"
+                f" FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({marks})",
+                ids,
+            ).fetchall()
+        return {
+            row[0]: (
+                Chunk(
+                    *row[1:6],
+                    id=row[0],
+                    pages=pages_of(row[3], row[4], json.loads(row[7])) if row[7] else (),
+                ),
+                row[6],
+            )
+            for row in rows
+        }
+
+    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Top-``k`` chunks by cosine similarity (IVF hits re-ranked exactly)."""
+        with self._lock, translated():
+            return self._vectors.search(vector, k)
+
+    def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
+        """BM25 through FTS5 (see :mod:`rag.stores.sqlite.fts`); higher is better."""
+        with self._lock, translated():
+            return self._lexical.search(text, k)
+
+    def export(self, batch: int = 256) -> Iterator[list[tuple[Document, list[Chunk], np.ndarray]]]:
+        """Documents with their chunks and stored vectors, oldest first, in batches."""
+        with self._lock, translated():
+            ids = [
+                r[0]
+                for r in self.db.execute("SELECT doc_id FROM documents ORDER BY created_at, doc_id")
+            ]
+        for lo in range(0, len(ids), batch):
+            items = []
+            with self._lock, translated():
+                for doc_id in ids[lo : lo + batch]:
+                    document = self.document(doc_id)
+                    rows = self.db.execute(
+                        'SELECT id, ord, start, "end", text, vector FROM chunks'
+                        " WHERE doc_id = ? ORDER BY ord",
+                        (doc_id,),
+                    ).fetchall()
+                    chunks = [Chunk(doc_id, r[1], r[2], r[3], r[4], id=r[0]) for r in rows]
+                    vectors = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32)
+                    items.append((document, chunks, vectors.reshape(len(rows), -1)))
+            yield items
