@@ -17,7 +17,7 @@ from benchmarks.common import (
     peak_rss_mb,
     percentile,
 )
-from tests.server import Server, seeded_server
+from benchmarks.server import Server, seeded_server
 
 
 def load(clients: int = 8, seconds: float = 30.0) -> dict:

@@ -29,7 +29,7 @@ from benchmarks.common import (
     unit_ms,
     write_corpus,
 )
-from tests.server import Server
+from benchmarks.server import Server
 
 #: Stages reported in the breakdown, in the order a request meets them.
 STAGES = ("embed", "dense", "lexical", "fetch", "read", "merge", "serialise")

@@ -46,7 +46,7 @@ from benchmarks.common import (
     squad_corpus,
 )
 from benchmarks.query import _server_timing
-from tests.server import Server
+from benchmarks.server import Server
 
 RETRIEVAL_STAGES = ("embed", "dense", "lexical", "fetch")
 _WORD = re.compile(r"\S+")

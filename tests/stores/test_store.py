@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from rag.stores import DocumentStore, IndexMismatchError, StoreError, open_store
-from tests.stores import DIM, add_text, text_of
+from tests.support.stores import DIM, add_text, text_of
 
 BACKENDS = ["sqlite", "milvus"]
 
@@ -142,7 +142,7 @@ def test_a_batch_is_stored_whole_or_not_at_all(open_index):
     add_text(store, "Keep\n\nalpha", "keep")
     from rag.core.types import Chunk
     from rag.documents.ingest import make_document
-    from tests.stores import unit_vectors
+    from tests.support.stores import unit_vectors
 
     good = make_document("Good\n\nfine", doc_id="good")
     bad = make_document("Bad\n\nbroken", doc_id="bad")

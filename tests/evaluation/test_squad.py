@@ -1,10 +1,9 @@
 import json
-from pathlib import Path
 
 import pytest
 
 from rag.evaluation import squad
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"
 
@@ -82,9 +81,9 @@ def test_squad_2_scoring_counts_an_abstention_as_the_empty_answer(tmp_path):
 def test_the_seed_question_set_is_squad_2_and_its_answers_are_in_the_seeds():
     """benchmarks/data/seeds-v2.json (`rag eval` over the demo corpus): every article is a
     seed file as it ships, every gold answer is copied from a seed."""
-    from tests.conftest import SEEDS
+    from tests.support.paths import ROOT, SEEDS
 
-    examples = squad.load([Path(__file__).parents[1] / "benchmarks" / "data" / "seeds-v2.json"])
+    examples = squad.load([ROOT / "benchmarks" / "data" / "seeds-v2.json"])
     seeds = {p.stem: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
     assert {e.article.split(":", 1)[1] for e in examples} == set(seeds)
     assert sum(e.impossible for e in examples) == 8 and len(examples) == 38

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from rag.evaluation.evaluate import evaluate
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.slow
 MINI = FIXTURES / "mini_squad.json"

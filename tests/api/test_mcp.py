@@ -14,7 +14,8 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.server import ROOT, Server
+from benchmarks.server import Server
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow
 

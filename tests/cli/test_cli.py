@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from tests.conftest import FIXTURES, SEEDS
-from tests.pdfs import make_pdf
+from tests.support.paths import FIXTURES, SEEDS
+from tests.support.pdfs import make_pdf
 
 
 def _rag(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -102,7 +102,7 @@ def test_a_bad_file_in_a_folder_is_reported_and_the_rest_indexed(env, tmp_path):
 
 @pytest.mark.slow
 def test_a_folder_of_web_pages_and_pdfs_is_indexed_and_cited_with_pages(env, tmp_path):
-    from tests.test_formats import BOILERPLATE, PAGE, report
+    from tests.support.samples import BOILERPLATE, PAGE, report
 
     folder = tmp_path / "reports"
     folder.mkdir()

@@ -14,7 +14,7 @@ from rag.training.negatives import (
     without_set_off,
 )
 from rag.training.phrases import negate, phrases, statement
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"
 

@@ -4,7 +4,7 @@ import re
 from rag.core.types import Document
 from rag.documents import ingest
 from rag.documents.chunking import Chunker, sentence_spans
-from tests.conftest import SEEDS
+from tests.support.paths import SEEDS
 
 
 def _doc(text: str) -> Document:

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.server import Server
+from benchmarks.server import Server
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from rag.evaluation import squad
 from rag.training.data import Feature, build_features, collate, length_grouped_batches
 from rag.training.negatives import Pair, Shares, make_pairs
 from rag.training.trainer import TrainConfig, Trainer, config_dict, marginal_nll, soft_target_kl
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"
 

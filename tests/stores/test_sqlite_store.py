@@ -15,7 +15,7 @@ from rag.stores.sqlite.db import read_documents, translated
 from rag.stores.sqlite.fts import fts_query
 from rag.stores.sqlite.store import SQLiteStore
 from rag.stores.sqlite.vector_file import FAISS_NAME, GENERATION_NAME
-from tests.stores import DIM, add_text, text_of, unit_vectors
+from tests.support.stores import DIM, add_text, text_of, unit_vectors
 
 
 def _open(path, model="m", dim=DIM, **kwargs) -> SQLiteStore:

@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks import indexing, scale, training
 from benchmarks.common import markdown_table
-from tests.conftest import FIXTURES, ROOT
+from tests.support.paths import FIXTURES, ROOT
 
 
 def test_markdown_table():

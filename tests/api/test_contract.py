@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server import Server
+from benchmarks.server import Server
 
 pytestmark = pytest.mark.slow
 

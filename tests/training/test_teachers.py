@@ -29,7 +29,7 @@ from rag.training.teachers import (
     teacher_max_length,
     teacher_windows,
 )
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 
 def test_align_maps_teacher_tokens_onto_the_student_tokens_holding_their_characters():

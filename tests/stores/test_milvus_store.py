@@ -8,7 +8,7 @@ import pytest
 from rag.core.types import Chunk
 from rag.documents.ingest import make_document
 from rag.stores.milvus.store import INSERT_ROWS, MilvusStore
-from tests.stores import DIM, add_text, unit_vectors
+from tests.support.stores import DIM, add_text, unit_vectors
 
 
 def _open(path, **kwargs) -> MilvusStore:

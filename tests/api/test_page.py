@@ -18,8 +18,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
 
-from tests.conftest import ROOT
-from tests.server import Server
+from benchmarks.server import Server
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -574,8 +574,8 @@ def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
     watched, page, base_url, tmp_path
 ):
     watched.allow_errors(FAILED_LOAD)  # the scanned PDF's 422
-    from tests.pdfs import make_pdf
-    from tests.test_formats import PAGE, report
+    from tests.support.pdfs import make_pdf
+    from tests.support.samples import PAGE, report
 
     files = {
         "kite-record.html": PAGE.read_bytes(),

@@ -4,7 +4,7 @@ import random
 from rag.evaluation import squad
 from rag.training.mining import first_without_answer, mine, mined_negatives, save
 from rag.training.negatives import RETRIEVED, NegativeMaker, Shares, make_pairs
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"
 

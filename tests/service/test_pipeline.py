@@ -8,7 +8,7 @@ from rag.evaluation.squad import normalize_answer
 from rag.reading.merging import merge_answers
 from rag.reading.reader import Span
 from rag.service.pipeline import QuestionError
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 SEED_QUESTIONS = json.loads((FIXTURES / "seed_questions.json").read_text())
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from rag.documents import ingest
-from tests.conftest import SEEDS
+from tests.support.paths import SEEDS
 
 
 def test_comment_form_footer_and_everything_after_it_is_removed():

@@ -1,0 +1,1 @@
+"""Helpers the tests share: paths, built PDFs and pages, store data."""
