@@ -11,4 +11,4 @@ if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
     $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 fi
-exec .venv/bin/python -m pytest -m "slow or not slow" "$@"
+exec .venv/bin/python -m pytest --durations=25 "$@"

@@ -6,12 +6,12 @@ from pydantic import SecretStr
 
 from api.app import create_app
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.model
 
 LOCAL = ("127.0.0.1", 40000)
 
 
-@pytest.fixture(params=["sqlite", "milvus"])
+@pytest.fixture(params=["sqlite", pytest.param("milvus", marks=pytest.mark.milvus)])
 def service(request, settings, make_pipeline):
     """The seeded pipeline on each store backend: every API test runs on both."""
     if request.param == "sqlite":
@@ -198,7 +198,7 @@ def test_openapi_docs_are_served(client):
     assert {"/ask", "/documents", "/documents/{doc_id}", "/health"} <= set(spec["paths"])
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_validation_errors_are_bounded_and_types_strict(client):
     flood = {"question": "Where?", **{f"k{i}": i for i in range(5000)}}
     r = client.post("/ask", json=flood)
@@ -212,7 +212,7 @@ def test_validation_errors_are_bounded_and_types_strict(client):
     assert big.status_code == 413, "a question body is small; a large one is refused unread"
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_head_health_and_the_allow_header_of_a_405(client):
     assert client.head("/health").status_code == 200
     r = client.post("/documents/some-id")
@@ -221,7 +221,7 @@ def test_head_health_and_the_allow_header_of_a_405(client):
     assert client.options("/documents/files").headers["allow"] == "POST"
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_cross_site_writes_without_a_key_are_refused(client):
     doc = {"text": "Text about the Velmor mill, written from elsewhere."}
     cross = client.post("/documents", json=doc, headers={"Sec-Fetch-Site": "cross-site"})
@@ -248,7 +248,7 @@ def test_cross_site_writes_without_a_key_are_refused(client):
     )
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_a_full_disk_gives_507_and_health_stays_honest(seeded):
     db = seeded.store.db  # SQLite's own "disk is full", through max_page_count
     (pages,) = db.execute("PRAGMA page_count").fetchone()
@@ -261,7 +261,7 @@ def test_a_full_disk_gives_507_and_health_stays_honest(seeded):
     assert health["status"] == "ok" and health["documents"] == 3, "nothing half-written"
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_metrics_count_requests_answers_and_stages(client):
     client.post("/ask", json={"question": "Where was Kim invited?"})
     client.post("/ask", json={"question": "What is the tallest mountain in Africa?"})
@@ -279,7 +279,7 @@ def test_metrics_count_requests_answers_and_stages(client):
     assert len(client.get("/health").headers["x-request-id"]) == 32
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_chunked_oversize_is_413_and_invalid_json_422(client, service):
     limit = service.settings.max_upload_bytes
 

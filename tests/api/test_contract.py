@@ -19,7 +19,7 @@ import pytest
 
 from benchmarks.server import Server
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.server
 
 SCHEMATHESIS = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
 

@@ -17,7 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from benchmarks.server import Server
 from tests.support.paths import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.server
 
 TOOLS = {"ask", "search", "get_document", "add_document"}
 

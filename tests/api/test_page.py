@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, 
 from benchmarks.server import Server
 from tests.support.paths import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.server, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium phones home at start, and this

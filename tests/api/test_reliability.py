@@ -107,7 +107,7 @@ ask_bodies = st.one_of(
 )
 
 
-@pytest.mark.slow
+@pytest.mark.model
 @hyp_settings(
     max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -118,7 +118,7 @@ def test_fuzzed_ask_bodies_never_get_a_5xx(client, body):
     r.json()
 
 
-@pytest.mark.slow
+@pytest.mark.model
 @hyp_settings(
     max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -134,7 +134,7 @@ def test_fuzzed_raw_bodies_never_get_a_5xx(client, raw, content_type):
         assert 400 <= r.status_code < 500 or r.status_code in (200, 201), (path, r.text)
 
 
-@pytest.mark.slow
+@pytest.mark.model
 @hyp_settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -144,14 +144,14 @@ def test_fuzzed_document_ids_are_404_or_found(client, doc_id):
     assert r.status_code in (200, 404, 405), r.text
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_service_still_answers_after_fuzzing(client):
     test_fuzzed_ask_bodies_never_get_a_5xx(client)
     r = client.post("/ask", json={"question": "Where was Kim invited?"})
     assert r.status_code == 200 and r.json()["passages"]
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_control_characters_and_odd_unicode_in_questions(client):
     for q in [
         "Where\x00 was\x1b Kim\x7f invited?",
@@ -164,7 +164,7 @@ def test_control_characters_and_odd_unicode_in_questions(client):
         assert r.status_code == 200, (q, r.text)
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_document_bad_inputs(client):
     big = client.post(
         "/documents",
@@ -191,7 +191,7 @@ def test_document_bad_inputs(client):
     assert len(listed) == 1 and listed[0]["chunks"] == 1
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_ask_time_limit_gives_503_and_the_queued_question_is_dropped(light_pipeline, monkeypatch):
     from rag.core import compute
 
@@ -217,7 +217,7 @@ def test_ask_time_limit_gives_503_and_the_queued_question_is_dropped(light_pipel
     assert answered == ["Where is the festival held?"]
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_readers_see_a_consistent_index_while_writers_add_and_delete(light_pipeline):
     p = light_pipeline
     errors: list[BaseException] = []
@@ -253,8 +253,8 @@ def test_readers_see_a_consistent_index_while_writers_add_and_delete(light_pipel
 # ---------------------------------------------------------------- crash durability
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("store", ["sqlite", "milvus"])
+@pytest.mark.model
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("milvus", marks=pytest.mark.milvus)])
 def test_sigkill_during_a_stream_of_writes_loses_nothing_acknowledged(store):
     """`python -m benchmarks crash`: SIGKILL a real server in a stream of writes, restart it."""
     report = bench.crash(writes_before_kill=15, env={"RAG_STORE": store})

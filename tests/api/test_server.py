@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.server import Server
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.server
 
 
 def test_serve_builds_index_on_first_start_and_keeps_it_across_restarts(tmp_path):

@@ -63,7 +63,7 @@ def test_serve_refuses_a_public_address_without_a_key(env):
     assert "RAG_API_KEY" in line
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_index_ask_documents_delete(env, tmp_path):
     extra = tmp_path / "extra.md"
     extra.write_text("# Kites\n\nThe Zorblax kite festival is held every spring in Tartu.\n")
@@ -87,7 +87,7 @@ def test_index_ask_documents_delete(env, tmp_path):
     assert "3 documents" in rebuilt.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_a_bad_file_in_a_folder_is_reported_and_the_rest_indexed(env, tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -100,7 +100,7 @@ def test_a_bad_file_in_a_folder_is_reported_and_the_rest_indexed(env, tmp_path):
     assert len(errors) == 1 and "latin.txt" in errors[0] and "UTF-8" in errors[0]
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_a_folder_of_web_pages_and_pdfs_is_indexed_and_cited_with_pages(env, tmp_path):
     from tests.support.samples import BOILERPLATE, PAGE, report
 
@@ -185,7 +185,7 @@ def test_train_reader_refuses_a_bad_recipe_with_one_line(tmp_path):
         assert expected in line
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_a_recipe_trains_its_stages_in_one_command_and_skips_finished_ones(tmp_path):
     mini = str(FIXTURES / "mini_squad.json")
     recipe = tmp_path / "recipe.json"
@@ -216,7 +216,8 @@ def test_perturb_writes_a_squad_2_file(tmp_path):
     assert "no such file" in missing
 
 
-@pytest.mark.slow
+@pytest.mark.model
+@pytest.mark.milvus
 def test_migrate_moves_an_index_between_stores_without_re_embedding(env, tmp_path):
     assert _rag("index", env=env).returncode == 0
     moved = _rag("migrate", "milvus", env=env)

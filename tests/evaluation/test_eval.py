@@ -10,7 +10,7 @@ import pytest
 from rag.evaluation.evaluate import evaluate
 from tests.support.paths import FIXTURES
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.model
 MINI = FIXTURES / "mini_squad.json"
 
 

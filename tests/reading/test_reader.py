@@ -97,7 +97,7 @@ def test_lexical_reader_returns_exact_slices():
 # ------------------------------------------------------------ the shipped model (slow)
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_the_trained_reader_ships_with_the_package(reader):
     from rag.core.settings import PACKAGED_READER
     from rag.reading.reader import TransformerReader
@@ -107,7 +107,7 @@ def test_the_trained_reader_ships_with_the_package(reader):
     assert 0 < reader.threshold < 1
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_trained_reader_spans_are_exact_slices_of_their_passages(reader):
     contexts = [
         "The Quillon bridge crosses the river Aramo. It was designed by Ilse Varga in 1931.",
@@ -123,7 +123,7 @@ def test_trained_reader_spans_are_exact_slices_of_their_passages(reader):
     assert who.text == "Zoë Ång"
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_trained_reader_is_unsure_when_the_passage_lacks_the_answer(reader):
     (best, *_) = reader.read("Who designed the Quillon bridge?", ["Bananas are rich in potassium."])
     sure = reader.read(
@@ -132,7 +132,7 @@ def test_trained_reader_is_unsure_when_the_passage_lacks_the_answer(reader):
     assert best.confidence < reader.threshold < sure.confidence
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_long_passages_are_read_in_strided_windows(reader):
     filler = " ".join(f"Sentence {i} is about nothing in particular." for i in range(120))
     context = filler + " The treasure is buried under the old Harlow lighthouse. " + filler

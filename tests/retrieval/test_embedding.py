@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_a_question_embeds_as_encode_would(embedder):
     """The single-question fast path equals sentence-transformers' encode()."""
     question = "Who met Kim Jong Un in Pyongyang?"
@@ -15,7 +15,7 @@ def test_a_question_embeds_as_encode_would(embedder):
     assert np.linalg.norm(fast) == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_repeated_questions_come_from_the_cache(embedder):
     first = embedder.embed_query("Where was Kim invited?")
     assert embedder.embed_query("Where was Kim invited?") is first

@@ -48,7 +48,7 @@ def test_overlapping_spans_of_one_document_merge_without_double_counting():
     assert len(answer.sources) == 2
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_seed_question_answers_moscow_citing_two_articles(seeded):
     result = seeded.ask("Where was Kim invited?")
     assert result.answer == "Moscow"
@@ -63,7 +63,7 @@ def test_seed_question_answers_moscow_citing_two_articles(seeded):
     assert len(cited) >= 2
 
 
-@pytest.mark.slow
+@pytest.mark.model
 @pytest.mark.parametrize("case", SEED_QUESTIONS["answerable"], ids=lambda c: c["question"])
 def test_seed_questions_are_answered_exactly(seeded, case):
     result = seeded.ask(case["question"])
@@ -71,7 +71,7 @@ def test_seed_questions_are_answered_exactly(seeded, case):
     assert normalize_answer(result.answer) in {normalize_answer(a) for a in case["answers"]}
 
 
-@pytest.mark.slow
+@pytest.mark.model
 @pytest.mark.parametrize("question", SEED_QUESTIONS["unanswerable"])
 def test_questions_the_articles_do_not_answer_abstain(seeded, question):
     result = seeded.ask(question)
@@ -79,7 +79,7 @@ def test_questions_the_articles_do_not_answer_abstain(seeded, question):
     assert result.passages, "the closest passages are still returned"
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_added_document_is_answerable_at_once_and_deleted_one_is_gone(seeded):
     doc, created = seeded.add_text(
         "Zorblax festival\n\nThe Zorblax festival of kites is held every spring in Tartu, "
@@ -95,7 +95,7 @@ def test_added_document_is_answerable_at_once_and_deleted_one_is_gone(seeded):
     assert not (after.answer or "").startswith("Tartu")
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_index_survives_a_restart(settings, seeded, make_pipeline):
     before = seeded.ask("Where was Kim invited?")
     counts = seeded.store.counts()
@@ -106,7 +106,7 @@ def test_index_survives_a_restart(settings, seeded, make_pipeline):
     assert again.ask("Where was Kim invited?").answer == before.answer
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_a_repaired_index_is_reported_in_the_log(settings, seeded, make_pipeline, caplog):
     from rag.stores.sqlite.vector_file import FAISS_NAME
 
@@ -120,7 +120,7 @@ def test_a_repaired_index_is_reported_in_the_log(settings, seeded, make_pipeline
     assert health["status"] == "degraded" and "repaired on start" in health["problems"][0]
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_bad_questions_are_refused(seeded):
     with pytest.raises(QuestionError):
         seeded.ask("   \n\t ")
@@ -166,7 +166,7 @@ def test_an_answer_inside_another_is_the_same_answer():
     assert len(other) == 2, "a shared prefix of letters is not a shared word"
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_reading_focus_windows_keeps_exact_offsets(settings, make_pipeline):
     """With RAG_READ_WORDS the reader sees a window; answers still point into documents."""
     pipeline = make_pipeline(settings.model_copy(update={"read_words": 40}))
@@ -195,7 +195,7 @@ def test_a_brief_answer_nearly_as_sure_names_the_group():
     }
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_concurrent_questions_are_answered_together_with_the_same_results(seeded):
     import threading
     import time
@@ -231,7 +231,7 @@ def test_concurrent_questions_are_answered_together_with_the_same_results(seeded
         assert [p.doc_id for p in together[q].passages] == [p.doc_id for p in alone[q].passages]
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_a_question_is_answered_while_a_large_document_is_indexed(seeded):
     import threading
 
@@ -251,7 +251,7 @@ def test_a_question_is_answered_while_a_large_document_is_indexed(seeded):
     assert seeded.store.document(seeded.store.documents()[-1].doc_id).title == "Velmor chronicle"
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_faiss_single_threading_leaves_torch_its_threads(seeded):
     """FAISS and torch can share one OpenMP runtime (torch imported first, as here): the
     FAISS setting must not make the reader single-threaded (40 → 60 ms a question)."""
@@ -265,7 +265,8 @@ def test_faiss_single_threading_leaves_torch_its_threads(seeded):
     assert threads > 1 or (os.cpu_count() or 1) == 1
 
 
-@pytest.mark.slow
+@pytest.mark.model
+@pytest.mark.milvus
 def test_the_service_on_milvus_lite(settings, make_pipeline):
     """RAG_STORE=milvus: seeds answered with exact citations, add, delete, restart."""
     on_milvus = settings.model_copy(update={"store": "milvus"})

@@ -10,6 +10,8 @@ from rag.documents.ingest import make_document
 from rag.stores.milvus.store import INSERT_ROWS, MilvusStore
 from tests.support.stores import DIM, add_text, unit_vectors
 
+pytestmark = pytest.mark.milvus
+
 
 def _open(path, **kwargs) -> MilvusStore:
     store = MilvusStore(str(path / "milvus.db"), model_id="m", dimension=DIM, **kwargs)

@@ -11,7 +11,7 @@ import pytest
 from rag.stores import DocumentStore, IndexMismatchError, StoreError, open_store
 from tests.support.stores import DIM, add_text, text_of
 
-BACKENDS = ["sqlite", "milvus"]
+BACKENDS = ["sqlite", pytest.param("milvus", marks=pytest.mark.milvus)]
 
 
 @pytest.fixture(params=BACKENDS)

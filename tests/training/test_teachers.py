@@ -195,7 +195,7 @@ def test_stored_targets_give_back_the_teachers_distribution_at_any_temperature(
     assert start.sum(dim=1).tolist() == pytest.approx([1.0] * len(padded))
 
 
-@pytest.mark.slow
+@pytest.mark.training
 def test_targets_written_once_teach_a_later_run_of_the_same_windows(tmp_path):
     from rag.core.settings import packaged_embedding_model
     from rag.training.trainer import Trainer
@@ -235,7 +235,7 @@ def test_targets_written_once_teach_a_later_run_of_the_same_windows(tmp_path):
         Trainer(longer, echo=lambda m: None).run()
 
 
-@pytest.mark.slow
+@pytest.mark.training
 def test_a_training_run_learns_from_a_teacher_with_another_vocabulary(tmp_path, permuted_teacher):
     from rag.core.settings import packaged_embedding_model
     from rag.training.trainer import TrainConfig, Trainer

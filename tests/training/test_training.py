@@ -85,7 +85,7 @@ def _tiny_run(tmp_path, **overrides) -> TrainConfig:
     )
 
 
-@pytest.mark.slow
+@pytest.mark.training
 def test_a_short_training_run_writes_a_loadable_reader(tmp_path):
     from rag.reading.reader import TransformerReader
 
@@ -104,7 +104,7 @@ def test_a_short_training_run_writes_a_loadable_reader(tmp_path):
     assert spans and 0 <= spans[0].confidence <= 1
 
 
-@pytest.mark.slow
+@pytest.mark.training
 def test_a_validation_file_fixes_the_held_out_articles(tmp_path):
     examples = squad.load([MINI])
     _, val = squad.split_by_article(examples, 1, seed=5)
@@ -119,7 +119,7 @@ def test_a_validation_file_fixes_the_held_out_articles(tmp_path):
     assert config_dict(cfg)["validation"] == str(held)
 
 
-@pytest.mark.slow
+@pytest.mark.training
 def test_next_epoch_built_in_another_process_and_training_resumes(tmp_path):
     shares = dict(
         lexical_negatives=1.0, retrieved_negatives=1.0, changed_questions=1.0, distractors=1.0
@@ -148,7 +148,7 @@ def _saved_progress(run) -> dict:
     return torch.load(run / "resume.pt", weights_only=True)["progress"]
 
 
-@pytest.mark.slow
+@pytest.mark.training
 def test_a_resumed_run_goes_on_with_the_batches_of_its_epoch_it_had_not_reached(tmp_path):
     cfg = _tiny_run(tmp_path, epochs=2, val_articles=1, eval_every_minutes=0.0)
     Trainer(cfg, echo=lambda m: None).run()
