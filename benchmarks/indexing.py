@@ -31,7 +31,7 @@ def _passages(folder: Path, settings) -> list[str]:
     from rag.documents import ingest
     from rag.documents.chunking import Chunker
 
-    chunker = Chunker(settings.chunk_words, settings.max_chunk_words, settings.overlap_words)
+    chunker = Chunker.from_settings(settings)
     texts = []
     for path in ingest.iter_files([folder]):
         try:

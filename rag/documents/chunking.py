@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag.core.settings import Settings
 from rag.core.types import Chunk, Document
 
 _WORD = re.compile(r"\S+")
@@ -23,8 +24,11 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence; a line break always ends a sentence."""
+def precise_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence by pysbd (abbreviations, quotes, numbers); a line
+    break always ends a sentence. Passages are cut here, once per document, so the
+    slower, better splitter is worth it; :func:`rag.core.text.sentence_spans` is the
+    cheap one used per question."""
     spans: list[tuple[int, int]] = []
     for line in re.finditer(r"[^\n]+", text):
         base = line.start()
@@ -60,10 +64,16 @@ class Chunker:
     max_words: int = 200
     overlap_words: int = 30
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Chunker:
+        """The chunker of the settings (``RAG_CHUNK_WORDS``, ``RAG_MAX_CHUNK_WORDS``,
+        ``RAG_OVERLAP_WORDS``): indexing, rebuilding and the benchmarks cut alike."""
+        return cls(settings.chunk_words, settings.max_chunk_words, settings.overlap_words)
+
     def sentences(self, text: str) -> list[tuple[int, int, int]]:
         """(start, end, words) per sentence, long sentences already cut."""
         out = []
-        for span in sentence_spans(text):
+        for span in precise_sentence_spans(text):
             for start, end in _split_long(text, span, self.max_words):
                 out.append((start, end, len(_WORD.findall(text, start, end))))
         return out

@@ -64,13 +64,9 @@ def indexer_for(settings: Settings) -> Iterator[Indexer]:
     compute.compute(embedder.warm_up)
     store, _ = open_index(settings, embedder)
     try:
-        yield Indexer(store, embedder, chunker_for(settings))
+        yield Indexer(store, embedder, Chunker.from_settings(settings))
     finally:
         store.close()
-
-
-def chunker_for(settings: Settings) -> Chunker:
-    return Chunker(settings.chunk_words, settings.max_chunk_words, settings.overlap_words)
 
 
 class Indexer:
@@ -165,11 +161,7 @@ def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
         fresh, model_id=embedder.identity, dimension=embedder.dimension, flush_seconds=1e9
     )
     try:
-        indexer = Indexer(
-            store,
-            embedder,
-            Chunker(settings.chunk_words, settings.max_chunk_words, settings.overlap_words),
-        )
+        indexer = Indexer(store, embedder, Chunker.from_settings(settings))
         for lo in tqdm(range(0, len(documents), 256), desc="re-embedding", unit="256 docs"):
             indexer.add_documents(documents[lo : lo + 256])
         _, errors = indexer.index_paths(paths, progress=True)

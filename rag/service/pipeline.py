@@ -18,12 +18,13 @@ from rag.core.errors import QuestionError, StoreError
 from rag.core.settings import Settings, get_settings
 from rag.core.types import AskResult, Citation, Document
 from rag.documents import ingest
+from rag.documents.chunking import Chunker
 from rag.reading.merging import citation
 from rag.reading.reader import Reader, load_reader
 from rag.retrieval.embedding import Embedder
 from rag.retrieval.hybrid import HybridRetriever
 from rag.service.answering import Answerer
-from rag.service.indexing import Indexer, chunker_for, open_index
+from rag.service.indexing import Indexer, open_index
 from rag.stores.base import DocumentStore, Reconciliation
 
 __all__ = ["MAX_QUESTION_CHARS", "Pipeline", "QuestionError"]
@@ -96,7 +97,7 @@ class Pipeline:
         self.embedder.warm_up()
         self.store, report = open_index(s, self.embedder)
         self.repairs = report
-        self.indexer = Indexer(self.store, self.embedder, chunker_for(s))
+        self.indexer = Indexer(self.store, self.embedder, Chunker.from_settings(s))
         retriever = HybridRetriever(
             self.store, self.embedder, s.candidates, fusion=s.fusion, dense_weight=s.dense_weight
         )
@@ -119,11 +120,6 @@ class Pipeline:
     def add_document(self, document: Document) -> tuple[Document, bool]:
         """Chunk, embed and store a document; it is answerable when this returns."""
         return self.indexer.add_documents([document])[0]
-
-    def add_text(
-        self, text: str, title: str | None = None, source: str = ""
-    ) -> tuple[Document, bool]:
-        return self.add_document(ingest.make_document(text, title=title, source=source))
 
     def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
         return self.indexer.add_documents(documents)

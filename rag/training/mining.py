@@ -56,10 +56,11 @@ def mine(
     # the service's parts load here, not on import: a run that reuses a mined file
     # needs none of them (nor faiss), e.g. on a GPU machine with torch alone
     from rag.core import compute
+    from rag.documents.chunking import Chunker
     from rag.evaluation.evaluate import paragraph_documents
     from rag.retrieval.embedding import Embedder
     from rag.retrieval.hybrid import HybridRetriever
-    from rag.service.indexing import Indexer, chunker_for, open_index
+    from rag.service.indexing import Indexer, open_index
 
     base = settings if settings is not None else get_settings()
     answerable = [e for e in examples if e.answers]
@@ -73,7 +74,7 @@ def mine(
         s = base.model_copy(update={"index_dir": Path(tmp), "store": "sqlite"})
         store, _ = open_index(s, embedder)
         try:
-            indexer = Indexer(store, embedder, chunker_for(s))
+            indexer = Indexer(store, embedder, Chunker.from_settings(s))
             with tqdm(total=len(documents), desc="mining: indexing", disable=not progress) as bar:
                 for lo in range(0, len(documents), 512):
                     indexer.add_documents(documents[lo : lo + 512])

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from api.app import create_app
 from api.limits import BodySizeLimit, InFlightLimit
 from benchmarks import load as bench
+from rag.documents.ingest import make_document
 from rag.reading.reader import LexicalReader
 from rag.service.pipeline import Pipeline
 
@@ -237,7 +238,9 @@ def test_readers_see_a_consistent_index_while_writers_add_and_delete(light_pipel
         t.start()
     added = []
     for i in range(12):
-        doc, _ = p.add_text(f"Festival {i}\n\nThe festival number {i} is held in Town{i}.")
+        doc, _ = p.add_document(
+            make_document(f"Festival {i}\n\nThe festival number {i} is held in Town{i}.")
+        )
         added.append(doc.doc_id)
         if i % 2:
             assert p.delete_document(added[i - 1])

@@ -3,7 +3,7 @@ import re
 
 from rag.core.types import Document
 from rag.documents import ingest
-from rag.documents.chunking import Chunker, sentence_spans
+from rag.documents.chunking import Chunker, precise_sentence_spans
 from tests.support.paths import SEEDS
 
 
@@ -23,7 +23,7 @@ def test_offsets_hold_on_the_seeds():
         covered = set()
         for c in chunks:
             covered.update(range(c.start, c.end))
-        for s, e in sentence_spans(doc.text):
+        for s, e in precise_sentence_spans(doc.text):
             assert s in covered and e - 1 in covered
 
 
@@ -49,7 +49,7 @@ def test_a_sentence_longer_than_the_cap_is_cut_into_word_windows():
 
 def test_line_breaks_end_sentences_and_whitespace_is_not_in_chunks():
     text = "Headline without stop\n\nFirst sentence.  Second one!\n"
-    spans = sentence_spans(text)
+    spans = precise_sentence_spans(text)
     assert [text[s:e] for s, e in spans] == [
         "Headline without stop",
         "First sentence.",

@@ -4,6 +4,7 @@ import time
 import pytest
 
 from rag.core.types import Chunk, Passage
+from rag.documents.ingest import make_document
 from rag.evaluation.squad import normalize_answer
 from rag.reading.merging import merge_answers
 from rag.reading.reader import Span
@@ -81,9 +82,11 @@ def test_questions_the_articles_do_not_answer_abstain(seeded, question):
 
 @pytest.mark.model
 def test_added_document_is_answerable_at_once_and_deleted_one_is_gone(seeded):
-    doc, created = seeded.add_text(
-        "Zorblax festival\n\nThe Zorblax festival of kites is held every spring in Tartu, "
-        "a university town in Estonia. It was founded by Maret Kask in 1987.",
+    doc, created = seeded.add_document(
+        make_document(
+            "Zorblax festival\n\nThe Zorblax festival of kites is held every spring in Tartu, "
+            "a university town in Estonia. It was founded by Maret Kask in 1987.",
+        )
     )
     assert created
     result = seeded.ask("Where is the Zorblax festival held?")
@@ -240,7 +243,8 @@ def test_a_question_is_answered_while_a_large_document_is_indexed(seeded):
         "Fishermen returned to the quays, and the market reopened on the square. "
     )
     text = "Velmor chronicle\n\n" + "\n\n".join(f"Part {i}. " + paragraph * 6 for i in range(150))
-    indexing = threading.Thread(target=seeded.add_text, args=(text, "Velmor chronicle"))
+    document = make_document(text, title="Velmor chronicle")
+    indexing = threading.Thread(target=seeded.add_document, args=(document,))
     indexing.start()
     time.sleep(1.0)  # the upload is embedding now
     result = seeded.ask("Where was Kim invited?")
@@ -279,11 +283,15 @@ def test_the_service_on_milvus_lite(settings, make_pipeline):
         text = pipeline.store.document(c.doc_id).text
         assert text[c.start : c.end] == c.text
         assert text[c.answer_start : c.answer_end] == "Moscow"
-    doc, created = pipeline.add_text("The Zorblax kite festival is held every spring in Tartu.")
+    doc, created = pipeline.add_document(
+        make_document("The Zorblax kite festival is held every spring in Tartu.")
+    )
     assert created and pipeline.ask("Where is the Zorblax kite festival held?").answer.startswith(
         "Tartu"
     )
-    _, again = pipeline.add_text("The Zorblax kite festival is held every spring in Tartu.")
+    _, again = pipeline.add_document(
+        make_document("The Zorblax kite festival is held every spring in Tartu.")
+    )
     assert not again, "the same content is stored once"
     assert pipeline.delete_document(doc.doc_id)
     counts = pipeline.store.counts()
