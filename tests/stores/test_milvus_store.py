@@ -1,4 +1,4 @@
-"""Milvus-only behaviour of the store (the contract itself is in ``tests/test_store.py``):
+"""Milvus-only behaviour of the store (the contract itself is in ``tests/stores/test_store.py``):
 what a crashed write leaves behind, batched writes, the dense index type. Real Milvus Lite."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ import pytest
 
 from rag.core.types import Chunk
 from rag.documents.ingest import make_document
-from rag.stores.milvus.store import INSERT_ROWS, MilvusStore
+from rag.stores.milvus.store import MilvusStore
+from rag.stores.milvus.writes import INSERT_ROWS
 from tests.support.stores import DIM, add_text, unit_vectors
 
 pytestmark = pytest.mark.milvus
@@ -107,3 +108,46 @@ def test_the_dense_index_type_is_chosen_for_a_new_collection_and_kept(tmp_path):
     fresh.close()
     with pytest.raises(ValueError, match="HNSW, FLAT"):
         MilvusStore("x.db", model_id="m", dimension=DIM, index_type="DISKANN")
+
+
+def _open_as_before_0_9(path, monkeypatch) -> MilvusStore:
+    """A store whose collections are made as before version 0.9: passage ids from a
+    counter in ``meta`` (not Milvus' own), documents without a metadata field."""
+    from pymilvus import CollectionSchema
+
+    add_field = CollectionSchema.add_field
+
+    def old_field(schema, name, kind, **extra):
+        if name == "metadata":
+            return schema
+        if name == "id":
+            extra["auto_id"] = False
+        return add_field(schema, name, kind, **extra)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CollectionSchema, "add_field", old_field)
+        return _open(path)
+
+
+def test_collections_from_before_0_9_are_written_as_they_are(tmp_path, monkeypatch):
+    store = _open_as_before_0_9(tmp_path, monkeypatch)
+    _, _, v = add_text(store, "Old\n\nalpha beta", "a")
+    ids = sorted(i for i, _ in store.search_dense(v[0], 5))
+    assert ids == [1, 2], "ids from the counter"
+    store.delete("a")
+    paged = make_document("Paged\n\ngamma", doc_id="p", metadata={"page_starts": [0, 7]})
+    body = paged.text.index("gamma")
+    chunk = Chunk("p", 0, body, body + 5, "gamma")
+    store.add(paged, [chunk], unit_vectors(1, seed=3))
+    store.close()
+
+    reopened = _open(tmp_path)  # the collections keep their layout
+    ((chunk_id, _),) = reopened.search_lexical("gamma", 3)
+    assert chunk_id == 3, "advanced past the deleted ids: never reused"
+    found, title = reopened.chunks([chunk_id])[chunk_id]
+    assert title == "Paged" and found.pages == (), "no metadata field: no pages"
+    assert reopened.document("p").metadata == {}
+    _, _, v = add_text(reopened, "Next\n\ndelta", "n", seed=5)
+    assert reopened.search_dense(v[1], 1)[0][0] == 5
+    assert reopened.counts() == (2, 3)
+    reopened.close()

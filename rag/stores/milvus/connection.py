@@ -1,0 +1,182 @@
+"""The connection to one Milvus index: the client, the index's ``meta`` records (checked
+against the embedding model on open) and the queries every part of the store runs.
+
+``uri`` is a file path (Milvus Lite, served in this process) or ``http://host:19530``
+(a Milvus server or cluster).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag.core.errors import IndexMismatchError, StoreError
+from rag.stores.milvus.schema import (
+    NO_VECTOR,
+    SCHEMA_VERSION,
+    STRONG,
+    Collections,
+    Layout,
+    read_layout,
+)
+
+#: Values per ``in [...]`` filter.
+FILTER_VALUES = 1_000
+
+
+def quote(value: str) -> str:
+    """A string literal of a Milvus filter expression."""
+    return json.dumps(value)
+
+
+def is_in(field: str, values: list[str]) -> str:
+    """A filter matching ``field`` against ``values`` (strings quoted as JSON)."""
+    return f"{field} in {json.dumps(values)}"
+
+
+def slices(values: list[str], size: int = FILTER_VALUES) -> Iterator[list[str]]:
+    """``values`` in runs short enough for one filter."""
+    for lo in range(0, len(values), size):
+        yield values[lo : lo + size]
+
+
+class MilvusConnection:
+    """The client of an index's collections (``{prefix}_…``) and what opening found: the
+    dimension and the :class:`~rag.stores.milvus.schema.Layout` of its collections."""
+
+    def __init__(self, uri: str, token: str | None, prefix: str) -> None:
+        self.uri = uri
+        self.token = token
+        self.prefix = prefix
+        #: Milvus Lite: one process serves the file, and it has no query iterators.
+        self.lite = "://" not in uri
+        self.dimension: int | None = None
+        self.layout = Layout()
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            raise StoreError("the store is not open")
+        return self._client
+
+    def collection(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+    def open(self, model_id: str, dimension: int | None, index_type: str) -> None:
+        """Connect, create what is missing, check the index was built by ``model_id``."""
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+
+        if self.lite:
+            Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._client = MilvusClient(self.uri, token=self.token or "")
+        except MilvusException as exc:
+            raise StoreError(f"cannot open Milvus at {self.uri}: {exc}") from None
+        # a restarted Milvus (Lite) holds its collections released: load ours
+        for name in self._client.list_collections():
+            if name.startswith(f"{self.prefix}_"):
+                self._client.load_collection(name)
+        collections = Collections(self._client, self.prefix, wait=not self.lite)
+        self.dimension = self._check_meta(collections, model_id, dimension)
+        collections.create_all(self.dimension, index_type)
+        self.layout = read_layout(self._client, self.prefix, index_type)
+
+    def close(self) -> None:
+        """Closes the client; for Milvus Lite also stops this process' server of the
+        file, which flushes it and frees its lock for another process."""
+        if self._client is None:
+            return
+        self._client.close()
+        self._client = None
+        if self.lite:
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(self.uri)
+
+    # ------------------------------------------------------------------ meta
+
+    def meta(self) -> dict[str, str]:
+        if not self.client.has_collection(self.collection("meta")):
+            return {}
+        rows = self.query("meta", 'key != ""', ["key", "value"])
+        return {r["key"]: r["value"] for r in rows}
+
+    def set_meta(self, **values: str) -> None:
+        self.client.upsert(
+            self.collection("meta"),
+            [{"key": k, "value": str(v), "none": NO_VECTOR} for k, v in values.items()],
+        )
+
+    def _check_meta(self, collections: Collections, model_id: str, dimension: int | None) -> int:
+        """Record a new index's model and dimension, or check an existing one's; its
+        dimension (``None`` accepts the recorded one: reading needs no model)."""
+        meta = self.meta()
+        if dimension is None:
+            if not meta:
+                raise StoreError(f"no rag index in Milvus at {self.uri}: run `rag index` first")
+            dimension = int(meta["dimension"])
+        if not meta:
+            collections.create_meta()
+            self.set_meta(
+                schema_version=SCHEMA_VERSION,
+                embedding_model=model_id,
+                dimension=str(dimension),
+                next_id="1",
+                index_id=uuid.uuid4().hex,
+            )
+            return dimension
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise StoreError(
+                f"the Milvus index at {self.uri} has schema version "
+                f"{meta.get('schema_version')!r}, this version reads {SCHEMA_VERSION!r}"
+            )
+        if meta.get("embedding_model") != model_id or meta.get("dimension") != str(dimension):
+            raise IndexMismatchError(
+                f"the index at {self.uri} was built with {meta.get('embedding_model')} "
+                f"(dimension {meta.get('dimension')}), not {model_id} "
+                f"(dimension {dimension}): set RAG_EMBEDDING_MODEL back or rebuild it"
+            )
+        return dimension
+
+    # ------------------------------------------------------------------ queries
+
+    def query(self, collection: str, filter: str, fields: list[str]) -> list[dict]:
+        return self.client.query(
+            self.collection(collection), filter=filter, output_fields=fields, **STRONG
+        )
+
+    def scan(self, collection: str, filter: str, fields: list[str]) -> Iterator[dict]:
+        """Every matching row, in pages on a server (which caps one query's result);
+        Milvus Lite answers in one (it has no iterator timestamps)."""
+        if self.lite:
+            yield from self.query(collection, filter, fields)
+            return
+        pages = self.client.query_iterator(
+            self.collection(collection),
+            batch_size=10_000,
+            filter=filter,
+            output_fields=fields,
+            **STRONG,
+        )
+        try:
+            while rows := pages.next():
+                yield from rows
+        finally:
+            pages.close()
+
+    def count(self, collection: str) -> int:
+        """Rows as Milvus counts them (no scan)."""
+        rows = self.query(collection, "", ["count(*)"])
+        return int(rows[0]["count(*)"])
+
+    def delete(self, collection: str, filter: str) -> None:
+        self.client.delete(self.collection(collection), filter=filter)
+
+    def insert(self, collection: str, rows: list[dict], batch: int) -> None:
+        """``rows`` in requests of ``batch`` (a gRPC message stays under its 64 MB cap)."""
+        for lo in range(0, len(rows), batch):
+            self.client.insert(self.collection(collection), rows[lo : lo + batch])
