@@ -28,6 +28,7 @@ from rag.stores.sqlite.db import DB_NAME, DOC_COLUMNS, Transaction, document_fro
 from rag.stores.sqlite.dense import IVF_THRESHOLD
 from rag.stores.sqlite.fts import LEXICAL_BUDGET, LexicalSearch
 from rag.stores.sqlite.vector_file import VectorFile
+from rag.stores.sqlite.vector_rows import SQLiteVectors
 
 
 class SQLiteStore:
@@ -82,7 +83,7 @@ class SQLiteStore:
             self._vectors = VectorFile(
                 self.directory,
                 self.dimension,
-                sqlite_db.SQLiteVectors(self._db, self.dimension),
+                SQLiteVectors(self._db, self.dimension),
                 self._lock,
                 flush_seconds=self.flush_seconds,
                 ivf_threshold=self.ivf_threshold,
@@ -98,12 +99,6 @@ class SQLiteStore:
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._db.close()
                 self._db = None
-
-    def flush(self) -> None:
-        """Save the FAISS index now if it is behind SQLite."""
-        with self._lock:
-            if self._db is not None:
-                self._vectors.flush()
 
     # ------------------------------------------------------------------ writes
 
