@@ -1,4 +1,5 @@
-"""The document store: what every backend implements, and how the settings choose one.
+"""The document store contract: what every backend implements (the factory that picks one
+from the settings is :func:`rag.stores.open_store`).
 
 A store keeps documents, their chunks (with exact offsets into the document text)
 and one vector per chunk, and answers the two searches hybrid retrieval fuses:
@@ -6,9 +7,11 @@ dense (cosine over the vectors) and lexical (BM25 over the chunk texts). Chunk i
 are integers the store assigns and never reuses. Retrieval (:mod:`rag.retrieval.hybrid`)
 fuses the two searches; the store only searches.
 
-:class:`rag.stores.sqlite.store.SQLiteStore` (SQLite + FTS5 + a FAISS file) is the first
-implementation. The contract every implementation must meet is tested once, in
-``tests/test_store.py``, and run against each.
+Two backends implement it: :class:`rag.stores.sqlite.store.SQLiteStore` (SQLite with
+FTS5 for BM25 and a FAISS file for dense search; the default) and
+:class:`rag.stores.milvus.store.MilvusStore` (Milvus Lite or a Milvus server, which does
+both searches). The contract every implementation must meet is tested once, in
+``tests/stores/test_store.py``, and run against each.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ class DocumentStore(Protocol):
 
     def open(self) -> Reconciliation:
         """Open or create the index; refuse one built by another embedding model
-        (:class:`IndexMismatchError`); report what derived data had to be repaired."""
+        (:class:`IndexMismatchError`); report what had to be repaired (SQLite: the FAISS
+        file behind the database; Milvus: what a crashed write left behind)."""
         ...
 
     def close(self) -> None:
@@ -44,10 +48,11 @@ class DocumentStore(Protocol):
     def add_many(
         self, items: list[tuple[Document, list[Chunk], np.ndarray]]
     ) -> list[tuple[Document, bool]]:
-        """Store documents atomically, each with its chunks and one vector per chunk;
-        (stored document, created?) for each. Content already stored is not stored
-        twice (the stored document comes back, created=False); new content under an
-        existing id replaces that document."""
+        """Store documents, each with its chunks and one vector per chunk, each whole or
+        not at all (SQLite commits the batch in one transaction, Milvus each document by
+        its row, written last); (stored document, created?) for each. Content already
+        stored is not stored twice (the stored document comes back, created=False); new
+        content under an existing id replaces that document."""
         ...
 
     def add(
@@ -83,7 +88,9 @@ class DocumentStore(Protocol):
         ...
 
     def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(chunk id, cosine similarity) of the ``k`` nearest chunks, best first."""
+        """(chunk id, cosine similarity: the inner product of unit vectors) of the ``k``
+        nearest chunks, best first (as the backend's index finds them: HNSW and IVF are
+        approximate)."""
         ...
 
     def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:

@@ -1,7 +1,7 @@
 """The document store contract, run against every implementation (real files, small vectors).
 
 Backend-specific behaviour (the FAISS file's repairs, FTS5 query planning) is tested
-beside each implementation, e.g. ``tests/test_sqlite_store.py``.
+beside each implementation, e.g. ``tests/stores/test_sqlite_store.py``.
 """
 
 from __future__ import annotations
