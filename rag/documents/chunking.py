@@ -7,6 +7,7 @@ inside at least one passage. Every chunk keeps exact offsets into the document.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,6 +16,9 @@ from rag.core.settings import Settings
 from rag.core.types import Chunk, Document
 
 _WORD = re.compile(r"\S+")
+_SURE_END = re.compile(r"(?<=[a-z]{3}[.!?])[\"'”’)\]]*\s+(?=[\"“(]?[A-Z])")
+_SPACE = re.compile(r"\s+")
+_STOP = re.compile(r"[.!?]+\s")
 
 
 @lru_cache(maxsize=1)
@@ -24,6 +28,13 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
+#: pysbd's time grows with the square of a line's sentences ("a. a. …" of 60 kB took
+#: 46 s): a line with more sentences or characters than these is handed to it in blocks,
+#: so that splitting stays linear in the text. Ordinary paragraphs are one block.
+PYSBD_BLOCK_CHARS = 3_000
+PYSBD_BLOCK_SENTENCES = 48
+
+
 def precise_sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence by pysbd (abbreviations, quotes, numbers); a line
     break always ends a sentence. Passages are cut here, once per document, so the
@@ -31,24 +42,61 @@ def precise_sentence_spans(text: str) -> list[tuple[int, int]]:
     cheap one used per question."""
     spans: list[tuple[int, int]] = []
     for line in re.finditer(r"[^\n]+", text):
-        base = line.start()
-        for seg in _segmenter().segment(line.group()):
-            raw = line.group()[seg.start : seg.end]
-            lead = len(raw) - len(raw.lstrip())
-            start, end = base + seg.start + lead, base + seg.start + len(raw.rstrip())
-            if end > start:
-                spans.append((start, end))
+        for lo, hi in _blocks(line.group()):
+            base = line.start() + lo
+            block = line.group()[lo:hi]
+            for seg in _segmenter().segment(block):
+                raw = block[seg.start : seg.end]
+                lead = len(raw) - len(raw.lstrip())
+                start, end = base + seg.start + lead, base + seg.start + len(raw.rstrip())
+                if end > start:
+                    spans.append((start, end))
     return spans
 
 
-def _split_long(text: str, span: tuple[int, int], max_words: int) -> list[tuple[int, int]]:
-    """Cut a sentence longer than ``max_words`` into word windows."""
+def _blocks(line: str) -> list[tuple[int, int]]:
+    """``line`` in pieces of at most :data:`PYSBD_BLOCK_CHARS` characters and about
+    :data:`PYSBD_BLOCK_SENTENCES` sentences, each cut in the second half of its window
+    where a sentence surely ends (a word of three letters, a stop, then a capital: not
+    "Dr. Kask" nor "a.m. on"), else at a space, else anywhere."""
+    stops = [m.end() for m in _STOP.finditer(line)]
+    if len(line) <= PYSBD_BLOCK_CHARS and len(stops) <= PYSBD_BLOCK_SENTENCES:
+        return [(0, len(line))]
+    blocks, lo = [], 0
+    while True:
+        nth = bisect.bisect_right(stops, lo) + PYSBD_BLOCK_SENTENCES
+        limit = min(lo + PYSBD_BLOCK_CHARS, stops[nth] if nth < len(stops) else len(line))
+        if limit >= len(line):
+            break
+        window = (lo + (limit - lo) // 2, limit)
+        ends = [m.end() for m in _SURE_END.finditer(line, *window)]
+        spaces = [m.end() for m in _SPACE.finditer(line, *window)]
+        cut = max((ends or spaces or [limit])[-1], lo + 1)
+        blocks.append((lo, cut))
+        lo = cut
+    blocks.append((lo, len(line)))
+    return blocks
+
+
+def _split_long(
+    text: str, span: tuple[int, int], max_words: int, max_chars: int
+) -> list[tuple[int, int]]:
+    """Cut a sentence longer than ``max_words`` into word windows, and any window longer
+    than ``max_chars`` (an unbroken "word" of a megabyte) into pieces of that many
+    characters: no passage, and so no citation in an answer, outgrows ``max_chars``."""
     words = list(_WORD.finditer(text, span[0], span[1]))
-    if len(words) <= max_words:
-        return [span]
+    windows = (
+        [span]
+        if len(words) <= max_words
+        else [
+            (words[i].start(), words[min(i + max_words, len(words)) - 1].end())
+            for i in range(0, len(words), max_words)
+        ]
+    )
     return [
-        (words[i].start(), words[min(i + max_words, len(words)) - 1].end())
-        for i in range(0, len(words), max_words)
+        (lo, min(lo + max_chars, end))
+        for start, end in windows
+        for lo in range(start, end, max_chars)
     ]
 
 
@@ -63,6 +111,8 @@ class Chunker:
     target_words: int = 150
     max_words: int = 200
     overlap_words: int = 30
+    #: a passage's hard length; 200 words of ordinary text are about 1,300 characters
+    max_chars: int = 2_000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Chunker:
@@ -74,7 +124,7 @@ class Chunker:
         """(start, end, words) per sentence, long sentences already cut."""
         out = []
         for span in precise_sentence_spans(text):
-            for start, end in _split_long(text, span, self.max_words):
+            for start, end in _split_long(text, span, self.max_words, self.max_chars):
                 out.append((start, end, len(_WORD.findall(text, start, end))))
         return out
 
@@ -89,6 +139,7 @@ class Chunker:
                 j + 1 < len(sents)
                 and words < self.target_words
                 and (words + sents[j + 1][2] <= self.max_words)
+                and sents[j + 1][1] - sents[i][0] <= self.max_chars
             ):
                 j += 1
                 words += sents[j][2]

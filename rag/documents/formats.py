@@ -23,6 +23,10 @@ from rag.core.errors import IngestError
 
 HTML_SUFFIXES = (".html", ".htm")
 PDF_SUFFIXES = (".pdf",)
+TEXT_SUFFIXES = (".txt", ".md")
+#: every file type the service reads: the one list that ``rag index``, the upload route
+#: and the page accept
+SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, *HTML_SUFFIXES, *PDF_SUFFIXES)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -47,7 +51,7 @@ def kind_of(name: str, data: bytes) -> str:
         return "pdf"
     if lower.endswith(HTML_SUFFIXES):
         return "html"
-    if Path(lower).suffix in (".txt", ".md"):
+    if Path(lower).suffix in TEXT_SUFFIXES:
         return "text"
     if data[:1024].lstrip().lower().startswith((b"<!doctype html", b"<html")):
         return "html"

@@ -18,7 +18,7 @@ from rag.core.errors import IngestError
 from rag.core.types import Document
 from rag.documents import formats
 
-SUPPORTED_SUFFIXES = (".txt", ".md", *formats.HTML_SUFFIXES, *formats.PDF_SUFFIXES)
+SUPPORTED_SUFFIXES = formats.SUPPORTED_SUFFIXES
 MAX_TITLE_CHARS = 200
 
 #: A line that starts the comment form: it and everything after it are dropped.
@@ -52,6 +52,7 @@ def clean_text(raw: str) -> str:
     raw = sanitize(raw.replace("\r\n", "\n").replace("\r", "\n"))
     text = unicodedata.normalize("NFC", raw).lstrip("\ufeff")
     kept: list[str] = []
+    last = ""  # the last non-empty line kept: one pass, linear in the text
     for line in text.split("\n"):
         line = line.rstrip()
         if _FOOTER_START.match(line):
@@ -59,10 +60,10 @@ def clean_text(raw: str) -> str:
         if _JUNK_LINE.match(line):
             continue
         stripped = line.strip()
-        last = next((k for k in reversed(kept) if k), None)
-        if stripped and last is not None and stripped == last.strip():
+        if stripped and stripped == last:
             continue  # a headline (or any line) printed twice in a row
         kept.append(line)
+        last = stripped or last
     cleaned = "\n".join(kept)
     cleaned = re.sub(r"\n{3,}", "\n\n", cleaned)
     return cleaned.strip()

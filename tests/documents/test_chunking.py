@@ -1,5 +1,8 @@
 import itertools
 import re
+import time
+
+import pytest
 
 from rag.core.types import Document
 from rag.documents import ingest
@@ -61,3 +64,30 @@ def test_line_breaks_end_sentences_and_whitespace_is_not_in_chunks():
 
 def test_empty_document_gives_no_chunks():
     assert Chunker().split(_doc("")) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["x" * 150_000, "a. " * 50_000, "word " * 30_000, "w\n" * 50_000],
+    ids=["one-unbroken-word", "tiny-sentences-on-one-line", "no-sentence-end", "short-lines"],
+)
+def test_hostile_text_is_cut_in_linear_time_into_bounded_passages(body):
+    """pysbd alone took 46 s on 60 kB of "a. a. …" (quadratic in a line's sentences),
+    and an unbroken word became one 2 MB passage that every citation then carried."""
+    doc = _doc("Title\n\n" + body)
+    started = time.perf_counter()
+    chunks = Chunker().split(doc)
+    assert time.perf_counter() - started < 10
+    assert chunks and all(len(c.text) <= Chunker().max_chars for c in chunks)
+    assert all(doc.text[c.start : c.end] == c.text for c in chunks)
+    covered = {i for c in chunks for i in range(c.start, c.end)}
+    assert all(i in covered for i, ch in enumerate(doc.text) if not ch.isspace())
+
+
+def test_a_long_paragraph_is_split_into_the_same_sentences_in_blocks():
+    """A line longer than pysbd's block is handed to it in pieces cut at sentence ends:
+    the sentences stay whole (and an abbreviation inside a piece is still understood)."""
+    sentence = "Dr. Kask met Mr. Tamm in Tartu at 10 a.m. on the square. "
+    text = (sentence * 60).strip()
+    spans = precise_sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == [sentence.strip()] * 60
