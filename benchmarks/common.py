@@ -11,6 +11,9 @@ from pathlib import Path
 
 import httpx
 
+# one percentile for every report: the benchmarks' latencies are given as rag eval's
+from rag.evaluation.report import percentile as percentile
+
 SEED_QUESTIONS = [
     "Where was Kim invited?",
     "Who met Kim Jong Un in Pyongyang?",
@@ -125,12 +128,6 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
-
-
-def percentile(values: list[float], q: int) -> float:
-    if len(values) < 2:
-        return round(values[0], 1) if values else 0.0
-    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 1)
 
 
 def ask_concurrently(

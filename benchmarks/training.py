@@ -45,6 +45,64 @@ def _padding(features, batches: list[list[int]]) -> float:
     return 1 - real / max(padded, 1)
 
 
+def _windows_per_s(student, features, batches: list[list[int]], steps: int) -> tuple[float, int]:
+    """Windows per second over ``steps`` timed steps, after two warm-up steps (kernels for
+    the first shapes); a sample with fewer batches goes round again. (rate, steps)"""
+    from rag.training.data import collate
+
+    timed = [batches[(2 + i) % len(batches)] for i in range(steps)]
+    for batch in batches[:2]:
+        student.training_step(collate([features[i] for i in batch], student.pad_id), 1e-6)
+    t0 = time.perf_counter()
+    for batch in timed:
+        student.training_step(collate([features[i] for i in batch], student.pad_id), 1e-6)
+    seconds = time.perf_counter() - t0
+    return round(sum(len(b) for b in timed) / seconds, 2), len(timed)
+
+
+def _arms(student, pairs, batch_size: int, steps: int, seed: int) -> list[dict]:
+    """Each window length with length-grouped, then random batches."""
+    from rag.training.data import build_features
+
+    arms = []
+    for max_length in LENGTHS:
+        features = build_features(student.tokenizer, pairs, max_length, STRIDE)
+        for grouped in (True, False):
+            batches = _batches(features, batch_size, grouped, seed)
+            rate, timed = _windows_per_s(student, features, batches, steps)
+            arms.append(
+                {
+                    "max_length": max_length,
+                    "batches": "length-grouped" if grouped else "random",
+                    "windows_per_s": rate,
+                    "padding_share": round(_padding(features, batches), 3),
+                    "windows_per_epoch": len(features),
+                    "mean_window_tokens": round(
+                        sum(len(f.input_ids) for f in features) / len(features), 1
+                    ),
+                    "steps_timed": timed,
+                }
+            )
+    return arms
+
+
+def _reader_f1_by_window(validation: Path, questions: int, seed: int) -> tuple[int, dict]:
+    """The shipped reader's F1 on a sample of ``validation`` read in windows of each
+    length: (questions, {length: F1})."""
+    from rag.core.settings import PACKAGED_READER
+    from rag.evaluation import squad
+    from rag.reading.reader import TransformerReader
+    from rag.training.checkpoints import evaluate_reader
+
+    val = squad.load([validation])
+    val = random.Random(seed).sample(val, min(questions, len(val)))
+    f1 = {}
+    for length in LENGTHS:
+        reader = TransformerReader(PACKAGED_READER, max_length=length, stride=STRIDE)
+        f1[str(length)] = round(evaluate_reader(reader, val)[0]["f1"], 2)
+    return len(val), f1
+
+
 def run(
     squad_file: Path,
     validation: Path | None = None,
@@ -58,11 +116,9 @@ def run(
 
     from rag.core.settings import PACKAGED_READER, packaged_embedding_model
     from rag.evaluation import squad
-    from rag.reading.reader import TransformerReader
-    from rag.training.checkpoints import evaluate_reader
-    from rag.training.data import build_features, collate
+    from rag.training.config import TrainConfig
     from rag.training.negatives import NegativeMaker, make_pairs
-    from rag.training.trainer import TrainConfig, Trainer
+    from rag.training.student import Student
 
     cfg = TrainConfig(
         files=[squad_file],
@@ -75,59 +131,20 @@ def run(
     examples = squad.load([squad_file])
     sample = random.Random(seed).sample(examples, min(questions, len(examples)))
     pairs = make_pairs(sample, cfg.shares, random.Random(seed), NegativeMaker(sample, None))
-    trainer = Trainer(cfg, echo=lambda _: None)
-    trainer.load_models()
-    pad_id = trainer.tokenizer.pad_token_id or 0
+    student = Student(cfg, echo=lambda _: None).load()
     torch.manual_seed(seed)
-    arms = []
-    for max_length in LENGTHS:
-        features = build_features(trainer.tokenizer, pairs, max_length, STRIDE)
-        for grouped in (True, False):
-            batches = _batches(features, batch_size, grouped, seed)
-            # two warm-up steps (kernels for the first shapes), then ``steps`` timed ones;
-            # a sample with fewer batches goes round again
-            timed = [batches[(2 + i) % len(batches)] for i in range(steps)]
-            for batch in batches[:2]:
-                trainer.training_step(collate([features[i] for i in batch], pad_id), 1e-6)
-            t0 = time.perf_counter()
-            for batch in timed:
-                trainer.training_step(collate([features[i] for i in batch], pad_id), 1e-6)
-            seconds = time.perf_counter() - t0
-            windows = sum(len(b) for b in timed)
-            arms.append(
-                {
-                    "max_length": max_length,
-                    "batches": "length-grouped" if grouped else "random",
-                    "windows_per_s": round(windows / seconds, 2),
-                    "padding_share": round(_padding(features, batches), 3),
-                    "windows_per_epoch": len(features),
-                    "mean_window_tokens": round(
-                        sum(len(f.input_ids) for f in features) / len(features), 1
-                    ),
-                    "steps_timed": len(timed),
-                }
-            )
     report = {
         "machine": machine(),
         "questions": len(sample),
         "pairs": len(pairs),
         "batch_size": batch_size,
         "stride": STRIDE,
-        "arms": arms,
+        "arms": _arms(student, pairs, batch_size, steps, seed),
     }
     if validation is not None:
-        val = squad.load([validation])
-        val = random.Random(seed).sample(val, min(val_questions, len(val)))
-        report["validation_questions"] = len(val)
-        report["reader_f1_by_window"] = {
-            str(length): round(
-                evaluate_reader(
-                    TransformerReader(PACKAGED_READER, max_length=length, stride=STRIDE), val
-                )[0]["f1"],
-                2,
-            )
-            for length in LENGTHS
-        }
+        n, f1 = _reader_f1_by_window(validation, val_questions, seed)
+        report["validation_questions"] = n
+        report["reader_f1_by_window"] = f1
     return report
 
 

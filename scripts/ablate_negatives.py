@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from rag.evaluation import squad
-from rag.training.trainer import mining
+from rag.training import mining
 
 #: Arm name → the share of its one extra kind (other-paragraph pairs stay at 0.3).
 ARMS: dict[str, dict[str, float]] = {

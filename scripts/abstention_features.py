@@ -27,7 +27,7 @@ import torch
 from rag.core.settings import get_settings
 from rag.evaluation import squad
 from rag.evaluation.calibration import choose_threshold, expected_f1
-from rag.evaluation.evaluate import _index_paragraphs, _throwaway_pipeline
+from rag.evaluation.evaluate import index_paragraphs, throwaway_pipeline
 
 SIGNALS = {
     "confidence": ["c1"],
@@ -47,8 +47,8 @@ def collect(file: Path, limit: int, seed: int = 13) -> list[dict]:
     examples = rng.sample(every, min(limit, len(every)))
     rows = []
     with tempfile.TemporaryDirectory(prefix="rag-abstention-") as tmp:
-        pipeline = _throwaway_pipeline(get_settings(), None, None, tmp)
-        _index_paragraphs(pipeline, [e for e in every if e.article not in held_out])
+        pipeline = throwaway_pipeline(get_settings(), None, None, tmp)
+        index_paragraphs(pipeline, [e for e in every if e.article not in held_out])
         for ex in examples:
             result = pipeline.ask(ex.question)
             best = result.answers[0] if result.answers else None

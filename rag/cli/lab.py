@@ -35,6 +35,7 @@ def eval_(
 ) -> None:
     """Score the reader or the whole pipeline on SQuAD questions (v2.0: abstention scored)."""
     from rag.evaluation import evaluate as evaluation
+    from rag.evaluation.calibration import write_threshold as store_threshold
 
     settings = get_settings()
     if not file.is_file():
@@ -43,7 +44,8 @@ def eval_(
         if calibrate:
             report = evaluation.calibrate(file, settings, limit=limit)
             if write_threshold:
-                evaluation.write_threshold(Path(settings.reader_model), report, file)
+                note = evaluation.calibration_note(report, file)
+                store_threshold(Path(settings.reader_model), report["threshold"], note)
         else:
             report, preds = evaluation.evaluate(
                 file, settings, reader_only=reader_only, limit=limit, top_k=top_k
@@ -80,7 +82,7 @@ def perturb(
 ) -> None:
     """Write a SQuAD 2.0 file of perturbed copies, to measure abstention and robustness."""
     from rag.evaluation import squad
-    from rag.training.negatives import perturbed_examples
+    from rag.evaluation.perturb import perturbed_examples
 
     if not file.is_file():
         fail(f"{file}: no such file")
@@ -97,7 +99,8 @@ def perturb(
 
 def train_reader(install: bool = False, recipe: Path | None = None, **options) -> None:
     """Fine-tune the extractive reader from the packaged MiniLM encoder."""
-    from rag.training.config import RecipeError, from_cli, recipe_stages
+    from rag.training.config import from_cli
+    from rag.training.recipes import RecipeError, recipe_stages
 
     cfg = from_cli(options, base_model=get_settings().embedding_model)
     for f in [*cfg.files, *([cfg.validation] if cfg.validation else [])]:
@@ -114,10 +117,10 @@ def train_reader(install: bool = False, recipe: Path | None = None, **options) -
     if cfg.teacher_targets is not None or cfg.write_targets:
         _check_targets_options(cfg, recipe)
     if cfg.write_targets:
-        from rag.training.trainer import Trainer
+        from rag.training.target_writer import write_targets
 
         with clear_errors():
-            result = Trainer(cfg, echo=lambda m: typer.echo(m, err=True)).write_targets()
+            result = write_targets(cfg, echo=lambda m: typer.echo(m, err=True))
         typer.echo(json.dumps(result))
         return
     if recipe is None:

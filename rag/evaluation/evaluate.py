@@ -17,7 +17,6 @@ that maximises right answers plus right abstentions (v2.0 F1) over that mix.
 from __future__ import annotations
 
 import random
-import statistics
 import tempfile
 import time
 from collections.abc import Sequence
@@ -30,18 +29,10 @@ from rag.core.types import Document
 from rag.documents.ingest import make_document
 from rag.evaluation import squad
 from rag.evaluation.calibration import choose_threshold, expected_f1
-from rag.evaluation.calibration import write_threshold as store_threshold
+from rag.evaluation.report import answer_scores, reading_summary
 from rag.service.pipeline import Pipeline
 
 READ_BATCH = 32
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return 0.0
-    if len(values) == 1:
-        return float(values[0])
-    return float(statistics.quantiles(values, n=100, method="inclusive")[round(q) - 1])
 
 
 def paragraph_documents(examples: Sequence[squad.Example]) -> list[Document]:
@@ -57,7 +48,8 @@ def paragraph_documents(examples: Sequence[squad.Example]) -> list[Document]:
     ]
 
 
-def _index_paragraphs(pipeline: Pipeline, examples: Sequence[squad.Example]) -> int:
+def index_paragraphs(pipeline: Pipeline, examples: Sequence[squad.Example]) -> int:
+    """Index the paragraphs of ``examples`` (one document each); how many."""
     documents = paragraph_documents(examples)
     with tqdm(total=len(documents), desc="indexing paragraphs", unit="para") as bar:
         for lo in range(0, len(documents), 256):
@@ -66,7 +58,8 @@ def _index_paragraphs(pipeline: Pipeline, examples: Sequence[squad.Example]) -> 
     return len(documents)
 
 
-def _throwaway_pipeline(settings: Settings, reader, embedder, tmp: str) -> Pipeline:
+def throwaway_pipeline(settings: Settings, reader, embedder, tmp: str) -> Pipeline:
+    """A pipeline over a fresh index in ``tmp``, never the user's."""
     pipeline = Pipeline(
         settings.model_copy(update={"index_dir": Path(tmp) / "index"}),
         reader=reader,
@@ -172,46 +165,15 @@ def evaluate(
         rows = _read_gold_paragraphs(pipeline, examples)
     else:
         with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-            pipeline = _throwaway_pipeline(settings, reader, embedder, tmp)
+            pipeline = throwaway_pipeline(settings, reader, embedder, tmp)
             # every paragraph of the file, not only the sampled questions' own: a sample
             # must not make the haystack smaller
-            report["paragraphs"] = _index_paragraphs(pipeline, every)
+            report["paragraphs"] = index_paragraphs(pipeline, every)
             rows = _ask_all(pipeline, examples, top_k)
             pipeline.close()
-    predictions = {r["id"]: r["prediction"] for r in rows}
-    answerable = [e for e in examples if not e.impossible]
-    report.update({k: round(v, 2) for k, v in squad.score(predictions, answerable).items()})
-    # what the user gets: an abstention is the empty answer (official SQuAD 2.0 metric)
-    shown = {r["id"]: r["prediction"] if r["answered"] else "" for r in rows}
-    report.update(
-        {
-            f"v2_{k}": round(v, 2) if isinstance(v, float) else v
-            for k, v in squad.score_v2(shown, examples).items()
-        }
-    )
-    n = max(len(rows), 1)
-    latencies = [r["ms"] for r in rows]
-    has_answer = [r for r in rows if not r["impossible"]]
-    ranks = [r["gold_rank"] for r in has_answer if "gold_rank" in r]
-    if ranks:
-        report["retrieval_recall_at_1"] = round(100.0 * sum(r == 1 for r in ranks) / len(ranks), 2)
-        report["retrieval_recall_at_5"] = round(
-            100.0 * sum(r is not None for r in ranks) / len(ranks), 2
-        )
-    report.update(
-        {
-            "retrieval_recall": round(
-                100.0 * sum(r["retrieved"] for r in has_answer) / max(len(has_answer), 1), 2
-            ),
-            "answered": round(100.0 * sum(r["answered"] for r in rows) / n, 2),
-            "abstained": round(100.0 * sum(not r["answered"] for r in rows) / n, 2),
-            "threshold": pipeline.threshold,
-            "latency_ms_p50": round(_percentile(latencies, 50), 1),
-            "latency_ms_p95": round(_percentile(latencies, 95), 1),
-            "reader": pipeline.reader.model_name,
-        }
-    )
-    return report, predictions
+    report.update(answer_scores(rows, examples))
+    report.update(reading_summary(rows, pipeline.threshold, pipeline.reader.model_name))
+    return report, {r["id"]: r["prediction"] for r in rows}
 
 
 def calibrate(
@@ -236,8 +198,8 @@ def calibrate(
         examples = rng.sample(examples, limit)
     indexed = [e for e in every if e.article not in held_out]
     with tempfile.TemporaryDirectory(prefix="rag-calibrate-") as tmp:
-        pipeline = _throwaway_pipeline(settings, reader, embedder, tmp)
-        _index_paragraphs(pipeline, indexed)
+        pipeline = throwaway_pipeline(settings, reader, embedder, tmp)
+        index_paragraphs(pipeline, indexed)
         rows = _ask_all(pipeline, examples, None)
         pipeline.close()
     answerable, unanswerable, impossible = [], [], 0
@@ -266,15 +228,13 @@ def calibrate(
     }
 
 
-def write_threshold(model_dir: Path, report: dict, file: Path) -> None:
-    """Record the threshold of a ``calibrate`` report, and how it was chosen, next to the
-    reader's weights."""
-    store_threshold(
-        model_dir,
-        report["threshold"],
+def calibration_note(report: dict, file: Path) -> str:
+    """How a :func:`calibrate` report chose its threshold, as stored beside the reader's
+    weights (:func:`rag.evaluation.calibration.write_threshold`)."""
+    return (
         f"rag eval --calibrate on {Path(file).name}: {report['answerable_questions']} answerable "
         f"and {report['unanswerable_questions']} unanswerable questions "
         f"({report.get('unanswerable_marked_impossible', 0)} marked impossible, the others "
         "from articles not indexed), maximising right answers plus right abstentions "
-        "(SQuAD 2.0 F1) through the full pipeline",
+        "(SQuAD 2.0 F1) through the full pipeline"
     )

@@ -1,6 +1,7 @@
 """Phrases of questions and paragraphs: years, numbers and names, and a question
-turned into a statement. The negatives (rag.training.negatives) swap such phrases to make a
-question the paragraph no longer answers, or a distracting sentence (AddSent).
+turned into a statement. The edits of :mod:`rag.evaluation.edits` swap such phrases to
+make a question the paragraph no longer answers, or a distracting sentence (AddSent), for
+``rag perturb``'s evaluation sets and the training lab's "not here" pairs alike.
 """
 
 from __future__ import annotations

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING
 from rag.core.exports import lazy_getattr
 
 if TYPE_CHECKING:
-    from rag.training.config import TrainConfig, recipe_stages
+    from rag.training.config import TrainConfig
+    from rag.training.recipes import recipe_stages
     from rag.training.trainer import Trainer
 
 #: public name → the module that defines it, imported on first use (the
 #: modules load torch or other heavy libraries)
 _EXPORTS = {
     "TrainConfig": "rag.training.config",
-    "recipe_stages": "rag.training.config",
+    "recipe_stages": "rag.training.recipes",
     "Trainer": "rag.training.trainer",
 }
 __all__ = [

@@ -1,5 +1,6 @@
 """Reader checkpoints of a training run: saved, scored on validation, kept when best,
-and calibrated (the abstention threshold stored beside the weights)."""
+and calibrated (the abstention threshold stored beside the weights); and the state that
+``--resume`` goes on from (``resume.pt``: weights, optimiser, progress)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import random
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -95,3 +97,46 @@ def calibrate(
         stride=stride,
     )
     return threshold, len(unanswerable)
+
+
+@dataclass
+class Progress:
+    """Where a run is: what ``--resume`` restores (with the weights and the optimiser)."""
+
+    step: int = 0
+    epoch: int = 0
+    #: batches of the current epoch already trained on: a resumed run skips them
+    batch: int = 0
+    best_f1: float = -1.0
+    elapsed_s: float = 0.0
+
+
+def save_state(folder: Path, model, ema, optim: torch.optim.Optimizer, at: Progress) -> None:
+    """What ``--resume`` needs to go on where this run stops (written, then renamed)."""
+    state = {
+        "model": model.state_dict(),
+        "ema": ema.state_dict() if ema is not None else None,
+        "optim": optim.state_dict(),
+        "progress": vars(at).copy(),
+    }
+    tmp = folder / "resume.pt.tmp"
+    torch.save(state, tmp)
+    tmp.replace(folder / "resume.pt")
+
+
+def load_state(folder: Path, device: str) -> dict:
+    path = folder / "resume.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"nothing to resume: {path} does not exist")
+    return torch.load(path, map_location=device, weights_only=True)
+
+
+def saved_progress(state: dict) -> dict:
+    """The progress saved in a resume state (flat keys in states saved before 0.2)."""
+    saved = (
+        state["progress"]
+        if "progress" in state
+        else {k: state[k] for k in ("step", "epoch", "best_f1", "elapsed_s")}
+    )
+    # States saved before the batch was recorded repeated their epoch from its start
+    return {"batch": 0, **saved}

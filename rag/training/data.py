@@ -8,10 +8,12 @@ holds no answer), and batched by similar length so that padding costs little.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult, Pool
 
 import numpy as np
 import torch
@@ -20,11 +22,10 @@ from rag.evaluation import squad
 from rag.reading.windows import compact_tokens, context_mask, encode_windows, pad_compact
 from rag.training.config import TrainConfig
 from rag.training.negatives import NegativeMaker, Pair, make_pairs
+from rag.training.targets import SparseTargets, load_targets
 from rag.training.teachers import (
-    SparseTargets,
     TeacherWindow,
     WindowText,
-    load_targets,
     same_vocabulary,
     teacher_max_length,
     teacher_windows,
@@ -102,6 +103,52 @@ def epoch_features(
     counts["windows"] = len(features)
     counts["no-answer windows"] = sum(f.starts == [0] for f in features)
     return features, dict(counts)
+
+
+def describe_epoch(epoch: int, counts: dict[str, int]) -> str:
+    """The line a run prints for an epoch's windows: the pairs of each kind, the windows."""
+    return f"epoch {epoch}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+
+
+class EpochWindows:
+    """The windows of the epoch being trained on and, on an accelerator, the next
+    epoch's, built in another process while this one trains (on a CPU both would fight
+    for the same cores)."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        train: Sequence[squad.Example],
+        epoch: int,
+        echo: Callable[[str], None],
+    ) -> None:
+        self.cfg, self.train, self.echo = cfg, train, echo
+        self._pool: Pool | None = None
+        if cfg.prefetch if cfg.prefetch is not None else not cfg.device.startswith("cpu"):
+            self._pool = multiprocessing.get_context("spawn").Pool(1)
+        self.features = self._build(epoch)
+        self._upcoming: AsyncResult | None = None
+        if self._pool is not None:
+            self._upcoming = self._pool.apply_async(epoch_features, (cfg, epoch + 1))
+
+    def _build(self, epoch: int) -> list[Feature]:
+        features, counts = epoch_features(self.cfg, epoch, self.train)
+        self.echo(describe_epoch(epoch, counts))
+        return features
+
+    def advance(self, epoch: int) -> None:
+        """Make ``epoch``'s windows the current ones (and start building the next)."""
+        if self._upcoming is None:
+            self.features = self._build(epoch)
+            return
+        self.features, counts = self._upcoming.get()
+        self.echo(describe_epoch(epoch, counts))
+        self._upcoming = self._pool.apply_async(epoch_features, (self.cfg, epoch + 1))
+
+    def close(self) -> None:
+        """Stop the other process: an epoch still being built is not needed any more."""
+        if self._pool is not None:
+            self._pool.terminate()
 
 
 def build_features(

@@ -15,13 +15,17 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from rag.core.settings import Settings, get_settings
 from rag.evaluation import squad
+
+if TYPE_CHECKING:
+    from rag.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 #: Passages retrieved per question; the first one without the answer is kept.
@@ -144,3 +148,13 @@ def save(cache: Path, examples: Sequence[squad.Example], negatives: Mapping[str,
 
 def load(cache: Path) -> Mapping[str, str]:
     return json.loads(cache.read_text())["negatives"] if cache.is_file() else {}
+
+
+def mine_for_run(
+    cfg: TrainConfig, train: Sequence[squad.Example], echo: Callable[[str], None]
+) -> None:
+    """A run's retrieved negatives, mined (or reused) before its first epoch, when it
+    draws any: every epoch then reads them from ``cfg.mined_path``."""
+    if cfg.retrieved_negatives > 0:
+        mined = mined_negatives(train, cfg.mined_path, reuse=cfg.mined_from)
+        echo(f"retrieved negatives: {len(mined)} questions ({cfg.mined_path})")

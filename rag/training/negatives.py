@@ -11,34 +11,29 @@ holds an answer. Six kinds of pair correct that, each a share of the questions:
   question among those without its answer (mined beforehand, :mod:`rag.training.mining`): no
   answer.
 * **changed question** (SQuAD 2.0 style): an entity, number or year of the question
-  that the paragraph mentions is swapped for another of the same kind that it does
-  not mention (or the question is negated), so that the paragraph no longer answers
-  it: no answer.
-* **distractor** (AddSent, Jia & Liang 2017): a sentence that echoes the question with
-  its key entities changed and a fake answer of the gold answer's kind is inserted
-  into the paragraph; the answer stays the original span.
-* **answer removed**: the gold paragraph with its answer cut out, so that it still
-  describes what the question asks about but no longer says it ("Russia's foreign
-  minister, Sergei Lavrov, met Kim" → "Russia's foreign minister met Kim"): the
-  commas or brackets that set the answer off go with it; where the answer is not set
-  off, the sentences holding it go, if the rest still shares words with the question:
-  no answer.
+  that the paragraph mentions swapped for one it does not mention (or the question
+  negated): no answer.
+* **distractor** (AddSent, Jia & Liang 2017): a sentence echoing the question about
+  other entities, with a fake answer, inserted into the paragraph; the answer stays.
+* **answer removed**: the gold paragraph with its answer cut out: no answer.
+
+The last three are edits of the example, made by :class:`rag.evaluation.edits.ExampleEditor`:
+``rag perturb`` builds its evaluation sets from the same edits, and evaluation may not
+import the training lab, so the edits live there and only the pairing lives here.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from rag.core.text import STOPWORDS, sentence_spans, words
+from rag.core.text import STOPWORDS, words
 from rag.evaluation import squad
-from rag.training.phrases import negate, phrase_kind, phrases, statement
+from rag.evaluation.edits import ExampleEditor
 
 ANSWER = "answer"
 UNANSWERABLE = "unanswerable"  #: a SQuAD 2.0 question marked impossible
@@ -58,8 +53,6 @@ KINDS = (
     DISTRACTOR,
     ANSWER_REMOVED,
 )
-#: Question words the rest of a paragraph must share once its answer sentences are cut.
-MIN_SHARED_WORDS = 2
 
 
 class Pair(NamedTuple):
@@ -92,50 +85,11 @@ class NegativeMaker:
         self, examples: Sequence[squad.Example], retrieved: Mapping[str, str] | None = None
     ) -> None:
         self.retrieved_passages = retrieved if retrieved is not None else {}
-        self.paragraphs: dict[str, list[str]] = {}
-        for ex in examples:
-            paras = self.paragraphs.setdefault(ex.article, [])
-            if not paras or paras[-1] != ex.context:
-                paras.append(ex.context)
+        self.editor = ExampleEditor(examples)
+        self.paragraphs = self.editor.paragraphs
         self.articles = sorted(self.paragraphs)
-        # Phrases by article and kind: a swapped name should come from the same topic.
-        self.article_phrases: dict[str, dict[str, list[str]]] = {}
-        for article, paras in self.paragraphs.items():
-            pools: dict[str, set[str]] = {}
-            for para in paras:
-                for a, b, kind in phrases(para):
-                    pools.setdefault(kind, set()).add(para[a:b])
-            self.article_phrases[article] = {k: sorted(v) for k, v in pools.items()}
-        # ... and from any article when its own article has none left to offer
-        self.all_phrases = {
-            kind: sorted(
-                {p for pools in self.article_phrases.values() for p in pools.get(kind, [])}
-            )
-            for kind in ("name", "number", "year")
-        }
-        # Fake answers for distractors: gold answers of other questions, by kind.
-        answers: dict[str, set[str]] = {}
-        for ex in examples:
-            if ex.answers:
-                answers.setdefault(phrase_kind(ex.answers[0]), set()).add(ex.answers[0])
-        self.fake_answers = {k: sorted(v) for k, v in answers.items()}
         self._df: dict[str, Counter] = {}
         self._words: dict[str, list[set[str]]] = {}
-        self._norm: dict[str, str] = {}
-
-    def _normalized(self, context: str) -> str:
-        """Normalised paragraph, padded with spaces; paragraphs recur, so it is cached."""
-        norm = self._norm.get(context)
-        if norm is None:
-            norm = self._norm[context] = f" {squad.normalize_answer(context)} "
-        return norm
-
-    def _mentions(self, context: str, phrase: str) -> bool:
-        return f" {squad.normalize_answer(phrase)} " in self._normalized(context)
-
-    def _has_answer(self, context: str, answers: Sequence[str]) -> bool:
-        norm = self._normalized(context)
-        return any(squad.normalize_answer(a) in norm for a in answers if a)
 
     # ------------------------------------------------------------------ paragraphs
 
@@ -146,7 +100,7 @@ class NegativeMaker:
         else:
             pool = self.paragraphs[rng.choice(self.articles)]
         other = rng.choice(pool)
-        if other == ex.context or self._has_answer(other, ex.answers):
+        if other == ex.context or self.editor.has_answer(other, ex.answers):
             return None
         return Pair(ex.question, other, [], OTHER_PARAGRAPH)
 
@@ -167,7 +121,7 @@ class NegativeMaker:
             if para == ex.context:
                 continue
             score = sum(math.log(1 + n / df[w]) for w in q & ws)
-            if score > best_score and not self._has_answer(para, ex.answers):
+            if score > best_score and not self.editor.has_answer(para, ex.answers):
                 best, best_score = para, score
         if best is None:
             return None
@@ -178,181 +132,25 @@ class NegativeMaker:
         text = self.retrieved_passages.get(ex.id)
         return Pair(ex.question, text, [], RETRIEVED) if text else None
 
-    # ------------------------------------------------------------------ questions
-
-    def _replacement(
-        self, ex: squad.Example, original: str, kind: str, rng: random.Random, avoid: str
-    ) -> str | None:
-        """Another phrase of the same kind that ``avoid`` (the paragraph) never mentions."""
-        if kind in ("year", "number"):
-            digits = original.replace(",", "")
-            try:
-                value = float(digits)
-            except ValueError:
-                value = None
-            if value is not None:
-                for _ in range(5):
-                    if kind == "year":
-                        new = str(int(value) + rng.choice([-1, 1]) * rng.randint(2, 40))
-                    else:
-                        factor = rng.choice([0.5, 2, 3, 1.5, 10])
-                        new = str(int(value * factor)) if value * factor >= 1 else "2"
-                    if new != digits and not self._mentions(avoid, new):
-                        return new
-            return None
-        own = self.article_phrases.get(ex.article, {}).get(kind, [])
-        anywhere = self.all_phrases.get(kind, [])
-        for attempt in range(10):
-            pool = own if attempt < 6 else anywhere
-            if not pool:
-                continue
-            new = rng.choice(pool)
-            if (
-                new.lower() != original.lower()
-                and not self._mentions(avoid, new)
-                and (original.lower() not in new.lower())
-            ):
-                return new
-        return None
+    # ------------------------------------------------------------------ edits of the example
 
     def changed_question(self, ex: squad.Example, rng: random.Random) -> Pair | None:
-        """Swap a phrase that ties the question to the paragraph for one the paragraph lacks;
-        negate the question when nothing can be swapped."""
-        candidates = [
-            (a, b, kind)
-            for a, b, kind in phrases(ex.question)
-            if self._mentions(ex.context, ex.question[a:b])
-        ]
-        rng.shuffle(candidates)
-        for a, b, kind in candidates:
-            new = self._replacement(ex, ex.question[a:b], kind, rng, ex.context)
-            if new is not None:
-                question = ex.question[:a] + new + ex.question[b:]
-                return Pair(question, ex.context, [], CHANGED_QUESTION)
-        negated = negate(ex.question)
-        if negated is not None and rng.random() < 0.3:
-            return Pair(negated, ex.context, [], CHANGED_QUESTION)
-        return None
-
-    # ------------------------------------------------------------------ distractors
-
-    def distractor_sentence(self, ex: squad.Example, rng: random.Random) -> str | None:
-        """The question turned into a statement about other entities, with a fake answer."""
-        if not ex.answers:
-            return None
-        question = ex.question.strip().rstrip("?").strip()
-        swapped, changed = question, 0
-        for a, b, kind in reversed(phrases(question)):
-            new = self._replacement(ex, question[a:b], kind, rng, ex.context)
-            if new is not None:
-                swapped = swapped[:a] + new + swapped[b:]
-                changed += 1
-        if not changed:
-            return None
-        answer_kind = phrase_kind(ex.answers[0])
-        fakes = self.fake_answers.get(answer_kind) or []
-        gold = {squad.normalize_answer(a) for a in ex.answers}
-        fake = None
-        for _ in range(8):
-            if not fakes:
-                break
-            candidate = rng.choice(fakes)
-            if squad.normalize_answer(candidate) not in gold and not self._mentions(
-                ex.context, candidate
-            ):
-                fake = candidate
-                break
-        if fake is None:
-            return None
-        return statement(swapped, fake)
-
-    def distracted(self, ex: squad.Example, rng: random.Random) -> squad.Example | None:
-        """The example with a distracting sentence inserted into its paragraph at a sentence
-        boundary, and its answers at their new offsets."""
-        sentence = self.distractor_sentence(ex, rng)
-        if sentence is None:
-            return None
-        at = rng.choice(sentence_bounds(ex.context))
-        insert = " " + sentence if at == len(ex.context) else sentence + " "
-        context = ex.context[:at] + insert + ex.context[at:]
-        answers = []
-        for text, start in zip(ex.answers, ex.answer_starts, strict=True):
-            start = start + len(insert) if start >= at else start
-            if context[start : start + len(text)] == text:
-                answers.append((text, start))
-        if not answers:
-            return None
-        return replace(
-            ex,
-            context=context,
-            answers=tuple(t for t, _ in answers),
-            answer_starts=tuple(s for _, s in answers),
-        )
+        """The paragraph against a question it no longer answers (no answer)."""
+        question = self.editor.changed_question(ex, rng)
+        return Pair(question, ex.context, [], CHANGED_QUESTION) if question is not None else None
 
     def distractor(self, ex: squad.Example, rng: random.Random) -> Pair | None:
-        """A training pair: the question against its distracted paragraph; the answer stays."""
-        moved = self.distracted(ex, rng)
+        """The question against its paragraph with a distracting sentence; the answer stays."""
+        moved = self.editor.distracted(ex, rng)
         if moved is None:
             return None
         spans = {(s, s + len(t)) for t, s in zip(moved.answers, moved.answer_starts, strict=True)}
         return Pair(ex.question, moved.context, sorted(spans), DISTRACTOR)
 
-    # ------------------------------------------------------------------ answer removed
-
     def answer_removed(self, ex: squad.Example, rng: random.Random) -> Pair | None:
         """The question against its own paragraph with the answer cut out (no answer)."""
-        if not ex.answers:
-            return None
-        context = without_set_off(ex.context, ex.answers[0])
-        if context is None or self._has_answer(context, ex.answers):
-            context = without_sentences(ex.context, ex.answers, ex.answer_starts)
-            if context is None or self._has_answer(context, ex.answers):
-                return None
-            asked = {w for w in words(ex.question) if w not in STOPWORDS}
-            if len(asked & set(words(context))) < MIN_SHARED_WORDS:
-                return None
-        return Pair(ex.question, context, [], ANSWER_REMOVED)
-
-
-def sentence_bounds(text: str) -> list[int]:
-    """Offsets where sentences of ``text`` start, and its start and end."""
-    return sorted({0, len(text), *(start for start, _ in sentence_spans(text))})
-
-
-def _set_off(context: str, start: int, end: int) -> tuple[int, int] | None:
-    """The cut that takes the answer at [start, end) with the commas or brackets setting
-    it off (", X," or ", X." or " (X)"), or None where cutting would leave a gap."""
-    before, after = context[max(0, start - 2) : start], context[end : end + 1]
-    if before == ", " and after == ",":
-        return start - 2, end + 1
-    if before == ", " and after in (".", ";", ""):
-        return start - 2, end
-    if before == " (" and after == ")":
-        return start - 2, end + 1
-    return None
-
-
-def without_set_off(context: str, answer: str) -> str | None:
-    """``context`` with every occurrence of ``answer`` cut with what sets it off; None when
-    an occurrence is not set off (cutting it would leave a sentence with a gap)."""
-    starts = [m.start() for m in re.finditer(re.escape(answer), context)] if answer else []
-    cuts = [_set_off(context, s, s + len(answer)) for s in starts]
-    if not cuts or any(c is None for c in cuts):
-        return None
-    for a, b in sorted((c for c in cuts if c is not None), reverse=True):
-        context = context[:a] + context[b:]
-    return context
-
-
-def without_sentences(context: str, answers: Sequence[str], starts: Sequence[int]) -> str | None:
-    """``context`` without the sentences that hold a gold answer span; None when no
-    sentence would be left or none would go."""
-    sentences = list(itertools.pairwise(sentence_bounds(context)))
-    spans = [(s, s + len(a)) for a, s in zip(answers, starts, strict=True)]
-    kept = [(a, b) for a, b in sentences if not any(s < b and e > a for s, e in spans)]
-    if not kept or len(kept) == len(sentences):
-        return None
-    return "".join(context[a:b] for a, b in kept).strip()
+        context = self.editor.answer_removed(ex)
+        return Pair(ex.question, context, [], ANSWER_REMOVED) if context is not None else None
 
 
 def make_pairs(
@@ -381,38 +179,3 @@ def make_pairs(
                 if pair is not None:
                     pairs.append(pair)
     return pairs
-
-
-def perturbed_examples(
-    examples: Sequence[squad.Example],
-    changed_questions: float,
-    distractors: float,
-    seed: int = 13,
-) -> list[squad.Example]:
-    """Evaluation copies of answerable questions: SQuAD 2.0-style unanswerable ones (the
-    question changed, the paragraph kept) and AddSent-style ones (the question kept, a
-    distracting sentence in the paragraph, the same answers at their new offsets)."""
-    rng = random.Random(seed)
-    maker = NegativeMaker(examples)
-    out: list[squad.Example] = []
-    for ex in examples:
-        if not ex.answers:
-            continue
-        if changed_questions > 0 and rng.random() < changed_questions:
-            pair = maker.changed_question(ex, rng)
-            if pair is not None:
-                out.append(
-                    replace(
-                        ex,
-                        id=f"{ex.id}-changed",
-                        question=pair.question,
-                        answers=(),
-                        answer_starts=(),
-                        impossible=True,
-                    )
-                )
-        if distractors > 0 and rng.random() < distractors:
-            moved = maker.distracted(ex, rng)
-            if moved is not None:
-                out.append(replace(moved, id=f"{ex.id}-distractor", paragraph=-1 - ex.paragraph))
-    return out

@@ -18,16 +18,17 @@ H100 to 350 windows/s, against 750 for training the teacher itself.
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from rag.core.errors import TargetsError
 from rag.reading.windows import compact_tokens, context_mask, pad_compact
+
+if TYPE_CHECKING:
+    from rag.training.config import TrainConfig
 
 #: Teacher tokens beyond the student's window length: room for the teacher's own
 #: special tokens and a tokenizer that splits a little finer.
@@ -201,92 +202,14 @@ def ensemble_targets(
     return start, end
 
 
-# --------------------------------------------------------------------------- stored targets
-#
-# A teacher too large or too slow for the machine that trains the student (MPNet reads
-# 24 windows/s on the 2-core CPU, where the student trains at ~17) can teach through
-# targets written once where it runs fast: its distributions over each window of the
-# coming epochs, kept sparse. The windows of an epoch depend on (seed, epoch) and the
-# options alone, so the student's run rebuilds exactly the windows the targets were
-# written for; a checksum of every window's tokens makes sure of it.
-
-#: Positions kept per window and distribution: the rest of the mass is dropped.
-TOP_K = 16
-TARGETS_INFO = "targets.json"
-
-
-@dataclass
-class SparseTargets:
-    """One window's stored soft targets: the ``TOP_K`` most probable student positions
-    for start and end, with their log-probabilities at temperature 1."""
-
-    start_pos: np.ndarray  #: int16
-    start_logp: np.ndarray  #: float16
-    end_pos: np.ndarray
-    end_logp: np.ndarray
-
-
-def window_checksum(input_ids: np.ndarray) -> int:
-    return zlib.crc32(np.asarray(input_ids, dtype=np.int32).tobytes())
-
-
-def sparse(probs: torch.Tensor, k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` most probable positions of each row of ``probs`` (B, L) and their
-    log-probabilities (rows shorter than ``k`` padded with position -1, log p -inf)."""
-    top = torch.topk(probs.float(), min(k, probs.shape[1]), dim=1)
-    pos = np.full((probs.shape[0], k), -1, dtype=np.int16)
-    logp = np.full((probs.shape[0], k), -np.inf, dtype=np.float16)
-    pos[:, : top.indices.shape[1]] = top.indices.cpu().numpy()
-    logp[:, : top.values.shape[1]] = torch.log(top.values).cpu().numpy()
-    return pos, logp
-
-
-def dense_targets(
-    targets: Sequence[SparseTargets], length: int, temperature: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Start and end distributions (B, ``length``) from stored targets, at
-    ``temperature``: exp(log p / T) renormalised over the kept positions (exact for one
-    teacher's kept positions; an ensemble's mean is softened as one distribution)."""
-    result = []
-    for pos_field, logp_field in (("start_pos", "start_logp"), ("end_pos", "end_logp")):
-        pos = torch.from_numpy(np.stack([getattr(t, pos_field) for t in targets]).astype(np.int64))
-        logp = np.stack([getattr(t, logp_field) for t in targets]).astype(np.float32)
-        logp = torch.from_numpy(logp)
-        keep = (pos >= 0) & (pos < length)
-        weights = torch.softmax((logp / temperature).masked_fill(~keep, float("-inf")), dim=1)
-        out = torch.zeros(len(targets), length)
-        out.scatter_add_(1, pos.clamp(0, length - 1), weights.nan_to_num(0.0))
-        result.append(out)
-    return result[0], result[1]
-
-
-def save_targets(
-    folder: Path, epoch: int, checksums: np.ndarray, rows: dict[str, np.ndarray]
-) -> None:
-    """One epoch's targets (written, then renamed: a cut-off write leaves no file)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"epoch-{epoch}.tmp.npz"
-    np.savez_compressed(tmp, checksum=checksums, **rows)
-    tmp.replace(folder / f"epoch-{epoch}.npz")
-
-
-def load_targets(folder: Path, epoch: int, input_ids: Sequence[np.ndarray]) -> list[SparseTargets]:
-    """The stored targets of ``epoch``, one per window, after checking they were written
-    for exactly these windows."""
-    path = folder / f"epoch-{epoch}.npz"
-    if not path.is_file():
-        written = sorted(p.name for p in folder.glob("epoch-*.npz"))
-        raise TargetsError(
-            f"{path}: no targets for epoch {epoch} (written: {', '.join(written) or 'none'})"
-        )
-    data = np.load(path)
-    checksums = data["checksum"]
-    if len(checksums) != len(input_ids) or any(
-        int(c) != window_checksum(ids) for c, ids in zip(checksums, input_ids, strict=True)
-    ):
-        raise TargetsError(
-            f"{path} was written for other windows: the run must have the options "
-            "(seed, shares of each kind, window length, stride, data) of the one that wrote it"
-        )
-    arrays = [data[name] for name in ("start_pos", "start_logp", "end_pos", "end_logp")]
-    return [SparseTargets(*(a[i] for a in arrays)) for i in range(len(checksums))]
+def load_teachers(
+    cfg: TrainConfig, student_tokenizer, echo: Callable[[str], None]
+) -> list[Teacher]:
+    """The run's teachers (``--teacher``), each loaded once, saying how each reads."""
+    teachers = []
+    for path in cfg.teacher:
+        teacher = Teacher(path, cfg.device).load(student_tokenizer)
+        teachers.append(teacher)
+        how = "its own batch" if teacher.same_vocab else "the windows in its own tokens"
+        echo(f"distilling from {path}, reading {how} (weight {cfg.distill_weight})")
+    return teachers

@@ -46,7 +46,7 @@ def test_bench_scale_on_a_small_synthetic_corpus(tmp_path):
     assert not list(tmp_path.glob("rag-bench-scale-*")), "throwaway indexes are removed"
 
 
-@pytest.mark.server
+@pytest.mark.model
 def test_bench_index_on_the_seeds():
     report = indexing.run()
     assert report["documents"] == 3 and report["passages"] >= 3
@@ -54,7 +54,7 @@ def test_bench_index_on_the_seeds():
     assert report["index_command_s"] > report["index_in_process_s"]
 
 
-@pytest.mark.server
+@pytest.mark.training
 def test_bench_train_times_each_way_of_batching_on_a_fixture():
     fixture = FIXTURES / "mini_squad.json"
     report = training.run(fixture, fixture, questions=20, steps=2, batch_size=4)

@@ -58,7 +58,7 @@ def test_eval_command_json_and_predictions(tmp_path):
 def squad2_file(tmp_path):
     """The mini fixture plus an unanswerable (changed-question) copy of its questions."""
     from rag.evaluation import squad
-    from rag.training.negatives import perturbed_examples
+    from rag.evaluation.perturb import perturbed_examples
 
     examples = squad.load([MINI])
     extra = perturbed_examples(examples, changed_questions=1.0, distractors=0.0, seed=1)
@@ -82,7 +82,8 @@ def test_squad_2_file_scores_abstention_and_open_mode_reports_recall_at_1_and_5(
 def test_calibration_through_the_pipeline_counts_impossible_questions(
     settings, reader, embedder, squad2_file, tmp_path
 ):
-    from rag.evaluation.evaluate import calibrate, write_threshold
+    from rag.evaluation.calibration import write_threshold
+    from rag.evaluation.evaluate import calibrate, calibration_note
 
     path, examples, extra = squad2_file
     report = calibrate(path, settings, unanswerable_share=0.5, reader=reader, embedder=embedder)
@@ -91,7 +92,7 @@ def test_calibration_through_the_pipeline_counts_impossible_questions(
     )
     assert report["unanswerable_marked_impossible"] >= 1
     assert 0 <= report["threshold"] <= 1 and 0 <= report["expected_f1_at_threshold"] <= 100
-    write_threshold(tmp_path, report, path)
+    write_threshold(tmp_path, report["threshold"], calibration_note(report, path))
     config = json.loads((tmp_path / "reader_config.json").read_text())
     assert (
         config["threshold"] == report["threshold"]

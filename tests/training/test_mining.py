@@ -1,6 +1,8 @@
 import json
 import random
 
+import pytest
+
 from rag.evaluation import squad
 from rag.training.mining import first_without_answer, mine, mined_negatives, save
 from rag.training.negatives import RETRIEVED, NegativeMaker, Shares, make_pairs
@@ -22,6 +24,7 @@ def test_the_first_passage_of_another_paragraph_without_the_answer_is_kept():
     assert first_without_answer([("b#0", "THE maret kask!")], "a#0", ["Maret Kask"]) is None
 
 
+@pytest.mark.model
 def test_mining_runs_the_real_retriever_and_never_returns_the_answer(tmp_path):
     examples = squad.load([MINI])
     mined = mine(examples, progress=False)

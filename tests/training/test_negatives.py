@@ -1,6 +1,9 @@
 import random
 
 from rag.evaluation import squad
+from rag.evaluation.edits import without_sentences, without_set_off
+from rag.evaluation.perturb import perturbed_examples
+from rag.evaluation.phrases import negate, phrases, statement
 from rag.training.negatives import (
     ANSWER_REMOVED,
     CHANGED_QUESTION,
@@ -9,11 +12,7 @@ from rag.training.negatives import (
     NegativeMaker,
     Shares,
     make_pairs,
-    perturbed_examples,
-    without_sentences,
-    without_set_off,
 )
-from rag.training.phrases import negate, phrases, statement
 from tests.support.paths import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"

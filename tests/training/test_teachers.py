@@ -17,15 +17,13 @@ from rag.evaluation import squad
 from rag.training.config import TrainConfig
 from rag.training.data import build_features, collate, epoch_features
 from rag.training.negatives import Shares, make_pairs
+from rag.training.targets import SparseTargets, dense_targets, sparse
 from rag.training.teachers import (
-    SparseTargets,
     Teacher,
     WindowText,
     align,
     carry_over,
-    dense_targets,
     ensemble_targets,
-    sparse,
     teacher_max_length,
     teacher_windows,
 )
@@ -57,34 +55,6 @@ def test_carry_over_sums_onto_student_positions_and_renormalises():
     assert out.tolist()[0] == pytest.approx([0.2 / 0.9, 0.0, 0.7 / 0.9])
 
 
-@pytest.fixture(scope="module")
-def student_tokenizer():
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(PACKAGED_READER)
-
-
-@pytest.fixture(scope="module")
-def permuted_teacher(tmp_path_factory, student_tokenizer):
-    """The packaged reader under a tokenizer whose ids of "the" and "of" are swapped."""
-    from transformers import AutoModelForQuestionAnswering
-
-    path = tmp_path_factory.mktemp("permuted")
-    model = AutoModelForQuestionAnswering.from_pretrained(PACKAGED_READER, dtype=torch.float32)
-    vocab = student_tokenizer.get_vocab()
-    a, b = vocab["the"], vocab["of"]
-    emb = model.get_input_embeddings().weight
-    with torch.no_grad():
-        emb[[a, b]] = emb[[b, a]].clone()
-    model.save_pretrained(path)
-    student_tokenizer.save_pretrained(path)
-    spec = json.loads((path / "tokenizer.json").read_text())
-    spec["model"]["vocab"]["the"], spec["model"]["vocab"]["of"] = b, a
-    (path / "tokenizer.json").write_text(json.dumps(spec))
-    (path / "vocab.txt").unlink(missing_ok=True)
-    return path
-
-
 def _batch(tokenizer, max_length=40, stride=16):
     examples = squad.load([FIXTURES / "mini_squad.json"])
     pairs = make_pairs(examples, Shares(other_paragraph=0.5), random.Random(2))
@@ -103,12 +73,13 @@ def test_window_texts_hold_the_characters_of_their_context_tokens(student_tokeni
         assert pieces == text.context.lower().replace(" ", "")
 
 
+@pytest.mark.model
 def test_a_teacher_with_another_vocabulary_teaches_what_it_would_on_the_students_batch(
-    student_tokenizer, permuted_teacher
+    student_tokenizer, packaged_teacher, permuted_teacher
 ):
     batch, texts = _batch(student_tokenizer)
     batch.pop("gold_starts"), batch.pop("gold_ends")
-    same = Teacher(str(PACKAGED_READER), "cpu").load(student_tokenizer)
+    same = packaged_teacher
     other = Teacher(str(permuted_teacher), "cpu").load(student_tokenizer)
     assert same.same_vocab and not other.same_vocab
     windows = teacher_windows(other.tokenizer, texts, teacher_max_length(40))
@@ -135,6 +106,7 @@ def test_a_teacher_with_another_vocabulary_teaches_what_it_would_on_the_students
         assert torch.allclose(w, g, atol=1e-4)
 
 
+@pytest.mark.model
 def test_an_epoch_gives_windows_in_the_tokens_of_each_teacher_with_another_vocabulary(
     tmp_path, permuted_teacher
 ):
@@ -162,12 +134,13 @@ def test_an_epoch_gives_windows_in_the_tokens_of_each_teacher_with_another_vocab
         assert w.starts.max() < len(f.input_ids) and w.ends.max() < len(f.input_ids)
 
 
+@pytest.mark.model
 def test_stored_targets_give_back_the_teachers_distribution_at_any_temperature(
-    student_tokenizer,
+    student_tokenizer, packaged_teacher
 ):
     batch, _ = _batch(student_tokenizer)
     batch.pop("gold_starts"), batch.pop("gold_ends")
-    teacher = Teacher(str(PACKAGED_READER), "cpu").load(student_tokenizer)
+    teacher = packaged_teacher
     length = batch["input_ids"].shape[1]
     with torch.inference_mode():
         at_1 = ensemble_targets([teacher], batch, None, 1.0)
@@ -198,6 +171,7 @@ def test_stored_targets_give_back_the_teachers_distribution_at_any_temperature(
 @pytest.mark.training
 def test_targets_written_once_teach_a_later_run_of_the_same_windows(tmp_path):
     from rag.core.settings import packaged_embedding_model
+    from rag.training.target_writer import write_targets
     from rag.training.trainer import Trainer
 
     base = dict(
@@ -212,7 +186,7 @@ def test_targets_written_once_teach_a_later_run_of_the_same_windows(tmp_path):
     writer = TrainConfig(
         **base, output=tmp_path / "teach", teacher=[str(PACKAGED_READER)], write_targets=2
     )
-    written = Trainer(writer, echo=lambda m: None).write_targets()
+    written = write_targets(writer, echo=lambda m: None)
     folder = tmp_path / "teach" / "targets"
     assert written["epochs"] == 2 and sorted(p.name for p in folder.glob("*.npz")) == [
         "epoch-0.npz",
@@ -238,7 +212,7 @@ def test_targets_written_once_teach_a_later_run_of_the_same_windows(tmp_path):
 @pytest.mark.training
 def test_a_training_run_learns_from_a_teacher_with_another_vocabulary(tmp_path, permuted_teacher):
     from rag.core.settings import packaged_embedding_model
-    from rag.training.trainer import TrainConfig, Trainer
+    from rag.training.trainer import Trainer
 
     cfg = TrainConfig(
         files=[FIXTURES / "mini_squad.json"],

@@ -8,19 +8,14 @@ import torch
 
 from rag.core.settings import packaged_embedding_model
 from rag.evaluation import squad
+from rag.training.config import TrainConfig, config_dict
 from rag.training.data import Feature, build_features, collate, length_grouped_batches
 from rag.training.negatives import Pair, Shares, make_pairs
-from rag.training.trainer import TrainConfig, Trainer, config_dict, marginal_nll, soft_target_kl
+from rag.training.student import marginal_nll, soft_target_kl
+from rag.training.trainer import Trainer
 from tests.support.paths import FIXTURES
 
 MINI = FIXTURES / "mini_squad.json"
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(packaged_embedding_model())
 
 
 def test_labels_point_at_every_gold_answer(tokenizer):
@@ -165,7 +160,7 @@ def test_a_resumed_run_goes_on_with_the_batches_of_its_epoch_it_had_not_reached(
 
 def test_the_shipped_recipe_chains_its_stages(tmp_path):
     from rag.core.settings import PACKAGED_READER
-    from rag.training.config import recipe_stages
+    from rag.training.recipes import recipe_stages
 
     command = _tiny_run(tmp_path)
     stages = recipe_stages(PACKAGED_READER / "recipe.json", command)
@@ -179,7 +174,7 @@ def test_the_shipped_recipe_chains_its_stages(tmp_path):
 
 
 def test_a_teacher_stage_trains_from_its_own_encoder_and_teaches_the_later_stages(tmp_path):
-    from rag.training.config import RecipeError, recipe_stages
+    from rag.training.recipes import RecipeError, recipe_stages
 
     recipe = tmp_path / "recipe.json"
     recipe.write_text(
