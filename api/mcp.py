@@ -13,6 +13,7 @@ that a null answer means the documents do not say (not that the tool failed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -69,76 +70,74 @@ async def _run(fn, *args):
         raise ToolError("no answer in time: the service is busy, retry later") from None
 
 
-def create_mcp(pipeline_of) -> MCPServer:
+def create_mcp(pipeline_of: Callable[[], Pipeline]) -> MCPServer:
     """The tools over ``pipeline_of()`` (a callable: the HTTP app loads its pipeline in
     its lifespan, after the routes exist)."""
-    mcp = MCPServer(
-        "rag",
-        title="Document question answering",
-        instructions=INSTRUCTIONS,
-    )
+    mcp = MCPServer("rag", title="Document question answering", instructions=INSTRUCTIONS)
+    for register in TOOLS:
+        register(mcp, pipeline_of)
+    return mcp
 
-    def pipeline() -> Pipeline:
-        return pipeline_of()
 
-    @mcp.tool(
-        title="Ask the documents",
-        description=(
-            "Answer a factual question from the indexed documents. Returns `answer` (a span "
-            "copied from a document, or null when the documents do not contain the answer), "
-            "`confidence` (0..1), `answers` (the answer and its alternatives, each with the "
-            "`sources` that gave it: doc_id, title, passage text, and the answer's character "
-            "offsets answer_start/answer_end in the document), and `passages` (every passage "
-            "read). Ask one self-contained question at a time; quote the answer with its "
-            "sources. A null answer is a finding, not an error."
-        ),
-    )
+ASK = (
+    "Answer a factual question from the indexed documents. Returns `answer` (a span "
+    "copied from a document, or null when the documents do not contain the answer), "
+    "`confidence` (0..1), `answers` (the answer and its alternatives, each with the "
+    "`sources` that gave it: doc_id, title, passage text, and the answer's character "
+    "offsets answer_start/answer_end in the document), and `passages` (every passage "
+    "read). Ask one self-contained question at a time; quote the answer with its "
+    "sources. A null answer is a finding, not an error."
+)
+SEARCH = (
+    "Find the passages most related to a query (hybrid keyword and semantic search), "
+    "best first, without extracting an answer: doc_id, title, passage text and its "
+    "character offsets in the document. Use it to explore what the documents say "
+    "about a topic; use `ask` for a direct answer."
+)
+GET_DOCUMENT = (
+    "The whole stored text of one document, by the doc_id that `ask` or `search` "
+    "cited; the character offsets they gave index into this text."
+)
+ADD_DOCUMENT = (
+    "Index a text so that later questions can be answered from it; it is searchable "
+    "as soon as this returns. The same text twice is stored once (created=false). "
+    "Over HTTP this needs the server's API key, as the REST API does."
+)
+
+
+def _ask(mcp: MCPServer, pipeline_of: Callable[[], Pipeline]) -> None:
+    @mcp.tool(title="Ask the documents", description=ASK)
     async def ask(
         question: Annotated[str, Field(description="A question in natural language.")],
         top_k: TopK = None,
     ) -> AskResult:
-        p = pipeline()
+        p = pipeline_of()
         return await _run(p.ask, question, top_k, p.settings.request_timeout)
 
-    @mcp.tool(
-        title="Search passages",
-        description=(
-            "Find the passages most related to a query (hybrid keyword and semantic search), "
-            "best first, without extracting an answer: doc_id, title, passage text and its "
-            "character offsets in the document. Use it to explore what the documents say "
-            "about a topic; use `ask` for a direct answer."
-        ),
-    )
+
+def _search(mcp: MCPServer, pipeline_of: Callable[[], Pipeline]) -> None:
+    @mcp.tool(title="Search passages", description=SEARCH)
     async def search(
         query: Annotated[str, Field(description="Words or a question.")],
         top_k: TopK = None,
     ) -> SearchResult:
-        p = pipeline()
+        p = pipeline_of()
         return SearchResult(query, await _run(p.search, query, top_k, p.settings.request_timeout))
 
-    @mcp.tool(
-        title="Read a document",
-        description=(
-            "The whole stored text of one document, by the doc_id that `ask` or `search` "
-            "cited; the character offsets they gave index into this text."
-        ),
-    )
+
+def _get_document(mcp: MCPServer, pipeline_of: Callable[[], Pipeline]) -> None:
+    @mcp.tool(title="Read a document", description=GET_DOCUMENT)
     async def get_document(
         doc_id: Annotated[str, Field(description="A doc_id from a citation.")],
     ) -> Document:
-        document = pipeline().store.document(doc_id) if ingest.valid_doc_id(doc_id) else None
+        document = pipeline_of().store.document(doc_id) if ingest.valid_doc_id(doc_id) else None
         if document is None:
             raise ToolError(f"no document with id {doc_id!r}")
         return document
 
-    @mcp.tool(
-        title="Add a document",
-        description=(
-            "Index a text so that later questions can be answered from it; it is searchable "
-            "as soon as this returns. The same text twice is stored once (created=false). "
-            "Over HTTP this needs the server's API key, as the REST API does."
-        ),
-    )
+
+def _add_document(mcp: MCPServer, pipeline_of: Callable[[], Pipeline]) -> None:
+    @mcp.tool(title="Add a document", description=ADD_DOCUMENT)
     async def add_document(
         text: Annotated[str, Field(description="The document's text (UTF-8).")],
         ctx: Context,
@@ -146,18 +145,26 @@ def create_mcp(pipeline_of) -> MCPServer:
             str | None, Field(description="Its title (default: its first line).")
         ] = None,
     ) -> AddedDocument:
-        request = ctx.request_context.request
-        if request is not None:  # over HTTP: the REST API's rules; stdio is the local user
-            p = pipeline()
-            client = request.client.host if request.client else None
-            refusal = write_refusal(p.settings.api_key, client, request.headers)
-            if refusal is not None:
-                raise ToolError(refusal[1])
+        _check_write(ctx, pipeline_of)
         try:
             document = ingest.make_document(text, title=title, source="mcp")
         except IngestError as exc:
             raise ToolError(str(exc)) from None
-        stored, created = await _run(pipeline().add_document, document)
+        stored, created = await _run(pipeline_of().add_document, document)
         return AddedDocument(stored.doc_id, stored.title, created)
 
-    return mcp
+
+def _check_write(ctx: Context, pipeline_of: Callable[[], Pipeline]) -> None:
+    """Over HTTP a write follows the REST API's rules; over stdio the caller is the
+    local user who started the process."""
+    request = ctx.request_context.request
+    if request is None:
+        return
+    client = request.client.host if request.client else None
+    refusal = write_refusal(pipeline_of().settings.api_key, client, request.headers)
+    if refusal is not None:
+        raise ToolError(refusal[1])
+
+
+#: Each registers one tool, in the order clients list them.
+TOOLS = (_ask, _search, _get_document, _add_document)

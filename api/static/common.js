@@ -147,6 +147,17 @@ export function highlighted(text, start, end, markOptions = {}) {
   return { fragment, mark };
 }
 
+/** "1 document", "3,200 documents". */
+export function plural(n, one, many = `${one}s`) {
+  return `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
+}
+
+/** Show `message` in a status line; `kind` (info, success, error) styles it. */
+export function setStatus(node, message, kind = "info") {
+  node.textContent = message;
+  node.dataset.kind = kind;
+}
+
 export function percent(value) {
   const n = Number(value);
   if (!Number.isFinite(n)) return "–";

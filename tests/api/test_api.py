@@ -11,23 +11,31 @@ pytestmark = pytest.mark.model
 LOCAL = ("127.0.0.1", 40000)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("milvus", marks=pytest.mark.milvus)])
-def service(request, settings, make_pipeline):
-    """The seeded pipeline on each store backend: every API test runs on both."""
-    if request.param == "sqlite":
-        return request.getfixturevalue("seeded")
-    pipeline = make_pipeline(settings.model_copy(update={"store": "milvus"}))
+@pytest.fixture
+def service(backend, settings, make_pipeline):
+    """A seeded pipeline of its own on ``backend``, for a test that writes."""
+    if backend != "sqlite":
+        settings = settings.model_copy(update={"store": backend})
+    pipeline = make_pipeline(settings)
     assert pipeline.ensure_index() == 3
     return pipeline
 
 
+@pytest.fixture(scope="module")
+def client(shared_service):
+    """One client over the shared seeded pipeline, for the tests that only read."""
+    with TestClient(create_app(shared_service.settings, shared_service), client=LOCAL) as c:
+        yield c
+
+
 @pytest.fixture
-def client(service):
+def own_client(service):
+    """A client over a pipeline of its own, for a test that writes."""
     with TestClient(create_app(service.settings, service), client=LOCAL) as c:
         yield c
 
 
-def test_ask_returns_answer_with_cited_offsets(client, service):
+def test_ask_returns_answer_with_cited_offsets(client):
     r = client.post("/ask", json={"question": "Where was Kim invited?"})
     assert r.status_code == 200
     body = r.json()
@@ -106,8 +114,8 @@ def test_health_and_documents(client):
     assert client.get("/documents/..%2F..%2Fetc%2Fpasswd").status_code == 404
 
 
-def test_add_ask_delete_round_trip(client):
-    r = client.post(
+def test_add_ask_delete_round_trip(own_client):
+    r = own_client.post(
         "/documents",
         json={
             "title": "Kites",
@@ -116,63 +124,68 @@ def test_add_ask_delete_round_trip(client):
     )
     assert r.status_code == 201
     doc_id = r.json()["doc_id"]
-    dup = client.post(
+    dup = own_client.post(
         "/documents",
         json={"text": "The Zorblax kite festival is held every spring in Tartu, Estonia."},
     )
     assert dup.status_code == 200 and dup.json() == {**r.json(), "created": False}
-    answer = client.post("/ask", json={"question": "Where is the Zorblax kite festival held?"})
+    answer = own_client.post("/ask", json={"question": "Where is the Zorblax kite festival held?"})
     assert answer.json()["answer"].startswith("Tartu")
-    assert client.get(f"/documents/{doc_id}").json()["title"] == "Kites"
-    assert client.delete(f"/documents/{doc_id}").status_code == 204
-    assert client.delete(f"/documents/{doc_id}").status_code == 404
-    after = client.post("/ask", json={"question": "Where is the Zorblax kite festival held?"})
+    assert own_client.get(f"/documents/{doc_id}").json()["title"] == "Kites"
+    assert own_client.delete(f"/documents/{doc_id}").status_code == 204
+    assert own_client.delete(f"/documents/{doc_id}").status_code == 404
+    after = own_client.post("/ask", json={"question": "Where is the Zorblax kite festival held?"})
     assert all(p["doc_id"] != doc_id for p in after.json()["passages"])
 
 
-def test_file_upload(client):
+def test_file_upload(own_client):
     files = {"files": ("notes.md", b"# Notes\n\nThe secret word is pelican.", "text/markdown")}
-    r = client.post("/documents/files", files=files)
+    r = own_client.post("/documents/files", files=files)
     assert r.status_code == 201
     (added,) = r.json()["documents"]
     assert added["file"] == "notes.md" and added["created"] and r.json()["errors"] == []
-    assert client.get(f"/documents/{added['doc_id']}").json()["title"] == "# Notes"
-    again = client.post("/documents/files", files=files)
+    assert own_client.get(f"/documents/{added['doc_id']}").json()["title"] == "# Notes"
+    again = own_client.post("/documents/files", files=files)
     assert again.status_code == 200 and not again.json()["documents"][0]["created"]
-    bad = client.post("/documents/files", files={"files": ("a.docx", b"PK\x03\x04", "x/y")})
+    bad = own_client.post("/documents/files", files={"files": ("a.docx", b"PK\x03\x04", "x/y")})
     assert bad.status_code == 415 and "a.docx" in bad.json()["detail"]
-    broken = client.post("/documents/files", files={"files": ("a.pdf", b"%PDF", "application/pdf")})
+    broken = own_client.post(
+        "/documents/files", files={"files": ("a.pdf", b"%PDF", "application/pdf")}
+    )
     assert broken.status_code == 422 and "not a readable PDF" in broken.json()["detail"]
-    latin = client.post("/documents/files", files={"files": ("a.txt", "café".encode("latin-1"))})
+    latin = own_client.post(
+        "/documents/files", files={"files": ("a.txt", "café".encode("latin-1"))}
+    )
     assert latin.status_code == 422 and "UTF-8" in latin.json()["detail"]
-    empty = client.post("/documents", json={"text": "   "})
+    empty = own_client.post("/documents", json={"text": "   "})
     assert empty.status_code == 422
-    plain = client.post("/documents", content=b"hello", headers={"content-type": "text/plain"})
+    plain = own_client.post("/documents", content=b"hello", headers={"content-type": "text/plain"})
     assert plain.status_code == 415
-    form = client.post("/documents", files=files)
+    form = own_client.post("/documents", files=files)
     assert form.status_code == 415 and "/documents/files" in form.json()["detail"]
 
 
-def test_several_files_are_indexed_each_on_its_own(client):
+def test_several_files_are_indexed_each_on_its_own(own_client):
     files = [
         ("files", ("kites.txt", b"The Zorblax kite festival is held in Tartu.", "text/plain")),
         ("files", ("bad.pdf", b"%PDF-1.4", "application/pdf")),
         ("files", ("photo.png", b"\x89PNG\r\n", "image/png")),
         ("files", ("owls.md", b"# Owls\n\nSnowy owls nest on the tundra.", "text/markdown")),
     ]
-    r = client.post("/documents/files", files=files)
+    r = own_client.post("/documents/files", files=files)
     assert r.status_code == 201
     assert [d["file"] for d in r.json()["documents"]] == ["kites.txt", "owls.md"]
     errors = [(e["file"], e["status"]) for e in r.json()["errors"]]
     assert errors == [("bad.pdf", 422), ("photo.png", 415)]
-    titled = client.post("/documents/files", files=files[:1], data={"title": "Festivals"})
+    titled = own_client.post("/documents/files", files=files[:1], data={"title": "Festivals"})
     assert titled.status_code == 200, "the same content again"
-    answer = client.post("/ask", json={"question": "Where do snowy owls nest?"}).json()
+    answer = own_client.post("/ask", json={"question": "Where do snowy owls nest?"}).json()
     assert "tundra" in answer["answer"]
 
 
-def test_writes_from_other_hosts_are_refused_without_a_key(service):
-    with TestClient(create_app(service.settings, service), client=("203.0.113.9", 1)) as remote:
+def test_writes_from_other_hosts_are_refused_without_a_key(shared_service):
+    app = create_app(shared_service.settings, shared_service)
+    with TestClient(app, client=("203.0.113.9", 1)) as remote:
         assert remote.post("/documents", json={"text": "x y z"}).status_code == 403
         assert remote.delete("/documents/000_93ec320acb77f160").status_code == 403
         assert remote.get("/documents").status_code == 200
@@ -222,26 +235,26 @@ def test_head_health_and_the_allow_header_of_a_405(client):
 
 
 @pytest.mark.model
-def test_cross_site_writes_without_a_key_are_refused(client):
+def test_cross_site_writes_without_a_key_are_refused(own_client):
     doc = {"text": "Text about the Velmor mill, written from elsewhere."}
-    cross = client.post("/documents", json=doc, headers={"Sec-Fetch-Site": "cross-site"})
+    cross = own_client.post("/documents", json=doc, headers={"Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403
-    other = client.post("/documents", json=doc, headers={"Origin": "http://localhost:9"})
+    other = own_client.post("/documents", json=doc, headers={"Origin": "http://localhost:9"})
     assert other.status_code == 403
-    form = client.post(
+    form = own_client.post(
         "/documents/files",
         files={"files": ("a.txt", b"Forged upload text.")},
         headers={"Origin": "http://evil.example"},
     )
     assert form.status_code == 403
-    page = client.post(
+    page = own_client.post(
         "/documents",
         json=doc,
         headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
     )
     assert page.status_code == 201, "the service's own page keeps working"
     assert (
-        client.delete(
+        own_client.delete(
             f"/documents/{page.json()['doc_id']}", headers={"Sec-Fetch-Site": "same-site"}
         ).status_code
         == 403
@@ -262,26 +275,29 @@ def test_a_full_disk_gives_507_and_health_stays_honest(seeded):
 
 
 @pytest.mark.model
-def test_metrics_count_requests_answers_and_stages(client):
-    client.post("/ask", json={"question": "Where was Kim invited?"})
-    client.post("/ask", json={"question": "What is the tallest mountain in Africa?"})
-    client.get("/documents/nope")
-    r = client.get("/metrics", headers={"X-Request-ID": "trace-me-1"})
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
-    assert r.headers["x-request-id"] == "trace-me-1"
-    text = r.text
-    assert 'rag_http_requests_total{method="POST",route="/ask",status="200"} 2.0' in text
-    assert 'route="/documents/{doc_id}",status="404"' in text, "templates, never ids"
-    assert 'rag_answers_total{outcome="answered"} 1.0' in text
-    assert 'rag_answers_total{outcome="abstained"} 1.0' in text
-    assert 'rag_ask_stage_seconds_count{stage="read"} 2.0' in text
-    assert "rag_index_documents 3.0" in text and "rag_questions_waiting 0.0" in text
-    assert len(client.get("/health").headers["x-request-id"]) == 32
+def test_metrics_count_requests_answers_and_stages(shared_service):
+    # an app of its own: its counters start at zero
+    app = create_app(shared_service.settings, shared_service)
+    with TestClient(app, client=LOCAL) as client:
+        client.post("/ask", json={"question": "Where was Kim invited?"})
+        client.post("/ask", json={"question": "What is the tallest mountain in Africa?"})
+        client.get("/documents/nope")
+        r = client.get("/metrics", headers={"X-Request-ID": "trace-me-1"})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        assert r.headers["x-request-id"] == "trace-me-1"
+        text = r.text
+        assert 'rag_http_requests_total{method="POST",route="/ask",status="200"} 2.0' in text
+        assert 'route="/documents/{doc_id}",status="404"' in text, "templates, never ids"
+        assert 'rag_answers_total{outcome="answered"} 1.0' in text
+        assert 'rag_answers_total{outcome="abstained"} 1.0' in text
+        assert 'rag_ask_stage_seconds_count{stage="read"} 2.0' in text
+        assert "rag_index_documents 3.0" in text and "rag_questions_waiting 0.0" in text
+        assert len(client.get("/health").headers["x-request-id"]) == 32
 
 
 @pytest.mark.model
-def test_chunked_oversize_is_413_and_invalid_json_422(client, service):
-    limit = service.settings.max_upload_bytes
+def test_chunked_oversize_is_413_and_invalid_json_422(client, shared_service):
+    limit = shared_service.settings.max_upload_bytes
 
     def chunks():
         for _ in range(limit // 65536 + 2):

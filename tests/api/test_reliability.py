@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 from api.app import create_app
 from api.limits import BodySizeLimit, InFlightLimit
 from benchmarks import load as bench
+from rag.core.settings import Settings
 from rag.documents.ingest import make_document
 from rag.reading.reader import LexicalReader
 from rag.service.pipeline import Pipeline
+from tests.api.seeded import BACKENDS, seeded_settings
 
 LOCAL = ("127.0.0.1", 40000)
 
@@ -76,18 +78,33 @@ def test_body_limit_applies_to_streamed_bodies_without_content_length():
 # ---------------------------------------------------------------- the API with a real pipeline
 
 
-@pytest.fixture
-def light_pipeline(settings, embedder):
+def _light(settings: Settings, embedder) -> Pipeline:
     """Real embedder, FAISS and SQLite; the model-free reader keeps fuzzing fast."""
     p = Pipeline(settings, reader=LexicalReader(), embedder=embedder)
     p.load()
     p.ensure_index()
+    return p
+
+
+@pytest.fixture
+def light_pipeline(settings, embedder):
+    """A light pipeline of its own, for a test that writes or changes it."""
+    p = _light(settings, embedder)
     yield p
     p.close()
 
 
+@pytest.fixture(scope="module")
+def client(embedder, tmp_path_factory):
+    """One client over one light pipeline, for the tests that only read."""
+    p = _light(seeded_settings(tmp_path_factory.mktemp("light")), embedder)
+    with TestClient(create_app(p.settings, p), client=LOCAL) as c:
+        yield c
+    p.close()
+
+
 @pytest.fixture
-def client(light_pipeline):
+def own_client(light_pipeline):
     with TestClient(create_app(light_pipeline.settings, light_pipeline), client=LOCAL) as c:
         yield c
 
@@ -109,9 +126,7 @@ ask_bodies = st.one_of(
 
 
 @pytest.mark.model
-@hyp_settings(
-    max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@hyp_settings(max_examples=1200, deadline=None)
 @given(body=ask_bodies)
 def test_fuzzed_ask_bodies_never_get_a_5xx(client, body):
     r = client.post("/ask", content=json.dumps(body), headers={"content-type": "application/json"})
@@ -129,16 +144,14 @@ def test_fuzzed_ask_bodies_never_get_a_5xx(client, body):
         ["application/json", "text/plain", "multipart/form-data; boundary=x", ""]
     ),
 )
-def test_fuzzed_raw_bodies_never_get_a_5xx(client, raw, content_type):
+def test_fuzzed_raw_bodies_never_get_a_5xx(own_client, raw, content_type):
     for path in ("/ask", "/documents"):
-        r = client.post(path, content=raw, headers={"content-type": content_type})
+        r = own_client.post(path, content=raw, headers={"content-type": content_type})
         assert 400 <= r.status_code < 500 or r.status_code in (200, 201), (path, r.text)
 
 
 @pytest.mark.model
-@hyp_settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@hyp_settings(max_examples=300, deadline=None)
 @given(doc_id=st.text(max_size=40))
 def test_fuzzed_document_ids_are_404_or_found(client, doc_id):
     r = client.get(f"/documents/{quote(doc_id, safe='')}")
@@ -166,27 +179,27 @@ def test_control_characters_and_odd_unicode_in_questions(client):
 
 
 @pytest.mark.model
-def test_document_bad_inputs(client):
-    big = client.post(
+def test_document_bad_inputs(own_client):
+    big = own_client.post(
         "/documents",
         content=b"x" * (10 * 1024 * 1024 + 1),
         headers={"content-type": "application/json"},
     )
     assert big.status_code == 413
-    assert client.post("/documents", json={"text": "\x00\x01\x7f"}).status_code == 422
-    binary = client.post("/documents/files", files={"files": ("a.txt", b"\x00\x01\x02binary")})
+    assert own_client.post("/documents", json={"text": "\x00\x01\x7f"}).status_code == 422
+    binary = own_client.post("/documents/files", files={"files": ("a.txt", b"\x00\x01\x02binary")})
     assert binary.status_code == 422 and "binary" in binary.json()["detail"]
     for bad_id in ["..", "a/b", "%2e%2e", "x" * 300]:
-        assert client.delete(f"/documents/{bad_id}").status_code in (404, 405)
-    first = client.post("/documents", json={"text": "Unique content about the Velmor mill."})
-    again = client.post(
+        assert own_client.delete(f"/documents/{bad_id}").status_code in (404, 405)
+    first = own_client.post("/documents", json={"text": "Unique content about the Velmor mill."})
+    again = own_client.post(
         "/documents/files", files={"files": ("same.txt", b"Unique content about the Velmor mill.")}
     )
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["documents"][0]["doc_id"] == first.json()["doc_id"]
     listed = [
         d
-        for d in client.get("/documents").json()["documents"]
+        for d in own_client.get("/documents").json()["documents"]
         if d["doc_id"] == first.json()["doc_id"]
     ]
     assert len(listed) == 1 and listed[0]["chunks"] == 1
@@ -256,8 +269,8 @@ def test_readers_see_a_consistent_index_while_writers_add_and_delete(light_pipel
 # ---------------------------------------------------------------- crash durability
 
 
-@pytest.mark.model
-@pytest.mark.parametrize("store", ["sqlite", pytest.param("milvus", marks=pytest.mark.milvus)])
+@pytest.mark.server
+@pytest.mark.parametrize("store", BACKENDS)
 def test_sigkill_during_a_stream_of_writes_loses_nothing_acknowledged(store):
     """`python -m benchmarks crash`: SIGKILL a real server in a stream of writes, restart it."""
     report = bench.crash(writes_before_kill=15, env={"RAG_STORE": store})

@@ -5,6 +5,7 @@ import shutil
 import socket
 import sqlite3
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,6 +13,16 @@ import pytest
 from benchmarks.server import Server
 
 pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory) -> Iterator[Server]:
+    """One server, with few in-flight slots and a short body timeout, for the tests that
+    only read: they stall and flood it, and check that it keeps answering."""
+    env = {"RAG_MAX_IN_FLIGHT": "8", "RAG_BODY_TIMEOUT": "2"}
+    server = Server.seeded(tmp_path_factory.mktemp("guarded"), env).start()
+    yield server
+    server.stop()
 
 
 def test_serve_builds_index_on_first_start_and_keeps_it_across_restarts(tmp_path):
@@ -65,9 +76,8 @@ def _stalled(server: Server, path: str, declared: int = 100) -> socket.socket:
     return sock
 
 
-def test_stalled_bodies_cannot_keep_questions_out(tmp_path):
-    env = {"RAG_MAX_IN_FLIGHT": "8", "RAG_BODY_TIMEOUT": "2"}
-    server = Server.seeded(tmp_path, env).start()
+def test_stalled_bodies_cannot_keep_questions_out(guarded):
+    server = guarded
     stalled = []
     try:
         # more stalled questions than slots, and stalled uploads
@@ -91,7 +101,6 @@ def test_stalled_bodies_cannot_keep_questions_out(tmp_path):
     finally:
         for sock in stalled:
             sock.close()
-        server.stop()
 
 
 def test_sigterm_leaves_every_document_in_the_database_file(tmp_path):
@@ -138,25 +147,31 @@ def test_other_host_names_and_cross_site_writes_are_refused(tmp_path):
         server.stop()
 
 
-def test_oversized_or_stalled_request_heads_are_refused(tmp_path):
-    server = Server.seeded(tmp_path, {"RAG_BODY_TIMEOUT": "2"}).start()
+def test_oversized_or_stalled_request_heads_are_refused(guarded):
+    server = guarded
+    sockets: list[socket.socket] = []
+
+    def connect() -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        sock.settimeout(10)
+        sockets.append(sock)
+        return sock
+
     try:
-        huge = socket.create_connection(("127.0.0.1", server.port))
-        huge.settimeout(10)
+        huge = connect()
         head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 200_000
         with contextlib.suppress(OSError):  # the server may close before all of it is sent
             huge.sendall(head)
         assert huge.recv(200).startswith(b"HTTP/1.1 431")
-        half = socket.create_connection(("127.0.0.1", server.port))
-        half.settimeout(10)
+        half = connect()
         half.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         t0 = time.perf_counter()
         assert half.recv(200).startswith(b"HTTP/1.1 408")
         assert 1.5 < time.perf_counter() - t0 < 8
-        silent = socket.create_connection(("127.0.0.1", server.port))
-        silent.settimeout(10)
+        silent = connect()
         assert silent.recv(10) == b"", "a connection that never sends is closed"
         r = httpx.get(f"{server.base}/health", timeout=10)
         assert r.status_code == 200, "ordinary requests are unaffected"
     finally:
-        server.stop()
+        for sock in sockets:
+            sock.close()

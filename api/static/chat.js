@@ -1,0 +1,188 @@
+// The conversation: asking /ask, a turn per question with its reply, kept in
+// sessionStorage for the tab. Strings from the API are inserted as text only.
+
+import { ApiError, api, el, prefersReducedMotion } from "./common.js";
+import { abstainCard, answerCard, loadingCard } from "./answers.js";
+
+const CONVERSATION_STORAGE = "rag.conversation";
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  turns: $("turns"),
+  empty: $("empty-state"),
+  askForm: $("ask-form"),
+  question: $("question"),
+  send: $("send"),
+  newConversation: $("new-conversation"),
+};
+
+const state = {
+  turns: [], // { id, question, status: "loading" | "done" | "error", response?, error? }
+  nextId: 1,
+  busy: false,
+  controller: null,
+};
+
+function errorCard(turn) {
+  const retry = el("button", { class: "btn btn-small", text: "Try again", attrs: { type: "button" } });
+  retry.addEventListener("click", () => ask(turn.question, turn));
+  return el(
+    "div",
+    { class: "reply card reply-error", attrs: { role: "alert" } },
+    el("p", { class: "error-title", text: "Couldn’t get an answer" }),
+    el("p", { class: "error-text", text: turn.error }),
+    retry,
+  );
+}
+
+function replyFor(turn) {
+  if (turn.status === "loading") return loadingCard();
+  if (turn.status === "error") return errorCard(turn);
+  const response = turn.response || {};
+  return response.answer === null || response.answer === undefined
+    ? abstainCard(response)
+    : answerCard(response);
+}
+
+function turnNode(turn) {
+  return el(
+    "li",
+    { class: "turn", attrs: { "data-turn": turn.id } },
+    el(
+      "div",
+      { class: "question-bubble" },
+      el("span", { class: "visually-hidden", text: "You asked: " }),
+      el("p", { class: "question-text", text: turn.question }),
+    ),
+    replyFor(turn),
+  );
+}
+
+function updateTurn(turn) {
+  const node = ui.turns.querySelector(`[data-turn="${turn.id}"]`);
+  if (!node) return null;
+  node.querySelector(".reply").replaceWith(replyFor(turn));
+  return node;
+}
+
+function updateEmptyState() {
+  ui.empty.hidden = state.turns.length > 0;
+}
+
+function scrollToTurn(node) {
+  node?.scrollIntoView({ block: "start", behavior: prefersReducedMotion() ? "auto" : "smooth" });
+}
+
+/* --------------------------------------------------------------- conversation */
+
+function saveConversation() {
+  const kept = state.turns
+    .filter((t) => t.status !== "loading")
+    .map(({ question, status, response, error }) => ({ question, status, response, error }));
+  try {
+    if (kept.length) sessionStorage.setItem(CONVERSATION_STORAGE, JSON.stringify(kept));
+    else sessionStorage.removeItem(CONVERSATION_STORAGE);
+  } catch {
+    // Storage full or disabled: the conversation is simply not kept across pages.
+  }
+}
+
+export function restoreConversation() {
+  let saved = [];
+  try {
+    saved = JSON.parse(sessionStorage.getItem(CONVERSATION_STORAGE) || "[]");
+  } catch {
+    saved = [];
+  }
+  if (!Array.isArray(saved)) return;
+  for (const item of saved) {
+    if (!item || typeof item.question !== "string") continue;
+    if (item.status !== "done" && item.status !== "error") continue;
+    const turn = { ...item, id: state.nextId++ };
+    state.turns.push(turn);
+    ui.turns.append(turnNode(turn));
+  }
+  updateEmptyState();
+}
+
+function setBusy(busy) {
+  state.busy = busy;
+  ui.send.disabled = busy;
+  ui.askForm.setAttribute("aria-busy", String(busy));
+}
+
+async function ask(question, existing) {
+  if (state.busy) return;
+  let turn = existing;
+  if (turn) {
+    turn.status = "loading";
+    delete turn.error;
+    updateTurn(turn);
+  } else {
+    turn = { id: state.nextId++, question, status: "loading" };
+    state.turns.push(turn);
+    ui.turns.append(turnNode(turn));
+    updateEmptyState();
+  }
+  scrollToTurn(ui.turns.querySelector(`[data-turn="${turn.id}"]`));
+  const controller = new AbortController();
+  state.controller = controller;
+  setBusy(true);
+  try {
+    turn.response = await api("/ask", {
+      method: "POST",
+      json: { question },
+      signal: controller.signal,
+    });
+    turn.status = "done";
+  } catch (err) {
+    if (err?.name === "AbortError") return; // the conversation was cleared
+    turn.status = "error";
+    turn.error =
+      err instanceof ApiError ? err.message : `Something went wrong: ${err?.message || err}`;
+  } finally {
+    if (state.controller === controller) {
+      state.controller = null;
+      setBusy(false);
+    }
+  }
+  if (!state.turns.includes(turn)) return;
+  updateTurn(turn);
+  saveConversation();
+}
+
+function newConversation() {
+  state.controller?.abort();
+  state.controller = null;
+  setBusy(false);
+  state.turns = [];
+  ui.turns.replaceChildren();
+  saveConversation();
+  updateEmptyState();
+  ui.question.value = "";
+  ui.question.focus();
+}
+
+export function focusQuestion() {
+  ui.question.focus();
+}
+
+/** Asking: Enter sends, Shift+Enter is a new line; the button clears the conversation. */
+export function initChat() {
+  ui.askForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const question = ui.question.value.trim();
+    if (!question || state.busy) return;
+    ui.question.value = "";
+    ask(question);
+  });
+
+  ui.question.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      ui.askForm.requestSubmit();
+    }
+  });
+
+  ui.newConversation.addEventListener("click", newConversation);
+}

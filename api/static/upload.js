@@ -1,0 +1,138 @@
+// Adding documents: files (picked or dropped, one request and one progress line each)
+// or pasted text, then the list and the status line are refreshed.
+
+import { ApiError, api, el, plural, setStatus } from "./common.js";
+import { refreshDocuments, refreshHealth } from "./documents.js";
+import { ensureKey, writeFailed } from "./key.js";
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  addForm: $("add-form"),
+  docTitle: $("doc-title"),
+  docFile: $("doc-file"),
+  docText: $("doc-text"),
+  addSubmit: $("add-submit"),
+  addStatus: $("add-status"),
+  dropZone: $("drop-zone"),
+  uploads: $("upload-progress"),
+};
+
+const SUPPORTED = /\.(txt|md|html?|pdf)$/i;
+
+/** One line per file: its name, then what became of it. */
+function progressLine(name) {
+  const status = el("span", { class: "upload-state", text: "waiting…" });
+  const line = el("li", { class: "upload", attrs: { "data-state": "waiting" } },
+    el("span", { class: "upload-name", text: name }), status);
+  ui.uploads.append(line);
+  return (text, kind) => {
+    status.textContent = text;
+    line.dataset.state = kind;
+  };
+}
+
+function addedMessage(doc) {
+  const name = doc?.title || "the document";
+  return doc?.created === false
+    ? `“${name}” was already indexed.`
+    : `Added “${name}”. You can ask about it now.`;
+}
+
+async function uploadFiles(files, title) {
+  ui.uploads.replaceChildren();
+  let added = 0;
+  let failed = 0;
+  let last = null;
+  for (const file of files) {
+    const show = progressLine(file.name);
+    if (!SUPPORTED.test(file.name)) {
+      show("not added: only .txt, .md, .html and .pdf files", "error");
+      failed += 1;
+      continue;
+    }
+    show("uploading…", "busy");
+    const form = new FormData();
+    form.append("files", file, file.name);
+    if (title && files.length === 1) form.append("title", title);
+    try {
+      const reply = await api("/documents/files", { method: "POST", form, auth: true });
+      const doc = reply?.documents?.[0];
+      last = doc;
+      show(doc?.created === false ? `already indexed as “${doc.title}”` : `added as “${doc?.title}”`,
+        "success");
+      added += 1;
+    } catch (err) {
+      failed += 1;
+      if (err instanceof ApiError && err.status === 401) {
+        writeFailed(err, ui.addStatus);
+        show("not added: the API key was refused", "error");
+        break;
+      }
+      show(`not added: ${err instanceof ApiError ? err.message : err?.message || err}`, "error");
+    }
+  }
+  return { added, failed, last };
+}
+
+/** Add the picked or dropped files, or else the pasted text. */
+async function addDocuments(event) {
+  event.preventDefault();
+  const files = [...(ui.docFile.files || [])];
+  const text = ui.docText.value;
+  const title = ui.docTitle.value.trim();
+  if (!files.length && !text.trim()) {
+    setStatus(ui.addStatus, "Choose or drop files, or paste some text, first.", "error");
+    ui.docFile.focus();
+    return;
+  }
+  if (!ensureKey()) return;
+  ui.addSubmit.disabled = true;
+  ui.addForm.setAttribute("aria-busy", "true");
+  try {
+    if (files.length) {
+      setStatus(ui.addStatus, `Adding ${plural(files.length, "file")}…`);
+      const { added, failed, last } = await uploadFiles(files, title);
+      if (files.length === 1 && added) {
+        setStatus(ui.addStatus, addedMessage(last), "success");
+      } else if (ui.addStatus.dataset.kind !== "error" || !failed) {
+        const unused = files.length > 1 && title ? " The title was not used: it names one file." : "";
+        const summary = `${plural(added, "file")} added${failed ? `, ${failed} not` : ""}.`;
+        setStatus(ui.addStatus, summary + unused, failed ? "error" : "success");
+      }
+    } else {
+      setStatus(ui.addStatus, "Adding the text…");
+      const reply = await api("/documents", {
+        method: "POST",
+        json: title ? { title, text } : { text },
+        auth: true,
+      });
+      setStatus(ui.addStatus, addedMessage(reply), "success");
+    }
+    ui.addForm.reset();
+    await Promise.all([refreshDocuments(), refreshHealth()]);
+  } catch (err) {
+    writeFailed(err, ui.addStatus);
+  } finally {
+    ui.addSubmit.disabled = false;
+    ui.addForm.removeAttribute("aria-busy");
+  }
+}
+
+/** The add form and its drop zone. */
+export function initUpload() {
+  ui.addForm.addEventListener("submit", addDocuments);
+
+  for (const name of ["dragenter", "dragover"]) {
+    ui.dropZone.addEventListener(name, (event) => {
+      event.preventDefault();
+      ui.dropZone.dataset.over = "true";
+    });
+  }
+  for (const name of ["dragleave", "drop"]) {
+    ui.dropZone.addEventListener(name, () => delete ui.dropZone.dataset.over);
+  }
+  ui.dropZone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    if (event.dataTransfer?.files?.length) ui.docFile.files = event.dataTransfer.files;
+  });
+}
