@@ -211,7 +211,6 @@ def test_openapi_docs_are_served(client):
     assert {"/ask", "/documents", "/documents/{doc_id}", "/health"} <= set(spec["paths"])
 
 
-@pytest.mark.model
 def test_validation_errors_are_bounded_and_types_strict(client):
     flood = {"question": "Where?", **{f"k{i}": i for i in range(5000)}}
     r = client.post("/ask", json=flood)
@@ -225,7 +224,6 @@ def test_validation_errors_are_bounded_and_types_strict(client):
     assert big.status_code == 413, "a question body is small; a large one is refused unread"
 
 
-@pytest.mark.model
 def test_head_health_and_the_allow_header_of_a_405(client):
     assert client.head("/health").status_code == 200
     r = client.post("/documents/some-id")
@@ -234,7 +232,6 @@ def test_head_health_and_the_allow_header_of_a_405(client):
     assert client.options("/documents/files").headers["allow"] == "POST"
 
 
-@pytest.mark.model
 def test_cross_site_writes_without_a_key_are_refused(own_client):
     doc = {"text": "Text about the Velmor mill, written from elsewhere."}
     cross = own_client.post("/documents", json=doc, headers={"Sec-Fetch-Site": "cross-site"})
@@ -261,7 +258,6 @@ def test_cross_site_writes_without_a_key_are_refused(own_client):
     )
 
 
-@pytest.mark.model
 def test_a_full_disk_gives_507_and_health_stays_honest(seeded):
     db = seeded.store.db  # SQLite's own "disk is full", through max_page_count
     (pages,) = db.execute("PRAGMA page_count").fetchone()
@@ -274,7 +270,6 @@ def test_a_full_disk_gives_507_and_health_stays_honest(seeded):
     assert health["status"] == "ok" and health["documents"] == 3, "nothing half-written"
 
 
-@pytest.mark.model
 def test_metrics_count_requests_answers_and_stages(shared_service):
     # an app of its own: its counters start at zero
     app = create_app(shared_service.settings, shared_service)
@@ -295,7 +290,6 @@ def test_metrics_count_requests_answers_and_stages(shared_service):
         assert len(client.get("/health").headers["x-request-id"]) == 32
 
 
-@pytest.mark.model
 def test_chunked_oversize_is_413_and_invalid_json_422(client, shared_service):
     limit = shared_service.settings.max_upload_bytes
 

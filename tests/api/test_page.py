@@ -427,7 +427,8 @@ def test_every_request_stays_on_the_server_and_the_console_stays_clean(watched, 
     expect(page.locator("#doc-text mark")).to_have_text("Moscow")
 
     urls = [r.url for r in watched.requests]
-    for path in ("/", "/static/app.js", "/static/common.js", "/static/style.css", "/ask"):
+    scripts = ("app", "common", "chat", "answers", "documents", "upload", "key")
+    for path in ("/", *(f"/static/{s}.js" for s in scripts), "/static/style.css", "/ask"):
         assert f"{watched.base}{path}" in urls
     assert any("/view?start=" in u for u in urls)
     assert any(u.endswith("/static/document.js") for u in urls)
