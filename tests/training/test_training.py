@@ -70,8 +70,10 @@ def test_length_grouped_batches_cover_every_window_once(tokenizer):
 
 
 def _tiny_run(tmp_path, **overrides) -> TrainConfig:
-    """A run of seconds on the mini fixture: enough to exercise every stage."""
-    defaults = dict(epochs=1, batch_size=2, seed=3)
+    """A run of seconds on the mini fixture: enough to exercise every stage. No retrieved
+    negatives unless a test asks for them: mining loads the embedding model and indexes
+    the fixture, seconds that only the test of mining during a run needs."""
+    defaults = dict(epochs=1, batch_size=2, seed=3, retrieved_negatives=0)
     return TrainConfig(
         files=[MINI],
         output=tmp_path / "run",
@@ -145,12 +147,16 @@ def _saved_progress(run) -> dict:
 
 @pytest.mark.training
 def test_a_resumed_run_goes_on_with_the_batches_of_its_epoch_it_had_not_reached(tmp_path):
-    cfg = _tiny_run(tmp_path, epochs=2, val_articles=1, eval_every_minutes=0.0)
+    # no negatives: every epoch holds the same windows, so the steps say which batches ran
+    plain = dict(negatives=0, lexical_negatives=0, changed_questions=0, distractors=0)
+    cfg = _tiny_run(tmp_path, epochs=2, val_articles=1, eval_every_minutes=0.0, **plain)
     Trainer(cfg, echo=lambda m: None).run()
     first = _saved_progress(tmp_path / "run")  # saved after the last step of epoch 1
     per_epoch = first["step"] - first["batch"]
     assert first["epoch"] == 1 and first["batch"] == per_epoch
-    resumed = _tiny_run(tmp_path, epochs=3, val_articles=1, eval_every_minutes=0.0, resume=True)
+    resumed = _tiny_run(
+        tmp_path, epochs=3, val_articles=1, eval_every_minutes=0.0, resume=True, **plain
+    )
     Trainer(resumed, echo=lambda m: None).run()
     # epoch 1 was complete: the third epoch's steps are epoch 2's, not epoch 1 again
     last = _saved_progress(tmp_path / "run")
