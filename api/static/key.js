@@ -19,6 +19,7 @@ export function setKeyRequired(required) {
   keyRequired = required;
 }
 
+/** The key form while a key is needed and none is saved; the "saved" line once one is. */
 export function updateKeyUi() {
   const required = keyRequired;
   const saved = Boolean(getApiKey());
@@ -43,6 +44,7 @@ export function ensureKey() {
   return false;
 }
 
+/** Say in `statusNode` why a write failed; a refused key (401) is asked for again. */
 export function writeFailed(err, statusNode) {
   if (err instanceof ApiError && err.status === 401) {
     askForKey("The server did not accept the API key. Enter it again, then retry.");
