@@ -91,7 +91,7 @@ def _reader_f1_by_window(validation: Path, questions: int, seed: int) -> tuple[i
     length: (questions, {length: F1})."""
     from rag.core.settings import PACKAGED_READER
     from rag.evaluation import squad
-    from rag.reading.reader import TransformerReader
+    from rag.reading.transformer import TransformerReader
     from rag.training.checkpoints import evaluate_reader
 
     val = squad.load([validation])

@@ -10,9 +10,12 @@ Usage::
 
     from rag import Pipeline, Settings
 
-    with Pipeline(Settings(docs_dir="seeds", index_dir="index")).load() as pipeline:
-        result = pipeline.ask("Where was Kim invited?")
-        print(result.answer, result.confidence)
+    pipeline = Pipeline(Settings(docs_dir="seeds", index_dir="/tmp/rag-index"))
+    pipeline.load()  # models and index, once
+    pipeline.ensure_index()  # index docs_dir on first use
+    result = pipeline.ask("Where was Kim invited?")
+    print(result.answer, round(result.confidence, 2))  # Moscow 1.0
+    pipeline.close()
 """
 
 from __future__ import annotations

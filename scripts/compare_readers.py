@@ -21,7 +21,7 @@ import sys
 import time
 
 from rag.evaluation import squad
-from rag.reading.reader import TransformerReader
+from rag.reading.transformer import TransformerReader
 from rag.training.mining import mine
 from rag.training.negatives import (
     ANSWER_REMOVED,

@@ -22,7 +22,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def reader():
     from rag.core.settings import PACKAGED_READER
-    from rag.reading.reader import load_reader
+    from rag.reading.loading import load_reader
 
     r = load_reader(str(PACKAGED_READER))
     r.warm_up()

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.reading.reader import READER_CONFIG
+from rag.reading.base import READER_CONFIG
 
 
 def expected_f1(

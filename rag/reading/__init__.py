@@ -8,25 +8,21 @@ from typing import TYPE_CHECKING
 from rag.core.exports import lazy_getattr
 
 if TYPE_CHECKING:
+    from rag.reading.base import DEFAULT_THRESHOLD, Reader, Span
+    from rag.reading.lexical import LexicalReader
+    from rag.reading.loading import load_reader
     from rag.reading.merging import AnswerGroup, merge_answers
-    from rag.reading.reader import (
-        DEFAULT_THRESHOLD,
-        LexicalReader,
-        Reader,
-        Span,
-        TransformerReader,
-        load_reader,
-    )
+    from rag.reading.transformer import TransformerReader
 
 #: public name → the module that defines it, imported on first use (the
 #: modules load torch or other heavy libraries)
 _EXPORTS = {
-    "DEFAULT_THRESHOLD": "rag.reading.reader",
-    "LexicalReader": "rag.reading.reader",
-    "Reader": "rag.reading.reader",
-    "Span": "rag.reading.reader",
-    "TransformerReader": "rag.reading.reader",
-    "load_reader": "rag.reading.reader",
+    "DEFAULT_THRESHOLD": "rag.reading.base",
+    "LexicalReader": "rag.reading.lexical",
+    "Reader": "rag.reading.base",
+    "Span": "rag.reading.base",
+    "TransformerReader": "rag.reading.transformer",
+    "load_reader": "rag.reading.loading",
     "AnswerGroup": "rag.reading.merging",
     "merge_answers": "rag.reading.merging",
 }

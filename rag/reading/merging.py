@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 from rag.core.text import normalize_answer
 from rag.core.types import Answer, Citation, Passage
+from rag.reading.base import Span
 from rag.reading.decoding import PREFER_SHORTER
-from rag.reading.reader import Span
 
 
 def citation(passage: Passage, span: tuple[int, int] | None = None) -> Citation:

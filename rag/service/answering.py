@@ -11,9 +11,9 @@ import dataclasses
 import time
 
 from rag.core.types import AskResult, Passage
+from rag.reading.base import Reader, Span
 from rag.reading.focus import focus_window
 from rag.reading.merging import citation, merge_answers
-from rag.reading.reader import Reader, Span
 from rag.retrieval.hybrid import HybridRetriever
 
 

@@ -3,6 +3,17 @@
 
 :class:`Pipeline` is what the HTTP API and the CLI talk to. Construct it with
 settings, call :meth:`Pipeline.load` once (models and index), then ask.
+
+Usage::
+
+    from rag import Pipeline, Settings
+
+    pipeline = Pipeline(Settings(docs_dir="seeds", index_dir="/tmp/rag-index"))
+    pipeline.load()  # models and index, once
+    pipeline.ensure_index()  # index docs_dir on first use
+    result = pipeline.ask("Where was Kim invited?")
+    print(result.answer, round(result.confidence, 2))  # Moscow 1.0
+    pipeline.close()
 """
 
 from __future__ import annotations
@@ -19,8 +30,9 @@ from rag.core.settings import Settings, get_settings
 from rag.core.types import AskResult, Citation, Document
 from rag.documents import ingest
 from rag.documents.chunking import Chunker
+from rag.reading.base import Reader
+from rag.reading.loading import load_reader
 from rag.reading.merging import citation
-from rag.reading.reader import Reader, load_reader
 from rag.retrieval.embedding import Embedder
 from rag.retrieval.hybrid import HybridRetriever
 from rag.service.answering import Answerer

@@ -16,7 +16,7 @@ from safetensors.torch import save_file
 
 from rag.evaluation import squad
 from rag.evaluation.calibration import choose_threshold, write_threshold
-from rag.reading.reader import TransformerReader
+from rag.reading.transformer import TransformerReader
 from rag.training.negatives import Shares, make_pairs
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from rag.evaluation import squad
-from rag.reading.reader import TransformerReader
+from rag.reading.transformer import TransformerReader
 from rag.training.checkpoints import (
     Progress,
     calibrate,

@@ -19,7 +19,7 @@ from api.limits import BodySizeLimit, InFlightLimit
 from benchmarks import load as bench
 from rag.core.settings import Settings
 from rag.documents.ingest import make_document
-from rag.reading.reader import LexicalReader
+from rag.reading.lexical import LexicalReader
 from rag.service.pipeline import Pipeline
 from tests.api.seeded import BACKENDS, seeded_settings
 

@@ -3,8 +3,9 @@ import math
 import pytest
 import torch
 
+from rag.reading.base import Span
 from rag.reading.decoding import decode_windows
-from rag.reading.reader import LexicalReader, Span
+from rag.reading.lexical import LexicalReader
 from rag.reading.windows import length_batches
 
 NEG = -1e4
@@ -100,7 +101,7 @@ def test_lexical_reader_returns_exact_slices():
 @pytest.mark.model
 def test_the_trained_reader_ships_with_the_package(reader):
     from rag.core.settings import PACKAGED_READER
-    from rag.reading.reader import TransformerReader
+    from rag.reading.transformer import TransformerReader
 
     assert isinstance(reader, TransformerReader)
     assert (PACKAGED_READER / "model.safetensors").stat().st_size < 50 * 1024 * 1024

@@ -6,8 +6,8 @@ import pytest
 from rag.core.types import Chunk, Passage
 from rag.documents.ingest import make_document
 from rag.evaluation.squad import normalize_answer
+from rag.reading.base import Span
 from rag.reading.merging import merge_answers
-from rag.reading.reader import Span
 from rag.service.pipeline import QuestionError
 from tests.support.paths import FIXTURES
 

@@ -84,7 +84,7 @@ def _tiny_run(tmp_path, **overrides) -> TrainConfig:
 
 @pytest.mark.training
 def test_a_short_training_run_writes_a_loadable_reader(tmp_path):
-    from rag.reading.reader import TransformerReader
+    from rag.reading.transformer import TransformerReader
 
     cfg = _tiny_run(tmp_path, minutes=0.05, val_articles=1)
     result = Trainer(cfg, echo=lambda m: None).run()
