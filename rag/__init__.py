@@ -6,16 +6,8 @@ Milvus), :mod:`rag.retrieval`, :mod:`rag.reading` and :mod:`rag.service` (the
 :class:`~rag.service.Pipeline`); :mod:`rag.evaluation` and :mod:`rag.training` sit on
 top, and :mod:`rag.cli` and ``api`` are shells around the service.
 
-Usage::
-
-    from rag import Pipeline, Settings
-
-    pipeline = Pipeline(Settings(docs_dir="seeds", index_dir="/tmp/rag-index"))
-    pipeline.load()  # models and index, once
-    pipeline.ensure_index()  # index docs_dir on first use
-    result = pipeline.ask("Where was Kim invited?")
-    print(result.answer, round(result.confidence, 2))  # Moscow 1.0
-    pipeline.close()
+Start with :class:`rag.Pipeline` (its module, :mod:`rag.service.pipeline`, shows a
+whole question answered).
 """
 
 from __future__ import annotations
