@@ -11,4 +11,6 @@ if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
     $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 fi
-exec .venv/bin/python -m pytest --durations=25 "$@"
+# Two workers (one per core here): half the suite waits on child processes starting;
+# a test module stays on one worker, so its shared fixtures are built once.
+exec .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadscope --durations=25 "$@"

@@ -21,10 +21,9 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def reader():
-    from rag.core.settings import PACKAGED_READER
     from rag.reading.loading import load_reader
 
-    r = load_reader(str(PACKAGED_READER))
+    r = load_reader("fast")
     r.warm_up()
     return r
 

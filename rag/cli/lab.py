@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from rag.cli.app import app, clear_errors, fail, print_report
-from rag.core.settings import PACKAGED_READER, get_settings
+from rag.core.settings import PACKAGED_READER, get_settings, reader_location
 
 
 @app.command("eval")
@@ -45,7 +45,9 @@ def eval_(
             report = evaluation.calibrate(file, settings, limit=limit)
             if write_threshold:
                 note = evaluation.calibration_note(report, file)
-                store_threshold(Path(settings.reader_model), report["threshold"], note)
+                store_threshold(
+                    Path(reader_location(settings.reader_model)), report["threshold"], note
+                )
         else:
             report, preds = evaluation.evaluate(
                 file, settings, reader_only=reader_only, limit=limit, top_k=top_k

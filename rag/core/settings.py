@@ -13,6 +13,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # rag/
 #: The reader trained by ``rag train-reader`` and shipped inside the package.
 PACKAGED_READER = PACKAGE_DIR / "models" / "reader"
+#: The packaged readers by the name ``RAG_READER_MODEL`` may give instead of a path.
+PACKAGED_READERS = {"fast": PACKAGED_READER}
+
+
+def reader_location(name: str) -> str:
+    """Where the reader called ``name`` lives: a packaged reader's folder, else ``name``
+    itself (a path, a model name, or ``lexical``)."""
+    return str(PACKAGED_READERS[name]) if name in PACKAGED_READERS else name
 
 
 def packaged_embedding_model() -> str:
@@ -67,8 +75,11 @@ class Settings(BaseSettings):
         description="sentence-transformers model name or path.",
     )
     reader_model: str = Field(
-        str(PACKAGED_READER),
-        description="SQuAD-style model name or path, or 'lexical' for the model-free reader.",
+        "fast",
+        description=(
+            "A packaged reader by name ('fast': the 6-layer MiniLM reader), a SQuAD-style "
+            "model's path, or 'lexical' for the model-free reader."
+        ),
     )
     top_k: int = Field(3, ge=1, le=50, description="Passages retrieved and read per question.")
     min_confidence: float | None = Field(

@@ -110,6 +110,9 @@ class AskResult:
     passages: list[Citation]
     took_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    reader: Annotated[
+        str, Field(description="The reader that answered: 'fast', a model path, 'lexical'.")
+    ] = ""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class Reader(Protocol):
     """What the pipeline and the evaluation need from a reader."""
 
     threshold: float
-    model_name: str  #: what to report as the reader (a path, a hub name, "lexical")
+    model_name: str  #: what to report as the reader ("fast", a path, "lexical")
 
     def warm_up(self) -> None:
         """Load models once, before the first question."""

@@ -38,8 +38,11 @@ class TransformerReader:
         batch_size: int = 16,
         threshold: float | None = None,
         device: str = "cpu",
+        name: str | None = None,
     ) -> None:
-        self.model_name = str(model)
+        self.location = str(model)
+        #: what /health, /ask and ``rag eval`` report: a packaged reader's name, else its path
+        self.model_name = name if name is not None else str(model)
         self.device = device
         self.max_length = max_length
         self.stride = stride
@@ -62,8 +65,8 @@ class TransformerReader:
         from rag.core.settings import offline_and_quiet
 
         offline_and_quiet()
-        self._tokenizer = AutoTokenizer.from_pretrained(self.model_name)
-        model = AutoModelForQuestionAnswering.from_pretrained(self.model_name, dtype=torch.float32)
+        self._tokenizer = AutoTokenizer.from_pretrained(self.location)
+        model = AutoModelForQuestionAnswering.from_pretrained(self.location, dtype=torch.float32)
         if self.precision == "bf16":
             # weights cast once: autocast would cast every weight on every forward pass
             # (3 passages: 38.6 ms with autocast, 32.2 ms with bf16 weights)

@@ -95,15 +95,30 @@ def test_lexical_reader_returns_exact_slices():
     assert LexicalReader.model_name == "lexical"
 
 
+def test_readers_are_named_by_the_settings(tmp_path):
+    """``RAG_READER_MODEL``: a packaged reader's name, ``lexical``, or a path; a path
+    that does not exist is refused before anything loads."""
+    from rag.reading.loading import load_reader
+
+    assert isinstance(load_reader("lexical"), LexicalReader)
+    by_name = load_reader("fast")
+    assert by_name.model_name == "fast" and by_name.location.endswith("models/reader")
+    by_path = load_reader(by_name.location)
+    assert by_path.model_name == by_name.location
+    with pytest.raises(FileNotFoundError):
+        load_reader(str(tmp_path / "nowhere"))
+
+
 # ------------------------------------------------------------ the shipped model (slow)
 
 
 @pytest.mark.model
 def test_the_trained_reader_ships_with_the_package(reader):
-    from rag.core.settings import PACKAGED_READER
+    from rag.core.settings import PACKAGED_READER, Settings
     from rag.reading.transformer import TransformerReader
 
-    assert isinstance(reader, TransformerReader)
+    assert Settings().reader_model == "fast" and reader.model_name == "fast"
+    assert isinstance(reader, TransformerReader) and reader.location == str(PACKAGED_READER)
     assert (PACKAGED_READER / "model.safetensors").stat().st_size < 50 * 1024 * 1024
     assert 0 < reader.threshold < 1
 

@@ -54,6 +54,7 @@ def test_seed_question_answers_moscow_citing_two_articles(seeded):
     result = seeded.ask("Where was Kim invited?")
     assert result.answer == "Moscow"
     assert 0 < result.confidence <= 1
+    assert result.reader == seeded.health()["reader"] == "fast", "the reader is named"
     sources = result.answers[0].sources
     assert len({s.doc_id for s in sources}) >= 2
     for s in sources:

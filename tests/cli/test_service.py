@@ -1,0 +1,123 @@
+"""`rag index`, `ask`, `documents`, `delete`, `serve`, `migrate`: the service's commands,
+run as real processes."""
+
+import json
+import shutil
+
+import pytest
+
+from tests.support.cli import one_error_line, rag
+from tests.support.pdfs import make_pdf
+
+
+def test_index_a_missing_path_fails_with_one_line(env, tmp_path):
+    line = one_error_line(rag("index", str(tmp_path / "nope"), env=env))
+    assert "no such file" in line
+
+
+def test_corrupt_index_folder_fails_with_one_line(env, tmp_path):
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "rag.sqlite3").write_bytes(b"garbage" * 1000)
+    line = one_error_line(rag("documents", env={**env, "RAG_INDEX_DIR": str(corrupt)}))
+    assert "not a usable rag index" in line
+
+
+def test_foreign_index_folder_fails_with_one_line(env, tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.txt").write_text("mine")
+    line = one_error_line(rag("ask", "Where?", env={**env, "RAG_INDEX_DIR": str(foreign)}))
+    assert "no rag index" in line
+
+
+def test_serve_refuses_a_public_address_without_a_key(env):
+    line = one_error_line(rag("serve", "--host", "0.0.0.0", env=env))
+    assert "RAG_API_KEY" in line
+
+
+@pytest.mark.model
+def test_index_ask_documents_delete(env, tmp_path):
+    extra = tmp_path / "extra.md"
+    extra.write_text("# Kites\n\nThe Zorblax kite festival is held every spring in Tartu.\n")
+    result = rag("index", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "3 added" in result.stdout
+    result = rag("index", str(extra), env=env)
+    assert "1 added" in result.stdout and "4 documents" in result.stdout
+    result = rag("ask", "Where was Kim invited?", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["answer"] == "Moscow" and body["answers"][0]["sources"]
+    plain = rag("ask", "Where is the Zorblax kite festival held?", env=env)
+    assert plain.stdout.startswith("Tartu")
+    listing = rag("documents", env=env)
+    assert listing.stdout.count("\n") == 4 and "extra" in listing.stdout
+    assert rag("delete", "extra", env=env).returncode == 0
+    one_error_line(rag("delete", "extra", env=env))
+    rebuilt = rag("index", "--rebuild", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "3 documents" in rebuilt.stdout
+
+
+@pytest.mark.model
+def test_a_bad_file_in_a_folder_is_reported_and_the_rest_indexed(env, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Good\n\nThe Velmor mill grinds oats.")
+    (folder / "latin.txt").write_bytes("café crème".encode("latin-1"))
+    result = rag("index", str(folder), env=env)
+    assert result.returncode == 1
+    assert "1 added" in result.stdout and "1 skipped" in result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "latin.txt" in errors[0] and "UTF-8" in errors[0]
+
+
+@pytest.mark.model
+def test_a_folder_of_web_pages_and_pdfs_is_indexed_and_cited_with_pages(env, tmp_path):
+    from tests.support.samples import BOILERPLATE, PAGE, report
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    shutil.copy(PAGE, folder / "kite-record.html")
+    (folder / "annual-report.pdf").write_bytes(report())
+    (folder / "scan.pdf").write_bytes(make_pdf([[], []]))
+    result = rag("index", str(folder), env=env)
+    assert result.returncode == 1, "a file was skipped"
+    assert "2 added" in result.stdout and "1 skipped" in result.stdout
+    assert "scan.pdf" in result.stderr and "no text layer" in result.stderr
+
+    asked = rag("ask", "Who reported a surplus of 3,200 euros?", "--json", env=env)
+    body = json.loads(asked.stdout)
+    assert body["answer"] == "Mira Tamm"
+    source = body["answers"][0]["sources"][0]
+    assert source["doc_id"] == "annual-report" and source["pages"] == [3]
+
+    asked = rag("ask", "Who flew the kite over Lake Peipsi?", "--json", env=env)
+    body = json.loads(asked.stdout)
+    assert body["answer"] == "Anu Saar"
+    source = body["answers"][0]["sources"][0]
+    assert source["doc_id"] == "kite-record" and source["pages"] is None
+    passages = [p["text"] for p in body["passages"] if p["doc_id"] == "kite-record"]
+    assert passages
+    assert not [junk for junk in BOILERPLATE for text in passages if junk in text]
+
+
+@pytest.mark.model
+@pytest.mark.milvus
+def test_migrate_moves_an_index_between_stores_without_re_embedding(env, tmp_path):
+    assert rag("index", env=env).returncode == 0
+    moved = rag("migrate", "milvus", env=env)
+    assert moved.returncode == 0, moved.stderr
+    assert "copied 3 documents" in moved.stdout
+    on_milvus = {**env, "RAG_STORE": "milvus"}
+    listed = json.loads(rag("documents", "--json", env=on_milvus).stdout)["documents"]
+    assert len(listed) == 3
+    answer = rag("ask", "Where was Kim invited?", env=on_milvus)
+    assert answer.stdout.startswith("Moscow")
+    back = rag("migrate", "sqlite", "--index-dir", str(tmp_path / "back"), env=on_milvus)
+    assert back.returncode == 0 and "copied 3 documents" in back.stdout
+    again = rag("migrate", "milvus", env=env)
+    assert "copied 0 documents" in again.stdout, "already there: nothing copied twice"
+    same = one_error_line(rag("migrate", "sqlite", env=env))
+    assert "already in sqlite" in same
