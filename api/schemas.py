@@ -74,8 +74,9 @@ class Health(BaseModel):
     chunks: int
     vectors: int = Field(description="Vectors in FAISS; equals chunks once the index is open.")
     embedding_model: str
-    reader: str
+    reader: str = Field(description="The reader in use: 'fast', a model path, 'lexical'.")
     threshold: float = Field(description="Answers below this confidence are withheld.")
+    file_types: list[str] = Field(description="File suffixes the upload route accepts.")
     api_key_required: bool = Field(description="Whether writes need a bearer key.")
 
 

@@ -35,7 +35,7 @@ from benchmarks.server import Server
 STAGES = ("embed", "dense", "lexical", "fetch", "read", "merge", "serialise")
 
 
-def _server_timing(header: str) -> dict[str, float]:
+def server_timing(header: str) -> dict[str, float]:
     out = {}
     for part in header.split(","):
         name, _, dur = part.strip().partition(";dur=")
@@ -52,7 +52,7 @@ def _single_client(base: str, questions: list[str], requests: int) -> tuple[list
             r = http.post("/ask", json={"question": questions[i % len(questions)]})
             ms = (time.perf_counter() - t0) * 1000
             r.raise_for_status()
-            stages = _server_timing(r.headers.get("server-timing", ""))
+            stages = server_timing(r.headers.get("server-timing", ""))
             stages["http_and_other"] = ms - sum(stages.get(s, 0.0) for s in STAGES)
             latencies.append(ms)
             timings.append(stages)

@@ -14,7 +14,7 @@ import httpx
 import numpy as np
 
 from benchmarks.common import peak_rss_mb, percentile
-from benchmarks.query import _server_timing
+from benchmarks.query import server_timing
 from benchmarks.server import Server
 
 RETRIEVAL_STAGES = ("embed", "dense", "lexical", "fetch")
@@ -106,7 +106,7 @@ def served(index_dir: Path, backend: str, questions: list[str], workdir: Path) -
             for q in questions:
                 r = http.post("/ask", json={"question": q})
                 r.raise_for_status()
-                timings.append(_server_timing(r.headers.get("server-timing", "")))
+                timings.append(server_timing(r.headers.get("server-timing", "")))
         rss = peak_rss_mb(server.proc.pid)
         start_s = server.start_seconds
     finally:

@@ -20,7 +20,7 @@ from api.schemas import (
 from rag.core.errors import IngestError
 from rag.core.types import Document
 from rag.documents import ingest
-from rag.documents.ingest import UnsupportedFileType
+from rag.documents.ingest import SUPPORTED_SUFFIXES, UnsupportedFileType
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -106,7 +106,7 @@ def _failure(name: str, exc: Exception) -> FileFailure:
 async def upload_files(
     files: Annotated[
         list[UploadFile],
-        File(description=".txt/.md (UTF-8), .html/.htm or .pdf files.", min_length=1),
+        File(description=f"Files of the types {', '.join(SUPPORTED_SUFFIXES)}.", min_length=1),
     ],
     response: Response,
     pipeline: PipelineDep,

@@ -109,6 +109,7 @@ export async function refreshHealth() {
   try {
     const health = await api("/health");
     setKeyRequired(Boolean(health?.api_key_required));
+    document.dispatchEvent(new CustomEvent("rag:health", { detail: health }));
     ui.serviceStatus.textContent = `${plural(Number(health?.documents) || 0, "document")} · ${plural(
       Number(health?.chunks) || 0,
       "passage",

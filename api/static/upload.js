@@ -10,6 +10,7 @@ const ui = {
   addForm: $("add-form"),
   docTitle: $("doc-title"),
   docFile: $("doc-file"),
+  fileTypes: $("file-types"),
   docText: $("doc-text"),
   addSubmit: $("add-submit"),
   addStatus: $("add-status"),
@@ -17,7 +18,15 @@ const ui = {
   uploads: $("upload-progress"),
 };
 
-const SUPPORTED = /\.(txt|md|html?|pdf)$/i;
+// The file types the server reads, as /health lists them (one list, in rag's formats).
+let fileTypes = [];
+document.addEventListener("rag:health", (event) => {
+  fileTypes = (event.detail?.file_types || []).map((t) => t.toLowerCase());
+  ui.docFile.accept = fileTypes.join(",");
+  ui.fileTypes.textContent = fileTypes.join(", ");
+});
+const supported = (name) =>
+  !fileTypes.length || fileTypes.some((t) => name.toLowerCase().endsWith(t));
 
 /** One line per file: its name, then what became of it. */
 function progressLine(name) {
@@ -45,8 +54,8 @@ async function uploadFiles(files, title) {
   let last = null;
   for (const file of files) {
     const show = progressLine(file.name);
-    if (!SUPPORTED.test(file.name)) {
-      show("not added: only .txt, .md, .html and .pdf files", "error");
+    if (!supported(file.name)) {
+      show(`not added: only ${fileTypes.join(", ")} files`, "error");
       failed += 1;
       continue;
     }

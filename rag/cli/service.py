@@ -34,11 +34,10 @@ def _existing_store():
     """The index of the settings, opened without loading any model (it records its
     dimension; the model's name is checked against it)."""
     from rag.retrieval.embedding import model_identity
-    from rag.stores import open_store, store_options
-    from rag.stores.sqlite.db import DB_NAME
+    from rag.stores import index_exists, open_store, store_options
 
     settings = get_settings()
-    if settings.store == "sqlite" and not (settings.index_dir / DB_NAME).is_file():
+    if not index_exists(settings.index_dir, settings.store):
         fail(f"no index in {settings.index_dir}: run `rag index` first")
     identity = model_identity(settings.embedding_model)
     store, _ = open_store(

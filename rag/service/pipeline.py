@@ -214,4 +214,5 @@ class Pipeline:
             "embedding_model": self.embedder.identity,
             "reader": self.reader.model_name,
             "threshold": self.threshold,
+            "file_types": list(ingest.SUPPORTED_SUFFIXES),
         }

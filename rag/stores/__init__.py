@@ -25,6 +25,7 @@ __all__ = [
     "Reconciliation",
     "StoreError",
     "check_items",
+    "index_exists",
     "open_store",
     "store_options",
 ]
@@ -72,3 +73,14 @@ def open_store(
         directory, model_id=model_id, dimension=dimension, flush_seconds=flush_seconds, **kwargs
     )
     return store, store.open()
+
+
+def index_exists(directory: Path, backend: str = "sqlite") -> bool:
+    """Whether ``directory`` already holds an index, without opening (or creating) one:
+    commands that only read refuse an empty folder. A Milvus index lives on its server,
+    which :func:`open_store` asks."""
+    if backend == "milvus":
+        return True
+    from rag.stores.sqlite.db import DB_NAME
+
+    return (Path(directory) / DB_NAME).is_file()

@@ -587,6 +587,10 @@ def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     seeds = {d["doc_id"] for d in httpx.get(f"{base_url}/documents").json()["documents"]}
+    types = httpx.get(f"{base_url}/health").json()["file_types"]
+    # the page offers the types the server reads (one list, in rag.documents.formats)
+    expect(page.locator("#doc-file")).to_have_attribute("accept", ",".join(types))
+    expect(page.locator("#file-types")).to_have_text(", ".join(types))
     page.set_input_files("#doc-file", [tmp_path / name for name in files])
     page.get_by_role("button", name="Add document").click()
     lines = page.locator("#upload-progress .upload")
@@ -595,7 +599,7 @@ def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
     expect(lines.nth(0)).to_contain_text("added as “Kite stays aloft for 31 hours")
     expect(lines.nth(1)).to_contain_text("added as “Zorblax Annual Report 2023”")
     expect(lines.nth(2)).to_contain_text("no text layer")
-    expect(lines.nth(3)).to_contain_text("only .txt, .md, .html and .pdf")
+    expect(lines.nth(3)).to_contain_text(f"only {', '.join(types)} files")
     listed = httpx.get(f"{base_url}/documents").json()["documents"]
     ids = {d["title"]: d["doc_id"] for d in listed}
     kite = ids["Kite stays aloft for 31 hours over Lake Peipsi"]

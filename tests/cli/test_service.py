@@ -10,6 +10,16 @@ from tests.support.cli import one_error_line, rag
 from tests.support.pdfs import make_pdf
 
 
+def test_reading_commands_refuse_a_folder_without_an_index(env, tmp_path):
+    """`rag documents` and `rag delete` open no model and create no index: an empty
+    folder is one line naming it (the store API says whether an index exists)."""
+    empty = {**env, "RAG_INDEX_DIR": str(tmp_path / "nothing")}
+    for args in (["documents"], ["delete", "some-id"]):
+        line = one_error_line(rag(*args, env=empty))
+        assert "no index in" in line and "rag index" in line
+    assert not (tmp_path / "nothing").exists()
+
+
 def test_index_a_missing_path_fails_with_one_line(env, tmp_path):
     line = one_error_line(rag("index", str(tmp_path / "nope"), env=env))
     assert "no such file" in line
