@@ -13,6 +13,7 @@ that a null answer means the documents do not say (not that the tool failed).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -146,10 +147,9 @@ def _add_document(mcp: MCPServer, pipeline_of: Callable[[], Pipeline]) -> None:
         ] = None,
     ) -> AddedDocument:
         _check_write(ctx, pipeline_of)
-        try:
-            document = ingest.make_document(text, title=title, source="mcp")
-        except IngestError as exc:
-            raise ToolError(str(exc)) from None
+        # cleaning is linear but not free: off the event loop, as every parse is
+        make = functools.partial(ingest.make_document, text, title=title, source="mcp")
+        document = await _run(make)
         stored, created = await _run(pipeline_of().add_document, document)
         return AddedDocument(stored.doc_id, stored.title, created)
 

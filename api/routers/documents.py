@@ -69,7 +69,10 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> Document:
 )
 async def add_document(body: NewDocument, response: Response, pipeline: PipelineDep) -> dict:
     """Index a text; it is answerable as soon as this returns."""
-    document = ingest.make_document(body.text, title=body.title, source="api")
+    # cleaning a long text takes a while: never on the event loop, which serves /health
+    document = await run_in_threadpool(
+        ingest.make_document, body.text, title=body.title, source="api"
+    )
     stored, created = await run_in_threadpool(pipeline.add_document, document)
     if not created:
         response.status_code = http.HTTP_200_OK
@@ -77,7 +80,7 @@ async def add_document(body: NewDocument, response: Response, pipeline: Pipeline
 
 
 async def _read_upload(upload: UploadFile, title: str | None, max_bytes: int) -> Document:
-    name = upload.filename or "upload"
+    name = ingest.clean_name(upload.filename or "") or "upload"
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         too_large = f"{name}: larger than {max_bytes} bytes"
@@ -123,7 +126,7 @@ async def upload_files(
     added: list[DocumentCreated] = []
     failed: list[FileFailure] = []
     for upload in files:
-        name = upload.filename or "upload"
+        name = ingest.clean_name(upload.filename or "") or "upload"
         try:
             document = await _read_upload(upload, title, pipeline.settings.max_upload_bytes)
         except (IngestError, HTTPException) as exc:

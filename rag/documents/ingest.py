@@ -34,6 +34,7 @@ _JUNK_LINE = re.compile(
     re.I,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -45,6 +46,12 @@ def sanitize(text: str) -> str:
     """Text that can be stored and encoded: lone surrogates (possible in JSON strings)
     become '?', and control characters other than tab and newline are dropped."""
     return _CONTROL.sub("", text.encode("utf-8", "replace").decode("utf-8"))
+
+
+def clean_name(name: str) -> str:
+    """A file name fit to store, log and show: control characters (a NUL, a newline that
+    would forge a log line) removed, white space trimmed, at most 255 characters."""
+    return _CONTROL_NAME.sub("", sanitize(name)).strip()[:255]
 
 
 def clean_text(raw: str) -> str:

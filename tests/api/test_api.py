@@ -165,6 +165,26 @@ def test_file_upload(own_client):
     assert form.status_code == 415 and "/documents/files" in form.json()["detail"]
 
 
+def test_control_characters_in_file_names_are_stripped(own_client):
+    """A NUL or a line break in a file name would forge log lines and reach the page: the
+    stored source, the reply and the error name the file without them."""
+    files = {
+        "files": (
+            "tea\x1b[31m\x7fnotes.md",
+            b"# Tea\n\nOolong grows in Fujian.",
+            "text/markdown",
+        )
+    }
+    r = own_client.post("/documents/files", files=files)
+    assert r.status_code == 201, r.text
+    (added,) = r.json()["documents"]
+    assert added["file"] == "tea[31mnotes.md"
+    source = own_client.get(f"/documents/{added['doc_id']}").json()["source"]
+    assert source == "tea[31mnotes.md"
+    bad = own_client.post("/documents/files", files={"files": ("x\x7f\x1by.docx", b"PK", "x/y")})
+    assert bad.status_code == 415 and "xy.docx" in bad.json()["detail"]
+
+
 def test_several_files_are_indexed_each_on_its_own(own_client):
     files = [
         ("files", ("kites.txt", b"The Zorblax kite festival is held in Tartu.", "text/plain")),

@@ -108,3 +108,8 @@ def test_cleaning_is_linear_in_the_number_of_lines():
     cleaned = ingest.clean_text("word" + "\n" * 100_000 + "end\nend\n" + "\n\n" * 50_000)
     assert time.perf_counter() - started < 1.0
     assert cleaned == "word\n\nend"
+
+
+def test_file_names_lose_control_characters():
+    assert ingest.clean_name("a\x00b\nc\td\x7f\x85.txt ") == "abcd.txt"
+    assert ingest.clean_name("\x00\x01") == "" and len(ingest.clean_name("n" * 999)) == 255
