@@ -15,20 +15,10 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS
 from benchmarks.server import Server
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 QUESTION = "Where was Kim invited?"
 
 

@@ -21,9 +21,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from rag.core.errors import IndexMismatchError, StoreError
 from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation
 
-__all__ = ["DocumentStore", "check_items"]
+__all__ = ["DocumentStore", "check_items", "check_recorded"]
 
 
 @runtime_checkable
@@ -109,3 +110,23 @@ def check_items(items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:
     for _, chunks, vectors in items:
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
+
+
+def check_recorded(
+    meta: dict, *, where: str, schema: str, model_id: str, dimension: int, rebuild: str
+) -> None:
+    """What every backend checks when it opens an existing index: the schema version it
+    was written with, and the embedding model and dimension its vectors came from (mixing
+    two models' vectors would make dense search meaningless). ``where`` names the index
+    in the message, ``rebuild`` says how to start over."""
+    if meta.get("schema_version") != schema:
+        raise StoreError(
+            f"{where} has schema version {meta.get('schema_version')!r}, "
+            f"this version reads {schema!r}: {rebuild}"
+        )
+    if meta.get("embedding_model") != model_id or meta.get("dimension") != str(dimension):
+        raise IndexMismatchError(
+            f"{where} was built with {meta.get('embedding_model')} "
+            f"(dimension {meta.get('dimension')}), not {model_id} "
+            f"(dimension {dimension}): set RAG_EMBEDDING_MODEL back or {rebuild}"
+        )

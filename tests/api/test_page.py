@@ -18,24 +18,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
 
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS
 from benchmarks.server import Server
 from tests.support.paths import ROOT
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium phones home at start, and this
-# machine's closed network refuses it.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ANSWER_TIMEOUT_MS = 90_000
 SEED_QUESTION = "Where was Kim invited?"
 UNANSWERABLE = "What is the tallest mountain in Africa?"

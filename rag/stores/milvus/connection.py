@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.core.errors import IndexMismatchError, StoreError
+from rag.core.errors import StoreError
+from rag.stores.base import check_recorded
 from rag.stores.milvus.schema import (
     NO_VECTOR,
     SCHEMA_VERSION,
@@ -129,17 +130,14 @@ class MilvusConnection:
                 index_id=uuid.uuid4().hex,
             )
             return dimension
-        if meta.get("schema_version") != SCHEMA_VERSION:
-            raise StoreError(
-                f"the Milvus index at {self.uri} has schema version "
-                f"{meta.get('schema_version')!r}, this version reads {SCHEMA_VERSION!r}"
-            )
-        if meta.get("embedding_model") != model_id or meta.get("dimension") != str(dimension):
-            raise IndexMismatchError(
-                f"the index at {self.uri} was built with {meta.get('embedding_model')} "
-                f"(dimension {meta.get('dimension')}), not {model_id} "
-                f"(dimension {dimension}): set RAG_EMBEDDING_MODEL back or rebuild it"
-            )
+        check_recorded(
+            meta,
+            where=f"the Milvus index at {self.uri}",
+            schema=SCHEMA_VERSION,
+            model_id=model_id,
+            dimension=dimension,
+            rebuild="rebuild it",
+        )
         return dimension
 
     # ------------------------------------------------------------------ queries

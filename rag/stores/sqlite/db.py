@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.core.errors import IndexMismatchError, StorageFullError, StoreDamagedError, StoreError
+from rag.core.errors import StorageFullError, StoreDamagedError, StoreError
 from rag.core.types import Chunk, Document
+from rag.stores.base import check_recorded
 from rag.stores.sqlite.fts import SCHEMA as LEXICAL_SCHEMA
 from rag.stores.sqlite.vector_file import FAISS_NAME
 
@@ -158,18 +159,14 @@ def check_meta(
                 ],
             )
         return dimension
-    if meta.get("schema_version") != SCHEMA_VERSION:
-        raise StoreError(
-            f"{directory / DB_NAME} has schema version {meta.get('schema_version')!r}, "
-            f"this version reads {SCHEMA_VERSION!r}: rebuild it with `rag index --rebuild`"
-        )
-    if meta.get("embedding_model") != model_id or meta.get("dimension") != str(dimension):
-        raise IndexMismatchError(
-            f"the index in {directory} was built with {meta.get('embedding_model')} "
-            f"(dimension {meta.get('dimension')}), not {model_id} "
-            f"(dimension {dimension}): set RAG_EMBEDDING_MODEL back or rebuild the "
-            "index with `rag index --rebuild`"
-        )
+    check_recorded(
+        meta,
+        where=f"the index in {directory}",
+        schema=SCHEMA_VERSION,
+        model_id=model_id,
+        dimension=dimension,
+        rebuild="rebuild it with `rag index --rebuild`",
+    )
     if "documents" not in meta or "chunks" not in meta:
         _count_rows(db)
     if "index_id" not in meta:  # an index from before ids were recorded
