@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from mcp.server import MCPServer
 
@@ -112,10 +113,22 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SecurityHeaders)
 
 
+async def _no_event_stream(request: Request) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "this MCP server is stateless: POST JSON-RPC to /mcp (no event stream)"},
+        status_code=405,
+        headers={"Allow": "POST"},
+    )
+
+
 def _add_mcp(app: FastAPI) -> MCPServer:
     """MCP over streamable HTTP, stateless (any replica answers any request), as plain
     routes of this app: the guards apply to it as to the REST API."""
     mcp = create_mcp(lambda: app.state.pipeline)
+    # A stateless server has nothing to stream: GET /mcp would only open an event stream
+    # that holds a slot until its timeout (30 of them made every /ask a 503). The MCP
+    # spec lets such a server answer 405.
+    app.router.add_route("/mcp", _no_event_stream, methods=["GET"], include_in_schema=False)
     app.router.routes.extend(
         mcp.streamable_http_app(
             streamable_http_path="/mcp", stateless_http=True, json_response=True

@@ -280,3 +280,18 @@ def test_sigkill_during_a_stream_of_writes_loses_nothing_acknowledged(store):
     extra = report["documents_after_restart"] - report["writes_acknowledged"]
     assert extra in (0, 1), "nothing but the one write in flight may appear"
     assert report["chunks_equal_vectors"], "passages and vectors agree after the restart"
+
+
+def test_the_stateless_mcp_endpoint_opens_no_event_stream(client):
+    """GET /mcp held a read slot per open stream until the body timeout: 30 of them made
+    every /ask a 503. Stateless, the server has nothing to stream, and says so (405, as
+    the MCP spec allows) at once, while POST /mcp still answers."""
+    refused = client.get("/mcp", headers={"accept": "text/event-stream"})
+    assert refused.status_code == 405 and refused.headers["allow"] == "POST"
+    assert "stateless" in refused.json()["detail"]
+    listed = client.post(
+        "http://127.0.0.1:8000/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={"accept": "application/json, text/event-stream"},
+    )
+    assert listed.status_code == 200 and "ask" in listed.text
