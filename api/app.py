@@ -98,7 +98,10 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         BodySizeLimit, max_bytes=settings.max_upload_bytes, per_path={"/ask": MAX_ASK_BYTES}
     )
     app.add_middleware(InFlightLimit, max_in_flight=settings.max_in_flight)
-    app.add_middleware(BodyTimeout, seconds=settings.body_timeout, buffered={"/ask": MAX_ASK_BYTES})
+    # bodies of /ask and /mcp are read whole before they take a slot: a stalled client
+    # holds none, and an MCP call is counted as the read or write it is
+    buffered = {"/ask": MAX_ASK_BYTES, "/mcp": settings.max_upload_bytes}
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout, buffered=buffered)
     routes = [
         (route.path, route.path_regex, set(route.methods))
         for router in ROUTERS

@@ -82,6 +82,38 @@ class BodySizeLimit:
         await self.app(scope, limited_receive, guarded_send)
 
 
+#: MCP tools that change the index; every other MCP call (ask, search, get_document,
+#: tools/list, initialize) is a read.
+MCP_WRITE_TOOLS = frozenset({"add_document"})
+#: where :class:`BodyTimeout` leaves what a read-ahead body said about the request
+WRITE_KEY = "rag.write"
+
+
+def is_write(scope: Scope) -> bool:
+    """Whether a request counts against the write slots: what its body said (MCP, read
+    ahead), else its method (``/ask`` is a read sent by POST)."""
+    if WRITE_KEY in scope:
+        return scope[WRITE_KEY]
+    return scope.get("method") not in InFlightLimit.READS and scope.get("path") != "/ask"
+
+
+def mcp_writes(body: bytes) -> bool:
+    """Whether an MCP JSON-RPC body (one message or a batch) calls a tool that writes.
+    A body that is not JSON-RPC is a read: the MCP app refuses it cheaply."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    messages = message if isinstance(message, list) else [message]
+    return any(
+        isinstance(m, dict)
+        and m.get("method") == "tools/call"
+        and isinstance(m.get("params"), dict)
+        and m["params"].get("name") in MCP_WRITE_TOOLS
+        for m in messages
+    )
+
+
 class InFlightLimit:
     """503 with ``Retry-After`` when more than ``max_in_flight`` requests are being served.
 
@@ -112,7 +144,7 @@ class InFlightLimit:
         if scope["type"] != "http" or scope.get("path") in self.EXEMPT:
             await self.app(scope, receive, send)
             return
-        write = scope.get("method") not in self.READS and scope.get("path") != "/ask"
+        write = is_write(scope)
         full = (
             self.writes >= self.max_writes
             if write
@@ -170,6 +202,8 @@ class BodyTimeout:
                 return
             except _Stalled:  # the client went away
                 return
+            if scope.get("path") == "/mcp":  # MCP reads count as reads (issue 32)
+                scope = {**scope, WRITE_KEY: mcp_writes(body)}
             await self.app(scope, _replay(body, receive), send)
             return
         started = dropped = False
