@@ -10,8 +10,6 @@ question queue and the index size are read when ``/metrics`` is scraped.
 from __future__ import annotations
 
 import contextvars
-import copy
-import logging
 import re
 import uuid
 
@@ -24,32 +22,6 @@ from rag.core.types import AskResult
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 STAGES = ("embed", "dense", "lexical", "fetch", "read", "merge")
-
-
-class RequestIdFilter(logging.Filter):
-    """Puts the id of the request being served (``-`` outside one) on every record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id.get()
-        return True
-
-
-def log_config() -> dict:
-    """uvicorn's logging with the request id on every line, the access line included
-    (uvicorn writes it while the request's context is current), and the service's own
-    ``rag`` loggers on the same handler, at INFO."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"request_id": {"()": RequestIdFilter}}
-    for handler in config["handlers"].values():
-        handler["filters"] = ["request_id"]
-    config["formatters"]["default"]["fmt"] = "%(levelprefix)s [%(request_id)s] %(message)s"
-    config["formatters"]["access"]["fmt"] = (
-        '%(levelprefix)s [%(request_id)s] %(client_addr)s - "%(request_line)s" %(status_code)s'
-    )
-    config["loggers"]["rag"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
 
 
 class Metrics:

@@ -150,7 +150,7 @@ def serve(
 
     from api.app import create_app
     from api.deps import is_loopback
-    from api.metrics import log_config
+    from api.logs import log_config
     from api.protocol import protocol_class
 
     settings = get_settings()
@@ -196,10 +196,10 @@ def serve(
 def mcp() -> None:
     """Serve the MCP tools (ask, search, get_document, add_document) over stdio, for an
     agent or chat client that starts this command (builds the index on first start)."""
+    from api.logs import stderr_logging
     from api.mcp import create_mcp
 
-    # stdout carries the protocol: progress and logs go to stderr
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    stderr_logging()  # stdout carries the protocol: progress and logs go to stderr
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
     with clear_errors(), _pipeline() as pipeline:
