@@ -15,6 +15,15 @@ class QuestionError(ValueError):
     """A question that cannot be asked (empty, too long)."""
 
 
+class FeedbackError(ValueError):
+    """Feedback that cannot be stored (a verdict without its span, offsets outside the
+    document): nothing is stored."""
+
+
+class UnknownDocumentError(LookupError):
+    """A request names a document that is not in the index."""
+
+
 class StoreError(RuntimeError):
     """The index folder cannot be used (corrupt, foreign, or unwritable)."""
 

@@ -113,6 +113,52 @@ class AskResult:
     reader: Annotated[
         str, Field(description="The reader that answered: 'fast', a model path, 'lexical'.")
     ] = ""
+    resolved_question: Annotated[
+        str,
+        Field(
+            description="The question actually answered: a follow-up rewritten to stand "
+            "alone from the conversation's history; equal to question otherwise."
+        ),
+    ] = ""
+    confirmed: Annotated[
+        bool,
+        Field(
+            description="true when a user's feedback (POST /feedback) decided this reply: "
+            "a span confirmed or corrected for this question and still in its document, "
+            "or, with a null answer, 'not in the documents'."
+        ),
+    ] = False
+
+
+#: What a user can say of an answer (``POST /feedback``).
+VERDICTS = ("right", "wrong", "corrected", "unanswerable")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A user's verdict on an answer, kept so that the service can use it at once (the
+    same question is answered with the confirmed span, or abstains) and so that it can
+    become training data (``rag feedback export``)."""
+
+    question: str
+    resolved_question: Annotated[
+        str, Field(description="The question as answered (a follow-up rewritten to stand alone).")
+    ]
+    answer: Annotated[str | None, Field(description="The service's answer; null if it abstained.")]
+    verdict: Annotated[str, Field(description="right, wrong, corrected or unanswerable.")]
+    doc_id: str | None = None
+    start: Annotated[
+        int | None, Field(description="The span's offset in the document text, or null.")
+    ] = None
+    end: int | None = None
+    text: Annotated[
+        str | None, Field(description="The span, document.text[start:end] when it was given.")
+    ] = None
+    key: Annotated[
+        str, Field(description="The normalised resolved question the feedback applies to.")
+    ] = ""
+    created_at: Annotated[str, Field(description="When it was given (ISO 8601, UTC).")] = ""
+    id: str = ""
 
 
 @dataclass(frozen=True)

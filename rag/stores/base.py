@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from rag.core.errors import IndexMismatchError, StoreError
-from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation
+from rag.core.types import Chunk, Document, DocumentSummary, Feedback, Reconciliation
 
 __all__ = ["DocumentStore", "check_items", "check_recorded"]
 
@@ -63,7 +63,8 @@ class DocumentStore(Protocol):
         ...
 
     def delete(self, doc_id: str) -> bool:
-        """Remove a document with its chunks and vectors; False when there was none."""
+        """Remove a document with its chunks, vectors and feedback; False when there was
+        none."""
         ...
 
     def document(self, doc_id: str) -> Document | None: ...
@@ -96,6 +97,21 @@ class DocumentStore(Protocol):
 
     def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score > 0) of the ``k`` best chunks for ``text``, best first."""
+        ...
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks in order (empty when there is no such document): the
+        passage that holds a span users confirmed is cited, and exported for training."""
+        ...
+
+    def add_feedback(self, feedback: Feedback) -> None:
+        """Store a user's verdict (its ``id`` and ``created_at`` set). Deleting the
+        document it names deletes it too (:meth:`delete`; replacing the document does
+        not: a span still in the new text still holds)."""
+        ...
+
+    def feedback(self, key: str | None = None) -> list[Feedback]:
+        """Stored feedback, oldest first; with ``key``, only that normalised question's."""
         ...
 
     def export(self, batch: int = 256) -> Iterator[list[tuple[Document, list[Chunk], np.ndarray]]]:

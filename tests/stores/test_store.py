@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.core.types import Feedback
 from rag.stores import DocumentStore, IndexMismatchError, StoreError, open_store
 from tests.support.stores import DIM, add_text, text_of
 
@@ -171,3 +172,42 @@ def test_export_gives_what_another_store_takes(open_index, tmp_path):
     assert other.counts() == store.counts()
     assert text_of(other, other.search_dense(v[1], 1)[0][0]) == "alpha beta"
     other.close()
+
+
+def _feedback(key: str, verdict: str, doc_id: str | None, n: int, **span) -> Feedback:
+    return Feedback(
+        question=f"{key}?",
+        resolved_question=f"{key}?",
+        answer="Lavrov" if verdict != "unanswerable" else None,
+        verdict=verdict,
+        doc_id=doc_id,
+        key=key,
+        created_at=f"2026-12-06T00:00:0{n}.000000+00:00",
+        id=f"f{n}",
+        **span,
+    )
+
+
+def test_feedback_is_kept_listed_by_question_and_dropped_with_its_document(open_index):
+    store = open_index()
+    doc, _, _ = add_text(store, "Talks\n\nRi Yong-ho met Lavrov.", "a")
+    add_text(store, "Other\n\ngamma", "b", seed=1)
+    span = {"start": doc.text.index("Lavrov"), "end": doc.text.index("Lavrov") + 6}
+    right = _feedback("who met ri", "right", "a", 1, text="Lavrov", **span)
+    none = _feedback("who met ri", "unanswerable", None, 2)
+    other = _feedback("what is gamma", "corrected", "b", 3, start=0, end=5, text="Other")
+    for f in (other, right, none):
+        store.add_feedback(f)
+    assert store.feedback() == [right, none, other]  # oldest first, whole
+    assert store.feedback("who met ri") == [right, none]
+    assert store.feedback("nobody asked") == []
+    chunks = store.document_chunks("a")
+    assert [c.text for c in chunks] == ["Talks", "Ri Yong-ho met Lavrov."]
+    assert all(doc.text[c.start : c.end] == c.text for c in chunks)
+    add_text(store, "Talks\n\nRi Yong-ho met Lavrov again.", "a", seed=2)  # replaced: kept
+    assert store.feedback("who met ri") == [right, none]
+    assert store.delete("a")
+    assert store.feedback() == [none, other]
+    assert store.document_chunks("a") == []
+    store.close()
+    assert open_index().feedback() == [none, other]

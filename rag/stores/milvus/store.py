@@ -19,6 +19,7 @@ import numpy as np
 from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation
 from rag.stores.base import check_items
 from rag.stores.milvus.connection import MilvusConnection
+from rag.stores.milvus.feedback import MilvusFeedback, create_collection
 from rag.stores.milvus.reads import MilvusReads
 from rag.stores.milvus.schema import DENSE_INDEXES
 from rag.stores.milvus.writes import MilvusWrites
@@ -26,8 +27,8 @@ from rag.stores.milvus.writes import MilvusWrites
 __all__ = ["MilvusStore"]
 
 
-class MilvusStore:
-    """Documents, passages and vectors in Milvus collections named ``{prefix}_…`` (a
+class MilvusStore(MilvusFeedback):
+    """Documents, passages, vectors and feedback in Milvus collections named ``{prefix}_…`` (a
     :class:`rag.stores.base.DocumentStore`). Several indexes can share one Milvus, or one
     Milvus Lite file, under different prefixes."""
 
@@ -74,6 +75,7 @@ class MilvusStore:
         crashed write left behind."""
         with self._lock:
             self._connection.open(self.model_id, self.dimension, self.index_type)
+            create_collection(self._connection, wait=not self._connection.lite)
             self.dimension = self._connection.dimension
             self.index_type = self._connection.layout.index_type
             return Reconciliation(removed=self._writes.remove_orphans(self.orphan_grace))
@@ -100,8 +102,12 @@ class MilvusStore:
             return self._writes.add_many(items)
 
     def delete(self, doc_id: str) -> bool:
+        """Remove a document, its passages, text and feedback; False when there was none."""
         with self._lock:
-            return self._writes.delete(doc_id)
+            deleted = self._writes.delete(doc_id)
+            if deleted:
+                self._drop_feedback(doc_id)
+            return deleted
 
     # ------------------------------------------------------------------ reads
 

@@ -51,6 +51,21 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
+CREATE TABLE IF NOT EXISTS feedback (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    question TEXT NOT NULL,
+    resolved_question TEXT NOT NULL,
+    answer TEXT,
+    verdict TEXT NOT NULL,
+    doc_id TEXT,
+    start INTEGER,
+    "end" INTEGER,
+    text TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_key ON feedback(key, created_at);
+CREATE INDEX IF NOT EXISTS feedback_doc ON feedback(doc_id);
 """
 
 

@@ -24,15 +24,17 @@ from rag.core.errors import StoreError
 from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation, pages_of
 from rag.stores.base import check_items
 from rag.stores.sqlite import db as sqlite_db
+from rag.stores.sqlite import feedback as feedback_rows
 from rag.stores.sqlite.db import DB_NAME, DOC_COLUMNS, Transaction, document_from_row, translated
 from rag.stores.sqlite.dense import IVF_THRESHOLD
+from rag.stores.sqlite.feedback import SQLiteFeedback
 from rag.stores.sqlite.fts import LEXICAL_BUDGET, LexicalSearch
 from rag.stores.sqlite.vector_file import VectorFile
 from rag.stores.sqlite.vector_rows import SQLiteVectors
 
 
-class SQLiteStore:
-    """Documents, chunks and vectors of one index folder (a
+class SQLiteStore(SQLiteFeedback):
+    """Documents, chunks, vectors and feedback of one index folder (a
     :class:`rag.stores.base.DocumentStore`)."""
 
     name = "sqlite"
@@ -149,11 +151,12 @@ class SQLiteStore:
         return results
 
     def delete(self, doc_id: str) -> bool:
-        """Remove a document, its chunks and vectors; False when there was none."""
+        """Remove a document, its chunks, vectors and feedback; False when there was none."""
         with self._lock, translated():
             with Transaction(self.db) as db:
                 deleted, ids = sqlite_db.remove_rows(db, doc_id)
                 if deleted:
+                    feedback_rows.remove(db, doc_id)
                     sqlite_db.bump_generation(db, -deleted, -len(ids))
             if deleted:
                 self._vectors.update(ids, [], [])

@@ -1,0 +1,68 @@
+"""Users' feedback in the SQLite file, beside the documents it points into.
+
+Feedback rows name their document without a foreign key: replacing a document (new
+content under its id) deletes and re-inserts its row, and a span that is still in the
+new text should still count. Only :meth:`SQLiteStore.delete` removes a document's
+feedback, in the transaction that removes the document. (The table is created with the
+others, in :mod:`rag.stores.sqlite.db`.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+from rag.core.types import Chunk, Feedback
+from rag.stores.sqlite.db import Transaction, translated
+
+_COLUMNS = (
+    'question, resolved_question, answer, verdict, doc_id, start, "end", text, key, created_at, id'
+)
+
+
+def remove(db: sqlite3.Connection, doc_id: str) -> None:
+    """Delete a document's feedback (inside the caller's transaction)."""
+    db.execute("DELETE FROM feedback WHERE doc_id = ?", (doc_id,))
+
+
+class SQLiteFeedback:
+    """The feedback and chunk reads of :class:`rag.stores.sqlite.store.SQLiteStore` (a
+    mixin: it uses the store's ``db`` and ``_lock``)."""
+
+    db: sqlite3.Connection
+    _lock: threading.RLock
+
+    def add_feedback(self, feedback: Feedback) -> None:
+        with self._lock, translated(), Transaction(self.db) as db:
+            db.execute(
+                f"INSERT INTO feedback({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    feedback.question,
+                    feedback.resolved_question,
+                    feedback.answer,
+                    feedback.verdict,
+                    feedback.doc_id,
+                    feedback.start,
+                    feedback.end,
+                    feedback.text,
+                    feedback.key,
+                    feedback.created_at,
+                    feedback.id,
+                ),
+            )
+
+    def feedback(self, key: str | None = None) -> list[Feedback]:
+        where, args = ("WHERE key = ?", (key,)) if key is not None else ("", ())
+        with self._lock, translated():
+            rows = self.db.execute(
+                f"SELECT {_COLUMNS} FROM feedback {where} ORDER BY created_at, id", args
+            ).fetchall()
+        return [Feedback(*row) for row in rows]
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        with self._lock, translated():
+            rows = self.db.execute(
+                'SELECT id, ord, start, "end", text FROM chunks WHERE doc_id = ? ORDER BY ord',
+                (doc_id,),
+            ).fetchall()
+        return [Chunk(doc_id, r[1], r[2], r[3], r[4], id=r[0]) for r in rows]
