@@ -19,7 +19,7 @@ from api.errors import add_error_handlers
 from api.limits import AllowHeader, BodySizeLimit, BodyTimeout, InFlightLimit
 from api.mcp import create_mcp
 from api.metrics import Metrics, RequestMetrics
-from api.routers import ask, documents, health, metrics, ui
+from api.routers import ask, documents, feedback, health, metrics, ui
 from api.schemas import errors
 from api.security import SecurityHeaders
 from rag import __version__
@@ -29,7 +29,14 @@ from rag.service.pipeline import Pipeline
 #: Largest /ask body: a question is at most 2,000 characters.
 MAX_ASK_BYTES = 64 * 1024
 #: Every router, once: the app includes them and the Allow header is built from them.
-ROUTERS = (ask.router, documents.router, health.router, metrics.router, ui.router)
+ROUTERS = (
+    ask.router,
+    documents.router,
+    feedback.router,
+    health.router,
+    metrics.router,
+    ui.router,
+)
 #: What any documented request may meet: another Host, a damaged index, a busy service.
 COMMON_ERRORS = errors(400, 405, 500, 503)
 

@@ -11,7 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.metrics import request_id
-from rag.core.errors import StorageFullError, StoreDamagedError
+from rag.core.errors import (
+    FeedbackError,
+    StorageFullError,
+    StoreDamagedError,
+    UnknownDocumentError,
+)
 from rag.documents.ingest import IngestError, UnsupportedFileType
 from rag.service.pipeline import QuestionError
 
@@ -25,6 +30,8 @@ STATUS_OF: dict[type[Exception], int] = {
     QuestionError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     UnsupportedFileType: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     IngestError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    FeedbackError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    UnknownDocumentError: status.HTTP_404_NOT_FOUND,
     StorageFullError: status.HTTP_507_INSUFFICIENT_STORAGE,
     StoreDamagedError: status.HTTP_500_INTERNAL_SERVER_ERROR,
 }

@@ -6,9 +6,11 @@ response models directly: one definition for the library and the API.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rag.core.types import DocumentSummary
+from rag.core.types import DocumentSummary, Feedback
 from rag.service.pipeline import MAX_QUESTION_CHARS
 
 
@@ -66,6 +68,42 @@ class UploadResult(BaseModel):
     errors: list[FileFailure] = Field(description="Files refused, each with why.")
 
 
+class FeedbackRequest(BaseModel):
+    """A user's verdict on an answer (``POST /feedback``): ``right`` and ``corrected``
+    name the answer's span in a document (code points, as citations give them);
+    ``unanswerable`` is "not in the documents"; ``wrong`` may name the answer's span."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS)
+    resolved_question: str | None = Field(
+        None,
+        max_length=MAX_QUESTION_CHARS,
+        description="The question as the service answered it (/ask's resolved_question); "
+        "default: question.",
+    )
+    answer: str | None = Field(
+        None,
+        max_length=MAX_QUESTION_CHARS,
+        description="The service's answer (null: it abstained).",
+    )
+    verdict: Literal["right", "wrong", "corrected", "unanswerable"]
+    doc_id: str | None = Field(None, min_length=1, max_length=256)
+    start: int | None = Field(None, ge=0, description="Offset of the span in the document text.")
+    end: int | None = Field(None, ge=1, description="Its end (exclusive).")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("expected an integer")
+        return value
+
+
+class FeedbackList(BaseModel):
+    feedback: list[Feedback] = Field(description="Every verdict given, oldest first.")
+
+
 class Health(BaseModel):
     status: str = Field(description='"ok", or "degraded" with the problems listed.')
     problems: list[str] = Field(description="Why the index cannot be fully trusted, if so.")
@@ -98,7 +136,7 @@ def errors(*codes: int) -> dict[int, dict]:
         400: "A Host header this server does not serve.",
         401: "No valid bearer key (when RAG_API_KEY is set).",
         403: "A write from another machine, or from another site's page, with no key set.",
-        404: "No such document.",
+        404: "No such document (for feedback: the doc_id named).",
         405: "Method not allowed (the Allow header lists those that are).",
         408: "The request body stalled.",
         413: "The body is over the size limit.",

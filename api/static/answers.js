@@ -2,6 +2,7 @@
 // "no answer" with the closest passages, or a loading card. Pure rendering: no state.
 
 import { codePointLength, el, percent, utf16Index, viewUrl } from "./common.js";
+import { confirmedBadge, feedbackBar, passageShown } from "./feedback.js";
 
 const EXCERPT_RADIUS = 200; // characters of context either side of an answer
 
@@ -23,11 +24,12 @@ function isSpace(ch) {
 }
 
 /**
- * Fill `node` with the passage `text`, the answer (code points [rel0, rel1) of the
+ * Fill `node` with the citation's passage, the answer (code points [rel0, rel1) of the
  * passage) in a <mark>. Unless `full`, only a window around the answer is shown.
  * Returns whether some of the passage was left out.
  */
-function renderPassage(node, text, rel, full) {
+function renderPassage(node, citation, rel, full) {
+  const text = citation.text || "";
   node.replaceChildren();
   const length = codePointLength(text);
   const hasAnswer = Array.isArray(rel) && rel[0] >= 0 && rel[1] > rel[0] && rel[1] <= length;
@@ -62,6 +64,7 @@ function renderPassage(node, text, rel, full) {
     node.append(document.createTextNode(text.slice(from, to)));
   }
   if (to < text.length) node.append(" …");
+  passageShown(node, citation, from, from > 0 ? 2 : 0); // where selected words lie
   return from > 0 || to < text.length;
 }
 
@@ -72,7 +75,7 @@ function sourceItem(citation) {
     ? [citation.answer_start - citation.start, citation.answer_end - citation.start]
     : null;
   const passage = el("blockquote", { class: "passage" });
-  const truncated = renderPassage(passage, citation.text || "", rel, false);
+  const truncated = renderPassage(passage, citation, rel, false);
 
   const href = hasAnswer
     ? viewUrl(citation.doc_id, citation.answer_start, citation.answer_end)
@@ -95,7 +98,7 @@ function sourceItem(citation) {
     });
     toggle.addEventListener("click", () => {
       const expanded = toggle.getAttribute("aria-expanded") === "true";
-      renderPassage(passage, citation.text || "", rel, !expanded);
+      renderPassage(passage, citation, rel, !expanded);
       toggle.setAttribute("aria-expanded", String(!expanded));
       toggle.textContent = expanded ? "Show whole passage" : "Show less";
     });
@@ -175,6 +178,7 @@ export function answerCard(response) {
       "div",
       { class: "reply-head" },
       el("span", { class: "reply-label", text: "Answer" }),
+      confirmedBadge(response),
       confidenceBadge(response.confidence),
     ),
     el("p", { class: "answer-text", text: response.answer }),
@@ -184,6 +188,7 @@ export function answerCard(response) {
     others.length
       ? alternatives(others, `Other possible answers (${others.length})`)
       : null,
+    feedbackBar(response),
     timing(response),
   );
 }
@@ -198,8 +203,14 @@ export function abstainCard(response) {
       "div",
       { class: "reply-head" },
       el("span", { class: "reply-label", text: "No answer" }),
+      confirmedBadge(response),
     ),
-    el("p", { class: "abstain-text", text: "The documents do not answer this question." }),
+    el("p", {
+      class: "abstain-text",
+      text: response.confirmed
+        ? "A user confirmed that the documents do not answer this question."
+        : "The documents do not answer this question.",
+    }),
     el("p", {
       class: "hint",
       text: passages.length
@@ -209,6 +220,7 @@ export function abstainCard(response) {
     passages.length ? el("h3", { class: "section-title", text: `Closest passages (${passages.length})` }) : null,
     passages.length ? sourceList(passages) : null,
     guesses.length ? alternatives(guesses, `Low-confidence guesses (${guesses.length})`) : null,
+    feedbackBar(response),
     timing(response),
   );
 }

@@ -36,6 +36,7 @@ from rag.reading.merging import citation
 from rag.retrieval.embedding import Embedder
 from rag.retrieval.hybrid import HybridRetriever
 from rag.service.answering import Answerer
+from rag.service.feedback import FeedbackBook
 from rag.service.indexing import Indexer, open_index
 from rag.stores.base import DocumentStore, Reconciliation
 
@@ -74,6 +75,7 @@ class Pipeline:
         self.store: DocumentStore | None = None
         self.indexer: Indexer | None = None
         self.answerer: Answerer | None = None
+        self.feedback: FeedbackBook | None = None
         self.repairs = Reconciliation()
         # the answerer is looked up per batch, so that it can be swapped (tests, reloads)
         self._questions = compute.Batcher(lambda items: self.answerer.run(items), MAX_BATCH)
@@ -121,6 +123,7 @@ class Pipeline:
             read_words=s.read_words,
             retrieval_weight=s.retrieval_weight,
         )
+        self.feedback = FeedbackBook(self.store, self.answerer.threshold)
         return report
 
     def close(self) -> None:
@@ -167,7 +170,8 @@ class Pipeline:
         question still waiting in the queue is dropped rather than answered for nobody."""
         question = self._clean_question(question)
         k = top_k if top_k is not None else self.settings.top_k
-        return self._questions.run((question, k), timeout)
+        result = self._questions.run((question, k), timeout)
+        return self.feedback.apply(result)  # users' verdicts on this question, at once
 
     def search(
         self, query: str, top_k: int | None = None, timeout: float | None = None

@@ -607,3 +607,69 @@ def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
         for doc_id in ids.values():
             if doc_id not in seeds:
                 httpx.delete(f"{base_url}/documents/{doc_id}")
+
+
+# ------------------------------------------------------------------ feedback
+
+SELECT_WORDS = """([turn, words]) => {
+    // Select `words` in a passage of turn `turn`, as a user dragging over them would.
+    const card = document.querySelectorAll('.turn')[turn];
+    for (const passage of card.querySelectorAll('.passage')) {
+        const walker = document.createTreeWalker(passage, NodeFilter.SHOW_TEXT);
+        const nodes = [];
+        let all = '';
+        while (walker.nextNode()) {
+            nodes.push([walker.currentNode, all.length]);
+            all += walker.currentNode.data;
+        }
+        const i = all.indexOf(words);
+        if (i < 0) continue;
+        const at = (k, end) => {
+            const [node, from] = nodes.findLast(([, f]) => (end ? f < k : f <= k));
+            return [node, k - from];
+        };
+        const range = document.createRange();
+        range.setStart(...at(i, false));
+        range.setEnd(...at(i + words.length, true));
+        document.getSelection().removeAllRanges();
+        document.getSelection().addRange(range);
+        return true;
+    }
+    return false;
+}"""
+
+
+def test_right_confirms_an_answer_shown_again_as_confirmed(page):
+    question = "Who extended the offer to Kim?"
+    turn = ask(page, question)
+    answer = turn.locator(".answer-text").inner_text()
+    expect(turn.locator(".confirmed")).to_have_count(0)
+    turn.get_by_role("button", name="Right", exact=True).click()
+    expect(turn.locator(".feedback-status")).to_have_text(re.compile("confirmed"))
+    again = ask(page, question)
+    expect(again.locator(".answer-text")).to_have_text(answer)
+    expect(again.locator(".reply-head .confirmed")).to_have_text("✓ Confirmed by a user")
+    expect(again.locator(".reply-head .confidence")).to_have_text("100% confidence")
+
+
+def test_words_selected_in_a_cited_passage_become_the_confirmed_answer(page, base_url):
+    question = "Where will the financial discussion be held?"
+    words = "the far eastern city of Vladivostok"
+    turn = ask(page, question)
+    turn.get_by_role("button", name="The answer is here…").click()
+    expect(turn.locator(".feedback-status")).to_contain_text("Select the words")
+    assert page.evaluate(SELECT_WORDS, [page.locator(".turn").count() - 1, words])
+    turn.get_by_role("button", name="Mark as the answer").click()
+    expect(turn.locator(".feedback-status")).to_have_text(
+        f"Saved: “{words}” is the answer. Ask again to see it used."
+    )
+    (stored,) = [
+        f for f in httpx.get(f"{base_url}/feedback").json()["feedback"] if f["question"] == question
+    ]
+    text = httpx.get(f"{base_url}/documents/{stored['doc_id']}").json()["text"]
+    assert stored["verdict"] == "corrected" and stored["text"] == words
+    assert text[stored["start"] : stored["end"]] == words  # code points, as the API counts
+    again = ask(page, question)
+    expect(again.locator(".answer-text")).to_have_text(words)
+    expect(again.locator(".confirmed")).to_be_visible()
+    expect(again.locator(":scope .reply-answer > .sources .passage mark").first).to_have_text(words)
