@@ -3,6 +3,7 @@ MCP at ``/mcp``; what errors become is in :mod:`api.errors`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -15,13 +16,15 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from mcp.server import MCPServer
 
+from api.bodies import BodyTimeout
+from api.deps import require_write_access
 from api.errors import add_error_handlers
-from api.limits import AllowHeader, BodySizeLimit, BodyTimeout, InFlightLimit
+from api.limits import AllowHeader, BodySizeLimit, InFlightLimit
 from api.mcp import create_mcp
 from api.metrics import Metrics, RequestMetrics
 from api.routers import ask, documents, feedback, health, metrics, ui
 from api.schemas import errors
-from api.security import SecurityHeaders
+from api.security import SecurityHeaders, WriteGuard
 from rag import __version__
 from rag.core.settings import Settings, get_settings
 from rag.service.pipeline import Pipeline
@@ -91,36 +94,57 @@ def _lifespan(
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    """The guards, innermost first. Questions are read whole before they take an in-flight
-    slot, and a stalled upload is dropped from outside the count, which frees its slot; the
-    host check comes before anything is served."""
-    if settings.cors_origins:
+    """The guards, innermost first. Nothing is held before it is checked: the host check
+    comes before anything is served; questions and MCP calls are read whole before they
+    take an in-flight slot; a write without access is refused before it takes one or any
+    of its body is read (issue 32); an upload too slow for the minimum rate is dropped
+    from outside the count, which frees its slot."""
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_upload_bytes, per_path={"/ask": MAX_ASK_BYTES}
+    )
+    app.add_middleware(InFlightLimit, max_in_flight=settings.max_in_flight)
+    app.add_middleware(
+        WriteGuard,
+        routes=[(rx, methods) for _, rx, methods in _routes(write_only=True)],
+        key_of=lambda: app.state.pipeline.settings.api_key,
+    )
+    # bodies of /ask and /mcp are read whole before they take a slot: a stalled client
+    # holds none, and an MCP call is counted as the read or write it is
+    app.add_middleware(
+        BodyTimeout,
+        seconds=settings.body_timeout,
+        buffered={"/ask": MAX_ASK_BYTES, "/mcp": settings.max_upload_bytes},
+        min_rate=settings.body_min_rate,
+        window=settings.body_rate_window,
+    )
+    app.add_middleware(AllowHeader, routes=_routes())
+    if settings.cors_origins:  # outside the guards: their refusals carry CORS headers too
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(
-        BodySizeLimit, max_bytes=settings.max_upload_bytes, per_path={"/ask": MAX_ASK_BYTES}
-    )
-    app.add_middleware(InFlightLimit, max_in_flight=settings.max_in_flight)
-    # bodies of /ask and /mcp are read whole before they take a slot: a stalled client
-    # holds none, and an MCP call is counted as the read or write it is
-    buffered = {"/ask": MAX_ASK_BYTES, "/mcp": settings.max_upload_bytes}
-    app.add_middleware(BodyTimeout, seconds=settings.body_timeout, buffered=buffered)
-    routes = [
-        (route.path, route.path_regex, set(route.methods))
-        for router in ROUTERS
-        for route in router.routes
-        if isinstance(route, APIRoute)
-    ]
-    app.add_middleware(AllowHeader, routes=routes)
     if settings.allowed_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.state.metrics = Metrics(lambda: app.state.pipeline)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders)
+
+
+def _routes(write_only: bool = False) -> list[tuple[str, re.Pattern, set[str]]]:
+    """(path template, its regex, methods) of every route of the routers, or of those
+    that need write access."""
+    return [
+        (route.path, route.path_regex, set(route.methods))
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        and (
+            not write_only
+            or any(d.call is require_write_access for d in route.dependant.dependencies)
+        )
+    ]
 
 
 async def _no_event_stream(request: Request) -> JSONResponse:

@@ -1,33 +1,27 @@
-"""Protections that keep the service answering: body size, in-flight requests, time.
+"""Protections that keep the service answering: body size, in-flight requests (slots).
 
 These are plain ASGI middlewares so that they act before FastAPI reads a body:
 an oversized upload is refused by its ``Content-Length`` or, for a chunked body,
-as soon as the bytes received pass the limit, never after buffering it all.
+as soon as the bytes received pass the limit, never after buffering it all. How fast a
+body must arrive is :mod:`api.bodies`; who may write, :mod:`api.security`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-async def _send_json(send: Send, status: int, detail: str, headers: dict | None = None) -> None:
+async def send_json(send: Send, status: int, detail: str, headers: dict | None = None) -> None:
+    """Answer with the API's one error body (``{"detail": ...}``) from a middleware, where
+    FastAPI's exception handlers do not reach."""
     body = json.dumps({"detail": detail}).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _Stalled(Exception):
-    pass
 
 
 class BodySizeLimit:
@@ -49,7 +43,7 @@ class BodySizeLimit:
         message = f"the request body is larger than {limit} bytes"
         for name, value in scope.get("headers", []):
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                await _send_json(send, 413, message)
+                await send_json(send, 413, message)
                 return
         received = 0
         started = refused = False
@@ -67,7 +61,7 @@ class BodySizeLimit:
                     # answers to that is not sent
                     refused = True
                     if not started:
-                        await _send_json(send, 413, message)
+                        await send_json(send, 413, message)
                     return {"type": "http.disconnect"}
             return msg
 
@@ -85,7 +79,7 @@ class BodySizeLimit:
 #: MCP tools that change the index; every other MCP call (ask, search, get_document,
 #: tools/list, initialize) is a read.
 MCP_WRITE_TOOLS = frozenset({"add_document"})
-#: where :class:`BodyTimeout` leaves what a read-ahead body said about the request
+#: where :class:`api.bodies.BodyTimeout` leaves what a read-ahead body said about the request
 WRITE_KEY = "rag.write"
 
 
@@ -151,7 +145,7 @@ class InFlightLimit:
             else self.in_flight - self.writes >= self.max_reads
         )
         if self.in_flight >= self.max_in_flight or full:
-            await _send_json(
+            await send_json(
                 send,
                 503,
                 "the service is busy; retry shortly",
@@ -165,99 +159,6 @@ class InFlightLimit:
         finally:
             self.in_flight -= 1
             self.writes -= write
-
-
-class BodyTimeout:
-    """Request bodies that stall are dropped (408), and small bodies are read before the
-    request takes a slot.
-
-    A body that sends nothing for ``seconds`` ends its request, which frees its slot.
-    Bodies of the ``buffered`` paths (``/ask``: a question, a few kB at most) are read
-    whole, within ``seconds`` in all, *before* the inner app (and its in-flight count)
-    sees the request: clients that send a few bytes and stop hold no slot at all.
-    """
-
-    def __init__(
-        self, app: ASGIApp, seconds: float, buffered: dict[str, int] | None = None
-    ) -> None:
-        """``buffered``: path → most bytes read ahead (more gets 413)."""
-        self.app = app
-        self.seconds = seconds
-        self.buffered = buffered or {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        message = f"the request body stalled for {self.seconds:g} s"
-        limit = self.buffered.get(scope.get("path", ""))
-        if limit is not None and scope.get("method") not in InFlightLimit.READS:
-            try:
-                body = await asyncio.wait_for(_read_body(receive, limit), self.seconds)
-            except TimeoutError:
-                await _send_json(send, 408, message, {"connection": "close"})
-                return
-            except _TooLarge:
-                await _send_json(send, 413, f"the request body is larger than {limit} bytes")
-                return
-            except _Stalled:  # the client went away
-                return
-            if scope.get("path") == "/mcp":  # MCP reads count as reads (issue 32)
-                scope = {**scope, WRITE_KEY: mcp_writes(body)}
-            await self.app(scope, _replay(body, receive), send)
-            return
-        started = dropped = False
-
-        async def timed_receive() -> Message:
-            nonlocal dropped
-            try:
-                return await asyncio.wait_for(receive(), self.seconds)
-            except TimeoutError:
-                # answer 408 now; the app is told the client left, and whatever it
-                # answers to that is not sent
-                if not started and not dropped:
-                    dropped = True
-                    await _send_json(send, 408, message, {"connection": "close"})
-                return {"type": "http.disconnect"}
-
-        async def guarded_send(msg: Message) -> None:
-            nonlocal started
-            if dropped:
-                return
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
-
-        await self.app(scope, timed_receive, guarded_send)
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks, size = [], 0
-    while True:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            raise _Stalled
-        chunk = msg.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-        if not msg.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A receive that gives the body read ahead, then waits on the real one (disconnects)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 class AllowHeader:

@@ -1,4 +1,5 @@
-"""Security headers on every response; a strict Content-Security-Policy for the pages.
+"""Security headers on every response; a strict Content-Security-Policy for the pages;
+writes refused before they hold anything (:class:`WriteGuard`).
 
 The chat page and the document view (``api/static``) load nothing but their own files:
 no inline script or style, no third-party origin. FastAPI's ``/docs`` and ``/redoc``
@@ -8,10 +9,15 @@ without a CSP (they still get the other headers).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 
-from starlette.datastructures import MutableHeaders
+from pydantic import SecretStr
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import write_refusal
+from api.limits import WRITE_KEY, send_json
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -60,3 +66,50 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class WriteGuard:
+    """Refuses writes without access (401/403) *before* they take an in-flight slot or
+    any of their body is read.
+
+    The routes' own check (:data:`api.deps.WriteAccess`) runs only once FastAPI has read
+    the body, which a slow client sends as slowly as it likes: unauthenticated uploads
+    trickling a byte every few seconds held every write slot (issue 32). This guard sits
+    outside the slot limiter, on the routes that need write access, and applies the same
+    rule (:func:`api.deps.write_refusal`). An MCP call read ahead as a write
+    (:data:`api.limits.WRITE_KEY`) that would be refused is counted as a read instead:
+    the tool refuses it at once, and it never holds a write slot.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        routes: Iterable[tuple[re.Pattern, set[str]]],
+        key_of: Callable[[], SecretStr | None],
+    ) -> None:
+        """``routes``: (path regex, methods) of the routes that need write access;
+        ``key_of``: the server's key, read when a request comes (the pipeline's settings)."""
+        self.app = app
+        self.routes = list(routes)
+        self.key_of = key_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._guarded(scope):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        refusal = write_refusal(self.key_of(), client[0] if client else None, Headers(scope=scope))
+        if refusal is None:
+            await self.app(scope, receive, send)
+        elif WRITE_KEY in scope:  # an MCP write: the tool refuses it, as a read
+            await self.app({**scope, WRITE_KEY: False}, receive, send)
+        else:
+            code, message = refusal
+            extra = {"www-authenticate": "Bearer"} if code == 401 else {}
+            await send_json(send, code, message, extra)
+
+    def _guarded(self, scope: Scope) -> bool:
+        if WRITE_KEY in scope:
+            return scope[WRITE_KEY]
+        path, method = scope.get("path", ""), scope.get("method", "")
+        return any(method in methods and rx.match(path) for rx, methods in self.routes)

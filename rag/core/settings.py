@@ -125,6 +125,20 @@ class Settings(BaseSettings):
     reader_precision: str = Field("bf16", pattern="^(bf16|fp32)$")
     threads: int | None = Field(None, ge=1, description="torch threads; default: all cores.")
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest request body.")
+    max_upload_files: int = Field(64, ge=1, description="Most files in one upload request.")
+    max_text_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Most text one document may hold (UTF-8 bytes)."
+    )
+    max_pdf_pages: int = Field(2000, ge=1, description="Most pages a PDF may have.")
+    parse_seconds: float = Field(
+        20.0, gt=0, description="Most seconds an HTML page or a PDF may take to parse."
+    )
+    parse_memory_mb: int = Field(
+        1024, ge=256, description="Address space of each parse worker process, in MB."
+    )
+    parse_workers: int = Field(
+        2, ge=1, description="Parse worker processes (HTML, PDF) at most, started on demand."
+    )
     max_in_flight: int = Field(32, ge=1, description="Requests served at once; 503 past it.")
     request_timeout: float = Field(30.0, gt=0, description="Seconds before /ask gives up (503).")
     cors_origins: list[str] = Field(
@@ -136,7 +150,19 @@ class Settings(BaseSettings):
         "sets the bound address and the loopback names when this is empty.",
     )
     body_timeout: float = Field(
-        10.0, gt=0, description="Seconds a request body may stall before the request is dropped."
+        10.0,
+        gt=0,
+        description="Seconds a request head may stall, a question's body may take in all, and "
+        "an upload's body is given before its rate is first judged.",
+    )
+    body_min_rate: float = Field(
+        1024.0,
+        ge=0,
+        description="Bytes per second an upload's body must bring in every window of "
+        "RAG_BODY_RATE_WINDOW seconds (at least one byte), else 408.",
+    )
+    body_rate_window: float = Field(
+        5.0, gt=0, description="Seconds over which an upload's body rate is judged."
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from api.limits import BodyTimeout, InFlightLimit, mcp_writes
+from api.bodies import BodyTimeout
+from api.limits import InFlightLimit, mcp_writes
 
 
 def _scope(method: str, path: str) -> dict:
