@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rag.core import compute
+from rag.core.bounds import check_document
 from rag.core.errors import StoreError
 from rag.core.settings import Settings
 from rag.core.types import Document
@@ -79,7 +80,10 @@ class Indexer:
         self._write_lock = threading.Lock()
 
     def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
-        """Chunk, embed (on the compute thread) and store; (stored, created?) for each."""
+        """Chunk, embed (on the compute thread) and store; (stored, created?) for each.
+        A document past the stores' bounds is refused before anything is embedded."""
+        for document in documents:
+            check_document(document)
         chunked = [(document, self.chunker.split(document)) for document in documents]
         vectors = self.embed([c.text for _, chunks in chunked for c in chunks])
         items, at = [], 0
@@ -120,7 +124,7 @@ class Indexer:
                 documents = []
                 for path in files[lo : lo + batch_documents]:
                     try:
-                        documents.append(ingest.read_file(path))
+                        documents.append(_read_checked(path))
                     except ingest.IngestError as exc:
                         errors.append(str(exc))
                 results += self.add_documents(documents)
@@ -140,6 +144,17 @@ class Indexer:
     def delete(self, doc_id: str) -> bool:
         with self._write_lock:
             return self.store.delete(doc_id)
+
+
+def _read_checked(path: Path) -> Document:
+    """A file's document, checked against the stores' bounds here, so that one file past
+    a bound is reported alone instead of failing its batch."""
+    document = ingest.read_file(path)
+    try:
+        check_document(document)
+    except ingest.IngestError as exc:
+        raise ingest.IngestError(f"{path}: {exc}") from None
+    return document
 
 
 def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:

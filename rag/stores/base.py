@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from rag.core.bounds import check_chunks, check_document
 from rag.core.errors import IndexMismatchError, StoreError
 from rag.core.types import Chunk, Document, DocumentSummary, Feedback, Reconciliation
 
@@ -122,10 +123,14 @@ class DocumentStore(Protocol):
 
 
 def check_items(items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:
-    """What every backend's ``add_many`` checks before it writes anything."""
-    for _, chunks, vectors in items:
+    """What every backend's ``add_many`` checks before it writes anything: one vector per
+    chunk, and the bounds both backends keep (:mod:`rag.core.bounds`), so that a document
+    one store accepts the other does too."""
+    for document, chunks, vectors in items:
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
+        check_document(document)
+        check_chunks(chunks)
 
 
 def check_recorded(

@@ -211,3 +211,45 @@ def test_feedback_is_kept_listed_by_question_and_dropped_with_its_document(open_
     assert store.document_chunks("a") == []
     store.close()
     assert open_index().feedback() == [none, other]
+
+
+def test_documents_at_the_bounds_are_kept_whole_and_past_them_refused(open_index):
+    """Both stores accept the same documents (issue 32: a PDF's metadata over 65,535
+    characters was stored by SQLite and a 500 on Milvus): at every bound of
+    rag.core.bounds, in 4-byte characters, a document comes back as it went in; past
+    one it is refused, by both, and nothing is stored."""
+    import dataclasses
+
+    from rag.core import bounds
+    from rag.core.errors import IngestError
+    from rag.core.types import Chunk
+    from rag.documents.ingest import make_document
+    from tests.support.stores import unit_vectors
+
+    store = open_index()
+    passage = "😀" * bounds.MAX_PASSAGE_CHARS
+    starts = list(range(0, 7_000 * 1_000, 1_000))  # some 7,000 pages' offsets
+    padding = bounds.MAX_METADATA_BYTES - len(
+        bounds.metadata_json({"page_starts": starts, "x": ""})
+    )
+    metadata = {"page_starts": starts, "x": "é" * (padding // 2)}
+    document = dataclasses.replace(
+        make_document(passage, doc_id="edge"),
+        title="😀" * bounds.MAX_TITLE_CHARS,
+        source="é" * bounds.MAX_SOURCE_CHARS,
+        metadata=metadata,
+    )
+    chunks = [Chunk("edge", 0, 0, len(passage), passage)]
+    stored, created = store.add(document, chunks, unit_vectors(1))
+    assert created and store.document("edge") == stored
+    assert stored.metadata == metadata and stored.title == document.title
+    assert text_of(store, store.search_dense(unit_vectors(1)[0], 1)[0][0]) == passage
+    past = {"metadata": {**metadata, "x": "é" * (padding // 2 + 1)}}, {"title": "t" * 257}
+    for change in past:
+        over = dataclasses.replace(document, doc_id="over", content_hash="0" * 64, **change)
+        with pytest.raises(IngestError, match="at most"):
+            store.add(over, [dataclasses.replace(chunks[0], doc_id="over")], unit_vectors(1))
+    long = dataclasses.replace(chunks[0], doc_id="over", text=passage + "x")
+    with pytest.raises(IngestError, match="passage 0 of over"):
+        store.add(dataclasses.replace(document, doc_id="over"), [long], unit_vectors(1))
+    assert store.counts() == (1, 1) and store.document("over") is None
