@@ -25,6 +25,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from api.deps import write_refusal
+from rag.conversation import MAX_TURNS, Turn
 from rag.core.errors import IngestError, QuestionError
 from rag.core.types import AskResult, Citation, Document
 from rag.documents import ingest
@@ -42,6 +43,15 @@ MAX_TOP_K = 50
 TopK = Annotated[
     int | None,
     Field(ge=1, le=MAX_TOP_K, description="Passages to retrieve and read (default: the server's)."),
+]
+
+History = Annotated[
+    list[Turn] | None,
+    Field(
+        max_length=MAX_TURNS,
+        description="Earlier turns of the conversation, oldest first: each question and "
+        "the answer `ask` gave (null if none).",
+    ),
 ]
 
 
@@ -86,8 +96,9 @@ ASK = (
     "`confidence` (0..1), `answers` (the answer and its alternatives, each with the "
     "`sources` that gave it: doc_id, title, passage text, and the answer's character "
     "offsets answer_start/answer_end in the document), and `passages` (every passage "
-    "read). Ask one self-contained question at a time; quote the answer with its "
-    "sources. A null answer is a finding, not an error."
+    "read). For a follow-up ('Who invited him?'), pass the earlier turns as `history`: "
+    "`resolved_question` says how it was understood. Quote the answer with its sources. "
+    "A null answer is a finding, not an error."
 )
 SEARCH = (
     "Find the passages most related to a query (hybrid keyword and semantic search), "
@@ -111,9 +122,10 @@ def _ask(mcp: MCPServer, pipeline_of: Callable[[], Pipeline]) -> None:
     async def ask(
         question: Annotated[str, Field(description="A question in natural language.")],
         top_k: TopK = None,
+        history: History = None,
     ) -> AskResult:
         p = pipeline_of()
-        return await _run(p.ask, question, top_k, p.settings.request_timeout)
+        return await _run(p.ask, question, top_k, p.settings.request_timeout, history)
 
 
 def _search(mcp: MCPServer, pipeline_of: Callable[[], Pipeline]) -> None:
@@ -147,8 +159,10 @@ def _add_document(mcp: MCPServer, pipeline_of: Callable[[], Pipeline]) -> None:
         ] = None,
     ) -> AddedDocument:
         _check_write(ctx, pipeline_of)
-        # cleaning is linear but not free: off the event loop, as every parse is
-        make = functools.partial(ingest.make_document, text, title=title, source="mcp")
+        # cleaning is linear but not free: off the event loop, as every parse is; a text
+        # over RAG_MAX_TEXT_BYTES is refused, as an upload's is
+        parser = pipeline_of().indexer.parser
+        make = functools.partial(parser.make_document, text, title=title, source="mcp")
         document = await _run(make)
         stored, created = await _run(pipeline_of().add_document, document)
         return AddedDocument(stored.doc_id, stored.title, created)

@@ -10,8 +10,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rag.conversation import MAX_TURNS
 from rag.core.types import DocumentSummary, Feedback
 from rag.service.pipeline import MAX_QUESTION_CHARS
+
+
+class HistoryTurn(BaseModel):
+    """An earlier turn of the conversation, as the service answered it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS)
+    answer: str | None = Field(
+        None, max_length=MAX_QUESTION_CHARS, description="The answer given; null if none."
+    )
 
 
 class AskRequest(BaseModel):
@@ -22,6 +34,13 @@ class AskRequest(BaseModel):
     )
     top_k: int | None = Field(
         None, ge=1, le=50, description="Passages retrieved and read (default: RAG_TOP_K)."
+    )
+    history: list[HistoryTurn] = Field(
+        default_factory=list,
+        max_length=MAX_TURNS,
+        description="Earlier turns, oldest first: a follow-up ('Who invited him?') is "
+        "answered as the standalone question it resolves to (resolved_question).",
+        examples=[[{"question": "Where was Kim invited?", "answer": "Moscow"}]],
     )
 
     @field_validator("question", mode="before")

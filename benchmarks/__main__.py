@@ -1,4 +1,5 @@
-"""``python -m benchmarks …``: the benchmark commands (query, index, scale, load, crash, train)."""
+"""``python -m benchmarks …``: the benchmark commands (query, index, scale, conversation,
+load, crash, train)."""
 
 from __future__ import annotations
 
@@ -165,6 +166,28 @@ def bench_train(
     with clear_errors():
         report = training.run(squad, validation, questions, steps, batch_size)
     _bench_output(report, training.table(report), as_json, out)
+
+
+@app.command("conversation")
+def bench_conversation(
+    squad: Annotated[Path, typer.Option(help="The SQuAD file holding the articles named.")],
+    file: Annotated[
+        Path | None, typer.Option(help="A conversation file (default: benchmarks/data/).")
+    ] = None,
+    as_json: _Json = False,
+    out: _Out = None,
+) -> None:
+    """Follow-ups asked with their history vs the same questions written out in full."""
+    _check_outputs(out)
+    from benchmarks import conversation
+
+    file = file if file is not None else conversation.DEFAULT_FILE
+    for given in (squad, file):
+        if not given.is_file():
+            fail(f"{given}: no such file")
+    with clear_errors():
+        report = conversation.run(squad, file)
+    _bench_output(report, conversation.table(report), as_json, out)
 
 
 @app.command("load")

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 
 from api.deps import PipelineDep
 from api.schemas import AskRequest, errors
+from rag.conversation import Turn
 from rag.core.types import AskResult
 
 router = APIRouter(tags=["ask"])
@@ -23,6 +24,7 @@ _RESULT = TypeAdapter(AskResult)
 )
 async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> Response:
     """Answer a question from the indexed documents; ``answer`` is null when unsure.
+    With ``history``, a follow-up is answered as the question it resolves to.
 
     The response is serialised here, once, so that its cost can be reported with
     the others in a ``Server-Timing`` header (embed, dense, lexical, fetch, read,
@@ -32,7 +34,11 @@ async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> Resp
     try:
         # the pipeline gives up itself, so a question still queued is dropped too
         result = await run_in_threadpool(
-            pipeline.ask, body.question, body.top_k, pipeline.settings.request_timeout
+            pipeline.ask,
+            body.question,
+            body.top_k,
+            pipeline.settings.request_timeout,
+            [Turn(t.question, t.answer) for t in body.history],
         )
     except TimeoutError:
         raise HTTPException(

@@ -86,6 +86,7 @@ class Answerer:
             passages=[citation(p, cited.get((p.chunk.doc_id, p.chunk.start))) for p in passages],
             took_ms=0.0,
             reader=self.reader.model_name,
+            resolved_question=question,
         )
 
     def read(self, questions: list[str], passage_lists: list[list[Passage]]) -> list[list[Span]]:

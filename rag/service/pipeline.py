@@ -19,17 +19,19 @@ Usage::
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import faiss  # before anything imports torch: see Pipeline._load
 
+from rag.conversation import MAX_TURNS, Turn, resolve
 from rag.core import compute
 from rag.core.errors import QuestionError, StoreError
 from rag.core.settings import Settings, get_settings
 from rag.core.types import AskResult, Citation, Document
 from rag.documents import ingest
 from rag.documents.chunking import Chunker
+from rag.documents.parsing import Parser
 from rag.reading.base import Reader
 from rag.reading.loading import load_reader
 from rag.reading.merging import citation
@@ -111,7 +113,8 @@ class Pipeline:
         self.embedder.warm_up()
         self.store, report = open_index(s, self.embedder)
         self.repairs = report
-        self.indexer = Indexer(self.store, self.embedder, Chunker.from_settings(s))
+        parser = Parser.from_settings(s)  # HTML and PDF parsed in bounded workers
+        self.indexer = Indexer(self.store, self.embedder, Chunker.from_settings(s), parser)
         retriever = HybridRetriever(
             self.store, self.embedder, s.candidates, fusion=s.fusion, dense_weight=s.dense_weight
         )
@@ -127,6 +130,8 @@ class Pipeline:
         return report
 
     def close(self) -> None:
+        if self.indexer is not None:
+            self.indexer.parser.stop()  # its workers, and any parse under way
         if self.store is not None:
             self.store.close()
 
@@ -163,15 +168,35 @@ class Pipeline:
         return question
 
     def ask(
-        self, question: str, top_k: int | None = None, timeout: float | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        timeout: float | None = None,
+        history: Sequence[Turn] | None = None,
     ) -> AskResult:
         """Answer from the index, on the compute thread, batched with questions that
         arrive meanwhile. Past ``timeout`` seconds it raises ``TimeoutError``, and a
-        question still waiting in the queue is dropped rather than answered for nobody."""
+        question still waiting in the queue is dropped rather than answered for nobody.
+
+        ``history``: the conversation's earlier turns, oldest first; a follow-up ("Who
+        invited him?") is answered as the standalone question it resolves to, given
+        back as ``resolved_question``."""
         question = self._clean_question(question)
+        resolved = resolve(question, self._clean_history(history)) if history else question
         k = top_k if top_k is not None else self.settings.top_k
-        result = self._questions.run((question, k), timeout)
+        result = self._questions.run((resolved, k), timeout)
+        result.question, result.resolved_question = question, resolved
         return self.feedback.apply(result)  # users' verdicts on this question, at once
+
+    def _clean_history(self, history: Sequence[Turn]) -> list[Turn]:
+        """The turns, cleaned as questions are (an empty answer is an abstention)."""
+        if len(history) > MAX_TURNS:
+            raise QuestionError(f"the history holds more than {MAX_TURNS} turns")
+        turns = []
+        for turn in history:
+            answer = " ".join(ingest.sanitize(turn.answer or "").split())[:MAX_QUESTION_CHARS]
+            turns.append(Turn(self._clean_question(turn.question), answer or None))
+        return turns
 
     def search(
         self, query: str, top_k: int | None = None, timeout: float | None = None

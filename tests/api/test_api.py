@@ -71,6 +71,37 @@ def test_ask_says_where_the_time_went(client):
     assert r.json()["timings_ms"]["read"] == float(stages["read"])
 
 
+def test_a_follow_up_is_answered_from_its_history(client):
+    history = [{"question": "Where was Kim invited?", "answer": "Moscow"}]
+    r = client.post("/ask", json={"question": "Who invited him?", "history": history})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["question"] == "Who invited him?"
+    assert body["resolved_question"] == "Who invited Kim?"
+    assert "Lavrov" in body["answer"]
+    alone = client.post("/ask", json={"question": "Where was Kim invited?", "history": history})
+    assert alone.json()["resolved_question"] == "Where was Kim invited?"
+    fresh = client.post("/ask", json={"question": "Where was Kim invited?"}).json()
+    assert fresh["resolved_question"] == fresh["question"]
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        [{"question": "Where?", "answer": "Moscow"}] * 11,
+        [{"question": "", "answer": None}],
+        [{"answer": "Moscow"}],
+        [{"question": "Where?", "answer": 3}],
+        [{"question": "Where?", "answer": "x" * 2001}],
+        [{"question": "Where?", "extra": 1}],
+        "Where was Kim invited?",
+    ],
+)
+def test_bad_histories_get_422(client, history):
+    r = client.post("/ask", json={"question": "Who invited him?", "history": history})
+    assert r.status_code == 422 and r.json()["detail"]
+
+
 def test_top_k_limits_passages(client):
     r = client.post("/ask", json={"question": "Who is Ri Yong-ho?", "top_k": 2})
     assert r.status_code == 200 and len(r.json()["passages"]) == 2

@@ -41,6 +41,13 @@ async def _check_the_tools(client: Client) -> None:
     assert text[source["answer_start"] : source["answer_end"]] == "Moscow"
     assert text[source["start"] : source["end"]] == source["text"]
 
+    follow_up = {
+        "question": "Who invited him?",
+        "history": [{"question": "Where was Kim invited?", "answer": "Moscow"}],
+    }
+    resolved = (await client.call_tool("ask", follow_up)).structured_content
+    assert resolved["resolved_question"] == "Who invited Kim?" and "Lavrov" in resolved["answer"]
+
     unknown = {"question": "What is the tallest mountain in Africa?"}
     abstained = await client.call_tool("ask", unknown)
     assert abstained.structured_content["answer"] is None, "not in the documents"
