@@ -18,6 +18,7 @@ from rag.core.errors import (
     UnknownDocumentError,
 )
 from rag.documents.ingest import IngestError, UnsupportedFileType
+from rag.documents.parsing import LimitExceeded, ParserUnavailable
 from rag.service.pipeline import QuestionError
 
 log = logging.getLogger("rag.api")
@@ -29,6 +30,8 @@ MAX_ERRORS = 10
 STATUS_OF: dict[type[Exception], int] = {
     QuestionError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     UnsupportedFileType: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    LimitExceeded: status.HTTP_413_CONTENT_TOO_LARGE,
+    ParserUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     IngestError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     FeedbackError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     UnknownDocumentError: status.HTTP_404_NOT_FOUND,
@@ -39,6 +42,15 @@ STATUS_OF: dict[type[Exception], int] = {
 HINT_OF: dict[type[Exception], str] = {StoreDamagedError: "; see /health"}
 
 Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+def status_of(exc: Exception) -> int:
+    """The status ``exc`` gets by the table (its nearest class in it), else 500: for
+    failures reported one by one, such as each file of an upload."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return status.HTTP_500_INTERNAL_SERVER_ERROR
 
 
 def error(code: int, message: str) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
@@ -9,6 +10,7 @@ from fastapi import status as http
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep, WriteAccess
+from api.errors import status_of
 from api.schemas import (
     DocumentCreated,
     DocumentList,
@@ -17,12 +19,15 @@ from api.schemas import (
     UploadResult,
     errors,
 )
-from rag.core.errors import IngestError
+from rag.core.errors import StoreError
 from rag.core.types import Document
 from rag.documents import ingest
-from rag.documents.ingest import SUPPORTED_SUFFIXES, UnsupportedFileType
+from rag.documents.ingest import SUPPORTED_SUFFIXES
+from rag.documents.parsing import ParserUnavailable
+from rag.service.pipeline import Pipeline
 
 router = APIRouter(prefix="/documents", tags=["documents"])
+log = logging.getLogger("rag.api")
 
 
 def _not_found(doc_id: str) -> HTTPException:
@@ -70,8 +75,9 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> Document:
 async def add_document(body: NewDocument, response: Response, pipeline: PipelineDep) -> dict:
     """Index a text; it is answerable as soon as this returns."""
     # cleaning a long text takes a while: never on the event loop, which serves /health
+    parser = pipeline.indexer.parser  # refuses a text over RAG_MAX_TEXT_BYTES
     document = await run_in_threadpool(
-        ingest.make_document, body.text, title=body.title, source="api"
+        parser.make_document, body.text, title=body.title, source="api"
     )
     stored, created = await run_in_threadpool(pipeline.add_document, document)
     if not created:
@@ -79,21 +85,46 @@ async def add_document(body: NewDocument, response: Response, pipeline: Pipeline
     return _created(stored, created)
 
 
-async def _read_upload(upload: UploadFile, title: str | None, max_bytes: int) -> Document:
-    name = ingest.clean_name(upload.filename or "") or "upload"
+async def _read_upload(
+    upload: UploadFile, name: str, title: str | None, pipeline: Pipeline
+) -> Document:
+    """The file's document; an HTML page or a PDF is parsed by a bounded worker
+    (:mod:`rag.documents.parsing`), off the event loop."""
+    max_bytes = pipeline.settings.max_upload_bytes
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         too_large = f"{name}: larger than {max_bytes} bytes"
         raise HTTPException(http.HTTP_413_CONTENT_TOO_LARGE, too_large)
-    # the type from the content and the name; parsing a PDF or a page takes a while
-    return await run_in_threadpool(ingest.read_bytes, data, name, title=title, source=name)
+    parser = pipeline.indexer.parser
+    return await run_in_threadpool(parser.read_bytes, data, name, title=title, source=name)
 
 
 def _failure(name: str, exc: Exception) -> FileFailure:
+    """One file's failure, with the status it alone would get and a one-line reason."""
     if isinstance(exc, HTTPException):
         return FileFailure(file=name, status=exc.status_code, detail=str(exc.detail))
-    code = http.HTTP_415_UNSUPPORTED_MEDIA_TYPE if isinstance(exc, UnsupportedFileType) else 422
-    return FileFailure(file=name, status=code, detail=str(exc))
+    code = status_of(exc)
+    if code >= 500 and not isinstance(exc, ParserUnavailable | StoreError):
+        log.error("upload of %s failed: %s", name, exc, exc_info=exc)
+        return FileFailure(file=name, status=code, detail=f"{name}: not stored (internal error)")
+    detail = " ".join(str(exc).split())
+    return FileFailure(
+        file=name, status=code, detail=detail if name in detail else f"{name}: {detail}"
+    )
+
+
+async def _upload_one(
+    upload: UploadFile, title: str | None, pipeline: Pipeline
+) -> DocumentCreated | FileFailure:
+    """Parse and store one file; whatever fails is its failure alone, reported, never
+    raised (the files before it are stored, and the answer must say so)."""
+    name = ingest.clean_name(upload.filename or "") or "upload"
+    try:
+        document = await _read_upload(upload, name, title, pipeline)
+        stored, created = await run_in_threadpool(pipeline.add_document, document)
+    except Exception as exc:
+        return _failure(name, exc)
+    return DocumentCreated(**_created(stored, created, file=name))
 
 
 @router.post(
@@ -103,7 +134,7 @@ def _failure(name: str, exc: Exception) -> FileFailure:
     dependencies=[WriteAccess],
     responses={
         200: {"model": UploadResult, "description": "Nothing new: all already indexed."},
-        **errors(401, 403, 408, 413, 415, 422, 507),
+        **errors(401, 403, 408, 413, 415, 422, 503, 507),
     },
 )
 async def upload_files(
@@ -121,19 +152,21 @@ async def upload_files(
     ] = None,
 ) -> UploadResult:
     """Index uploaded files, each on its own: a bad file is reported, the others kept.
+    HTML and PDF files are parsed within time, memory, page and text limits (413 past
+    one, naming it); at most ``RAG_MAX_UPLOAD_FILES`` files per request (413).
 
     When every file fails, the status is the first failure's (415, 413, 422)."""
+    most = pipeline.settings.max_upload_files
+    if len(files) > most:
+        raise HTTPException(
+            http.HTTP_413_CONTENT_TOO_LARGE,
+            f"{len(files)} files in one request: at most {most}; send them in several requests",
+        )
     added: list[DocumentCreated] = []
     failed: list[FileFailure] = []
     for upload in files:
-        name = ingest.clean_name(upload.filename or "") or "upload"
-        try:
-            document = await _read_upload(upload, title, pipeline.settings.max_upload_bytes)
-        except (IngestError, HTTPException) as exc:
-            failed.append(_failure(name, exc))
-            continue
-        stored, created = await run_in_threadpool(pipeline.add_document, document)
-        added.append(DocumentCreated(**_created(stored, created, file=name)))
+        outcome = await _upload_one(upload, title, pipeline)
+        (added if isinstance(outcome, DocumentCreated) else failed).append(outcome)
     if failed and not added:
         raise HTTPException(failed[0].status, failed[0].detail)
     if not any(d.created for d in added):

@@ -146,12 +146,10 @@ def serve(
     ] = False,
 ) -> None:
     """Run the HTTP API (builds the index from RAG_DOCS_DIR on first start)."""
-    import uvicorn
-
     from api.app import create_app
     from api.deps import is_loopback
     from api.logs import log_config
-    from api.protocol import protocol_class
+    from api.server import serve as serve_app
 
     settings = get_settings()
     if not is_loopback(host) and settings.api_key is None and not allow_insecure:
@@ -180,14 +178,9 @@ def serve(
         with clear_errors():
             pipeline.load()
             pipeline.ensure_index(progress=True)
-        uvicorn.run(
-            create_app(settings, pipeline),
-            host=host,
-            port=port,
-            log_level="info",
-            log_config=log_config(),
-            http=protocol_class(settings.body_timeout),
-        )
+        # on SIGTERM the parse workers are killed first: a long parse ends at once
+        stop_parsers = pipeline.indexer.parser.stop
+        serve_app(create_app(settings, pipeline), settings, host, port, stop_parsers)
     finally:
         pipeline.close()
 

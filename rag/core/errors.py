@@ -11,6 +11,11 @@ class IngestError(ValueError):
     """A file or text that cannot become a document."""
 
 
+class LimitExceeded(IngestError):
+    """A file past one of the parsing limits (time, memory, pages, text size): refused
+    with the limit named, so that the caller knows what to change."""
+
+
 class QuestionError(ValueError):
     """A question that cannot be asked (empty, too long)."""
 

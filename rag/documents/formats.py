@@ -9,6 +9,11 @@ passage can be cited with its page numbers.
 
 What comes out is the stored text itself: every offset the service returns points
 into it, so no later step may change it.
+
+Both parsers meet crafted files (issue 31): any failure of theirs becomes one
+:class:`IngestError` line here, and a page count or text size past the caller's limit a
+:class:`LimitExceeded`. Time and memory cannot be bounded in-process: the server runs
+these extractors in a worker process (:mod:`rag.documents.parsing`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.core.errors import IngestError
+from rag.core.errors import IngestError, LimitExceeded
 
 HTML_SUFFIXES = (".html", ".htm")
 PDF_SUFFIXES = (".pdf",)
@@ -67,19 +72,43 @@ def _tidy(text: str) -> str:
     return "\n".join(lines).strip()
 
 
-def extract_html(data: bytes, name: str) -> Extracted:
+def check_text_size(text: str, name: str, max_bytes: int | None) -> None:
+    """Refuse a text of more than ``max_bytes`` (UTF-8): passages and vectors grow with
+    it, and embedding a megabyte takes about a minute on 2 cores."""
+    if max_bytes is not None and len(text) * 4 > max_bytes and len(text.encode()) > max_bytes:
+        raise LimitExceeded(f"{name}: extracted text over {max_bytes / 1e6:g} MB")
+
+
+def unreadable(name: str, kind: str, exc: Exception) -> IngestError:
+    """One line for any failure of a parser: its own errors, and the recursion, type and
+    attribute errors that crafted files provoke in it."""
+    if isinstance(exc, RecursionError):
+        return IngestError(f"{name}: not a readable {kind} (structures nested too deeply)")
+    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    if type(exc).__name__ == "LimitReachedError":  # pypdf's own limits (75 MB a stream)
+        return LimitExceeded(f"{name}: {kind} past the parser's limits ({reason})")
+    return IngestError(f"{name}: not a readable {kind} ({reason})")
+
+
+def extract_html(data: bytes, name: str, max_text_bytes: int | None = None) -> Extracted:
     """The article of a saved web page, one paragraph per block, and its metadata."""
     import trafilatura
 
-    found = trafilatura.bare_extraction(
-        data,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        favor_precision=True,
-    )
+    try:
+        found = trafilatura.bare_extraction(
+            data,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            favor_precision=True,
+        )
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise unreadable(name, "HTML page", exc) from None
     body = _tidy(found.text or "") if found is not None else ""
+    check_text_size(body, name, max_text_bytes)
     if not body:
         raise IngestError(f"{name}: no article text found in the page")
     paragraphs = [line for line in body.split("\n") if line]
@@ -105,22 +134,37 @@ def _pdf_page_text(page) -> str:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
 
 
-def extract_pdf(data: bytes, name: str) -> Extracted:
-    """A PDF's text page by page (pages separated by a blank line); ``page_starts`` in
-    the metadata gives the offset where each page starts."""
+def _pdf_pages(data: bytes, name: str, max_pages: int | None, max_text_bytes: int | None):
+    """Each page's text and the document information; past ``max_pages`` pages, or
+    ``max_text_bytes`` of text, a :class:`LimitExceeded` before reading any further."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise IngestError(f"{name}: the PDF is encrypted")
-        pages = [_pdf_page_text(page) for page in reader.pages]
-        info = reader.metadata or {}
-    except IngestError:
+        count = len(reader.pages)
+        if max_pages is not None and count > max_pages:
+            raise LimitExceeded(f"{name}: more than {max_pages} pages ({count})")
+        pages, size = [], 0
+        for page in reader.pages:
+            pages.append(_pdf_page_text(page))
+            size += len(pages[-1].encode()) + 2
+            if max_text_bytes is not None and size > max_text_bytes:
+                raise LimitExceeded(f"{name}: extracted text over {max_text_bytes / 1e6:g} MB")
+        return pages, reader.metadata or {}
+    except (IngestError, MemoryError):
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise IngestError(f"{name}: not a readable PDF ({exc})") from None
+    except Exception as exc:  # pypdf's own errors, and what crafted files make of it
+        raise unreadable(name, "PDF", exc) from None
+
+
+def extract_pdf(
+    data: bytes, name: str, max_pages: int | None = None, max_text_bytes: int | None = None
+) -> Extracted:
+    """A PDF's text page by page (pages separated by a blank line); ``page_starts`` in
+    the metadata gives the offset where each page starts."""
+    pages, info = _pdf_pages(data, name, max_pages, max_text_bytes)
     if not any(pages):
         raise IngestError(
             f"{name}: the PDF has no text layer (a scanned document?): run OCR on it first"

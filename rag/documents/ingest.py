@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from rag.core.errors import IngestError
@@ -147,18 +147,29 @@ def check_suffix(name: str) -> None:
 
 
 def read_bytes(
-    data: bytes, name: str, *, title: str | None = None, doc_id: str | None = None, source: str = ""
+    data: bytes,
+    name: str,
+    *,
+    title: str | None = None,
+    doc_id: str | None = None,
+    source: str = "",
+    extract: Callable[[str, bytes, str], formats.Extracted] | None = None,
+    max_text_bytes: int | None = None,
 ) -> Document:
     """A document from a file's bytes: a PDF or an HTML page by its content and name
     (see :func:`rag.documents.formats.kind_of`), UTF-8 text by its name; anything else is an
-    :class:`UnsupportedFileType`."""
+    :class:`UnsupportedFileType`.
+
+    ``extract(kind, data, name)`` parses a page or a PDF (default: here, unbounded; the
+    service passes :meth:`rag.documents.parsing.Parser.extract`, which bounds time and
+    memory); a text over ``max_text_bytes`` is refused."""
     kind = formats.kind_of(name, data)
     if kind == "text":
         check_suffix(name)
         text = decode(data, name)
+        formats.check_text_size(text, name, max_text_bytes)
         return make_document(text, title=title, doc_id=doc_id, source=source)
-    extract = formats.extract_pdf if kind == "pdf" else formats.extract_html
-    found = extract(data, name)
+    found = (extract or _extract_here)(kind, data, name)
     return make_document(
         found.text,
         title=title if title and title.strip() else found.title,
@@ -169,14 +180,21 @@ def read_bytes(
     )
 
 
-def read_file(path: Path) -> Document:
+def _extract_here(kind: str, data: bytes, name: str) -> formats.Extracted:
+    extract = formats.extract_pdf if kind == "pdf" else formats.extract_html
+    return extract(data, name)
+
+
+def read_file(path: Path, reader: Callable[..., Document] = read_bytes) -> Document:
+    """The document of a file, its id from the file name; ``reader`` turns the bytes into
+    it (:func:`read_bytes`, or a bounded parser's)."""
     check_suffix(path.name)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise IngestError(f"{path}: cannot read ({exc.strerror})") from None
     doc_id = doc_id_from_name(path.name) or None
-    return read_bytes(data, str(path), doc_id=doc_id, source=str(path))
+    return reader(data, str(path), doc_id=doc_id, source=str(path))
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:

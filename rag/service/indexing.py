@@ -25,6 +25,7 @@ from rag.core.settings import Settings
 from rag.core.types import Document
 from rag.documents import ingest
 from rag.documents.chunking import Chunker
+from rag.documents.parsing import Parser
 from rag.retrieval.embedding import Embedder
 from rag.stores import DocumentStore, Reconciliation, open_store, store_options
 from rag.stores.sqlite.db import read_documents
@@ -64,19 +65,30 @@ def indexer_for(settings: Settings) -> Iterator[Indexer]:
     embedder = Embedder(settings.embedding_model)
     compute.compute(embedder.warm_up)
     store, _ = open_index(settings, embedder)
+    parser = Parser.from_settings(settings)
     try:
-        yield Indexer(store, embedder, Chunker.from_settings(settings))
+        yield Indexer(store, embedder, Chunker.from_settings(settings), parser)
     finally:
+        parser.stop()
         store.close()
 
 
 class Indexer:
-    """Adds and deletes documents of one store; writes are serialised."""
+    """Adds and deletes documents of one store; writes are serialised. Files are read
+    through ``parser``, which bounds the time and memory of HTML and PDF parsing (default
+    limits unless given; its workers start when a page or PDF first comes)."""
 
-    def __init__(self, store: DocumentStore, embedder: Embedder, chunker: Chunker) -> None:
+    def __init__(
+        self,
+        store: DocumentStore,
+        embedder: Embedder,
+        chunker: Chunker,
+        parser: Parser | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
+        self.parser = parser if parser is not None else Parser()
         self._write_lock = threading.Lock()
 
     def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
@@ -113,8 +125,9 @@ class Indexer:
     ) -> tuple[list[tuple[Document, bool]], list[str]]:
         """Index every supported file under ``paths``: (results, one error line per bad file).
 
-        A file that cannot be read (not UTF-8, binary, empty) is skipped and reported,
-        so that one bad file does not stop a folder from being indexed.
+        A file that cannot be read (not UTF-8, binary, empty, a PDF or page past the
+        parser's limits or that breaks it) is skipped and reported, so that one bad file
+        does not stop a folder from being indexed.
         """
         files = list(ingest.iter_files(paths))
         results: list[tuple[Document, bool]] = []
@@ -124,7 +137,7 @@ class Indexer:
                 documents = []
                 for path in files[lo : lo + batch_documents]:
                     try:
-                        documents.append(_read_checked(path))
+                        documents.append(_read_checked(path, self.parser))
                     except ingest.IngestError as exc:
                         errors.append(str(exc))
                 results += self.add_documents(documents)
@@ -146,10 +159,10 @@ class Indexer:
             return self.store.delete(doc_id)
 
 
-def _read_checked(path: Path) -> Document:
+def _read_checked(path: Path, parser: Parser) -> Document:
     """A file's document, checked against the stores' bounds here, so that one file past
     a bound is reported alone instead of failing its batch."""
-    document = ingest.read_file(path)
+    document = parser.read_file(path)
     try:
         check_document(document)
     except ingest.IngestError as exc:
@@ -175,8 +188,9 @@ def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
     store, _ = open_store(
         fresh, model_id=embedder.identity, dimension=embedder.dimension, flush_seconds=1e9
     )
+    parser = Parser.from_settings(settings)
     try:
-        indexer = Indexer(store, embedder, Chunker.from_settings(settings))
+        indexer = Indexer(store, embedder, Chunker.from_settings(settings), parser)
         for lo in tqdm(range(0, len(documents), 256), desc="re-embedding", unit="256 docs"):
             indexer.add_documents(documents[lo : lo + 256])
         _, errors = indexer.index_paths(paths, progress=True)
@@ -184,6 +198,7 @@ def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
             log.warning("skipped %s", error)
         count = store.counts()[0]
     finally:
+        parser.stop()
         store.close()
     old = target.with_name(target.name + ".old")
     shutil.rmtree(old, ignore_errors=True)

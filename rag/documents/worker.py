@@ -1,0 +1,99 @@
+"""The parse worker's side (see :mod:`rag.documents.parsing`): a loop in a spawned
+process that parses the files it is sent, inside a capped address space.
+
+Kept apart from the pool so that the spawned process imports little: this module, the
+extractors and the parsers they load, nothing of the service.
+"""
+
+from __future__ import annotations
+
+import resource
+from multiprocessing.connection import Connection
+
+from rag.core.errors import IngestError, LimitExceeded
+from rag.documents import formats
+
+
+def _cap_memory(memory_mb: int) -> None:
+    """Cap the address space: an allocation past it fails (``MemoryError``) instead of
+    growing the machine's memory use; the worker then reports it and exits."""
+    limit = memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _cap_cpu(seconds: float) -> None:
+    """Let the coming parse use at most twice its time limit of CPU: the service kills a
+    worker at the limit, but a worker orphaned by a killed service ends by itself too."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(usage.ru_utime + usage.ru_stime + 2 * seconds) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _warm_up() -> None:
+    """Import the parsers before the first file, so its time limit is spent parsing."""
+    import pypdf  # noqa: F401
+    import trafilatura  # noqa: F401
+
+
+def parse_one(kind: str, data: bytes, name: str, max_pages: int, max_text: int) -> tuple:
+    """("ok", Extracted), ("limit", why) or ("refused", why), for one file."""
+    try:
+        if kind == "pdf":
+            found = formats.extract_pdf(data, name, max_pages=max_pages, max_text_bytes=max_text)
+        else:
+            found = formats.extract_html(data, name, max_text_bytes=max_text)
+        return ("ok", found)
+    except LimitExceeded as exc:
+        return ("limit", str(exc))
+    except IngestError as exc:
+        return ("refused", str(exc))
+    except MemoryError:
+        raise
+    except Exception as exc:  # the extractors catch their parser's errors; this is a bug
+        return ("refused", str(formats.unreadable(name, kind.upper(), exc)))
+
+
+def serve(conn: Connection, seconds: float, memory_mb: int, max_pages: int, max_text: int) -> None:
+    """Answer files until the pipe closes; exit after running out of memory (what a
+    parser leaves behind then cannot be trusted)."""
+    _cap_memory(memory_mb)
+    import logging
+    import warnings
+
+    logging.disable(logging.WARNING)  # crafted files make pypdf warn thousands of times
+    warnings.simplefilter("ignore")
+    _warm_up()
+    conn.send(("ready", None))
+    while True:
+        try:
+            kind, data, name = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        _cap_cpu(seconds)
+        try:
+            answer = parse_one(kind, data, name, max_pages, max_text)
+        except MemoryError:
+            answer = None
+        del data
+        if answer is None:
+            conn.send(("memory", None))
+            return
+        conn.send(answer)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m rag.documents.worker FD SECONDS MEMORY_MB MAX_PAGES MAX_TEXT``."""
+    fd, seconds, memory_mb, max_pages, max_text = argv
+    serve(Connection(int(fd)), float(seconds), int(memory_mb), int(max_pages), int(max_text))
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

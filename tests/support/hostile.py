@@ -1,0 +1,126 @@
+"""Crafted files that an outside test sent through the upload route (issue 31), built
+byte by byte here so that every test makes its own: each breaks a parser a different
+way (a decompression bomb, reference cycles, nesting deep enough to exhaust the stack
+or the clock, a lying /Length, junk encryption, an unknown filter, a bad predictor),
+and an HTML page of one word repeated for megabytes."""
+
+from __future__ import annotations
+
+import zlib
+
+
+def pdf_of(objects: list[bytes], trailer: bytes = b"") -> bytes:
+    """A PDF of ``objects`` (object ``i + 1`` is ``objects[i]``; object 1 is the catalog)
+    with a correct cross-reference table, so that only what the objects say is wrong."""
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R %s >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        trailer,
+        xref,
+    )
+    return bytes(out)
+
+
+def _stream(data: bytes, extra: bytes = b"", length: int | None = None) -> bytes:
+    size = len(data) if length is None else length
+    return b"<< /Length %d %s >>\nstream\n%s\nendstream" % (size, extra, data)
+
+
+def _one_page(content: bytes, page_extra: bytes = b"") -> list[bytes]:
+    """Catalog, pages, one page whose /Contents is object 4 (``content``), a font."""
+    return [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R %s >>" % page_extra,
+        content,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+
+
+TEXT = b"BT /F1 11 Tf 72 740 Td (Hostile but readable) Tj ET"
+
+
+def flate_bomb(megabytes: int = 1100) -> bytes:
+    """A FlateDecode content stream of about 1 MB that inflates to ``megabytes`` MB."""
+    packer = zlib.compressobj(9)
+    block = b"\0" * (1 << 20)
+    packed = b"".join(packer.compress(block) for _ in range(megabytes)) + packer.flush()
+    return pdf_of(_one_page(_stream(packed, b"/Filter /FlateDecode")))
+
+
+def parent_cycle() -> bytes:
+    """A page tree whose pages node is its own kid and its own parent."""
+    objects = _one_page(_stream(TEXT))
+    objects[1] = b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R 3 0 R] /Count 2 >>"
+    return pdf_of(objects)
+
+
+def self_reference() -> bytes:
+    """A page whose /Contents is an object that is a reference to itself."""
+    objects = _one_page(b"4 0 R")
+    return pdf_of(objects)
+
+
+def nested_content(depth: int = 50_000) -> bytes:
+    """A content stream of arrays nested ``depth`` deep."""
+    return pdf_of(_one_page(_stream(b"[" * depth + b"]" * depth + b" " + TEXT)))
+
+
+def long_length() -> bytes:
+    """A content stream whose /Length points far past the end of the file."""
+    return pdf_of(_one_page(_stream(TEXT, length=10**12)))
+
+
+def junk_encryption() -> bytes:
+    """An /Encrypt dictionary of junk values."""
+    objects = [*_one_page(_stream(TEXT)), b"<< /Filter /Junk /V 99 /R -3 /O 7 /U (x) /P /Q >>"]
+    return pdf_of(objects, trailer=b"/Encrypt 6 0 R /ID [<00> <00>]")
+
+
+def unknown_filter() -> bytes:
+    """A content stream encoded with a filter no reader knows."""
+    return pdf_of(_one_page(_stream(TEXT, b"/Filter /NoSuchDecode")))
+
+
+def bad_predictor() -> bytes:
+    """A Flate stream with a PNG predictor of nonsensical parameters."""
+    packed = zlib.compress(TEXT)
+    parms = b"/Filter /FlateDecode /DecodeParms << /Predictor 99 /Columns -7 /Colors 0 >>"
+    return pdf_of(_one_page(_stream(packed, parms)))
+
+
+def nested_dictionary(depth: int = 1_000) -> bytes:
+    """A small PDF (2 kB at the default depth) whose page holds a dictionary nested
+    ``depth`` deep: held the parser for 84–198 s in the outside test."""
+    nested = b"<< /A " * depth + b">> " * depth
+    return pdf_of(_one_page(_stream(TEXT), b"/Nest " + nested))
+
+
+def repeated_word_page(megabytes: float = 9.0) -> bytes:
+    """An HTML page whose body is one word repeated for ``megabytes`` MB."""
+    body = b"word " * int(megabytes * (1 << 20) / 5)
+    return b"<html><head><title>Word</title></head><body><p>" + body + b"</p></body></html>"
+
+
+#: Every crafted PDF kind of the outside test, by name (the bomb is built on demand: it
+#: takes a second).
+HOSTILE_PDFS = {
+    "parent-cycle": parent_cycle,
+    "self-reference": self_reference,
+    "nested-content": nested_content,
+    "long-length": long_length,
+    "junk-encryption": junk_encryption,
+    "unknown-filter": unknown_filter,
+    "bad-predictor": bad_predictor,
+    "nested-dictionary": nested_dictionary,
+    "flate-bomb": flate_bomb,
+}
