@@ -1,10 +1,12 @@
-// The conversation: asking /ask, a turn per question with its reply, kept in
+// The conversation: asking /ask with the turns before (so that "Who invited him?"
+// follows on), a turn per question with its reply and how it was understood, kept in
 // sessionStorage for the tab. Strings from the API are inserted as text only.
 
 import { ApiError, api, el, prefersReducedMotion } from "./common.js";
 import { abstainCard, answerCard, loadingCard } from "./answers.js";
 
 const CONVERSATION_STORAGE = "rag.conversation";
+const HISTORY_TURNS = 10; // what /ask reads of a conversation
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -44,6 +46,18 @@ function replyFor(turn) {
     : answerCard(response);
 }
 
+/** "Understood as …": how a follow-up was read, so that a wrong guess is visible. */
+function understoodNote(turn) {
+  const resolved = turn.response?.resolved_question;
+  const note = el("p", { class: "understood" });
+  if (turn.status === "done" && resolved && resolved !== turn.response.question) {
+    note.textContent = `Understood as “${resolved}”`;
+  } else {
+    note.hidden = true;
+  }
+  return note;
+}
+
 function turnNode(turn) {
   return el(
     "li",
@@ -54,6 +68,7 @@ function turnNode(turn) {
       el("span", { class: "visually-hidden", text: "You asked: " }),
       el("p", { class: "question-text", text: turn.question }),
     ),
+    understoodNote(turn),
     replyFor(turn),
   );
 }
@@ -61,8 +76,19 @@ function turnNode(turn) {
 function updateTurn(turn) {
   const node = ui.turns.querySelector(`[data-turn="${turn.id}"]`);
   if (!node) return null;
+  node.querySelector(".understood").replaceWith(understoodNote(turn));
   node.querySelector(".reply").replaceWith(replyFor(turn));
   return node;
+}
+
+/** The turns answered before ``turn``, as /ask takes them (the last ten). */
+function historyBefore(turn) {
+  const index = state.turns.indexOf(turn);
+  return state.turns
+    .slice(0, index < 0 ? state.turns.length : index)
+    .filter((t) => t.status === "done" && t.response)
+    .slice(-HISTORY_TURNS)
+    .map((t) => ({ question: t.question, answer: t.response.answer ?? null }));
 }
 
 function updateEmptyState() {
@@ -131,7 +157,7 @@ async function ask(question, existing) {
   try {
     turn.response = await api("/ask", {
       method: "POST",
-      json: { question },
+      json: { question, history: historyBefore(turn) },
       signal: controller.signal,
     });
     turn.status = "done";

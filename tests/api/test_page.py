@@ -559,6 +559,22 @@ def test_conversation_is_kept_in_session_storage_only(page):
     expect(page.locator(".turn")).to_have_count(0)
 
 
+def test_a_follow_up_is_resolved_from_the_conversation_and_the_reading_shown(page):
+    first = ask(page, SEED_QUESTION)
+    expect(first.locator(".understood")).to_be_hidden()
+    follow_up = ask(page, "Who invited him?")
+    expect(follow_up.locator(".understood")).to_have_text("Understood as “Who invited Kim?”")
+    expect(follow_up.locator(".answer-text")).to_contain_text("Lavrov")
+    page.reload()  # the conversation, and what it says, survive a reload
+    expect(page.locator(".turn").nth(1).locator(".understood")).to_be_visible()
+    after = ask(page, "When?")  # the history goes on after the reload
+    expect(after.locator(".understood")).to_contain_text("When")
+    expect(after.locator(".understood")).to_contain_text("Kim")
+    page.get_by_role("button", name="New conversation").click()
+    fresh = ask(page, "Who invited him?")  # nothing to follow on from
+    expect(fresh.locator(".understood")).to_be_hidden()
+
+
 def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
     watched, page, base_url, tmp_path
 ):
