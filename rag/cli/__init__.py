@@ -2,9 +2,9 @@
 
 :mod:`rag.cli.app` holds the typer app and how expected errors become one line; the
 commands live in :mod:`rag.cli.service` (index, ask, documents, delete, serve, mcp,
-migrate), :mod:`rag.cli.lab` (eval, perturb, train-reader) and :mod:`rag.cli.feedback`
-(feedback list, feedback export), which register
-themselves on the app when imported here, in the order ``rag --help`` lists them.
+migrate), :mod:`rag.cli.chat` (chat), :mod:`rag.cli.lab` (eval, perturb, train-reader)
+and :mod:`rag.cli.feedback` (feedback list, feedback export), which register themselves
+on the app when imported here, in the order ``rag --help`` lists them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,19 @@ from rag.cli.app import app, clear_errors, fail, main, print_report
 
 # isort: off
 from rag.cli import service  # the service's commands first in `rag --help`
+from rag.cli import chat
 from rag.cli import lab
 from rag.cli import feedback
 # isort: on
 
-__all__ = ["app", "clear_errors", "fail", "feedback", "lab", "main", "print_report", "service"]
+__all__ = [
+    "app",
+    "chat",
+    "clear_errors",
+    "fail",
+    "feedback",
+    "lab",
+    "main",
+    "print_report",
+    "service",
+]
