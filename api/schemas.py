@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rag.conversation import MAX_TURNS
 from rag.core.types import DocumentSummary, Feedback
@@ -87,12 +87,28 @@ class UploadResult(BaseModel):
     errors: list[FileFailure] = Field(description="Files refused, each with why.")
 
 
+SPAN_FIELDS = ("doc_id", "start", "end")
+
+
 class FeedbackRequest(BaseModel):
     """A user's verdict on an answer (``POST /feedback``): ``right`` and ``corrected``
     name the answer's span in a document (code points, as citations give them);
-    ``unanswerable`` is "not in the documents"; ``wrong`` may name the answer's span."""
+    ``unanswerable`` is "not in the documents"; ``wrong`` and ``unanswerable`` may name
+    the span or passage the reply cited. A span is given whole (the three fields) or not
+    at all, which the schema says too (so that a client generated from it, or a fuzzer,
+    knows what is valid)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "dependentRequired": {f: [g for g in SPAN_FIELDS if g != f] for f in SPAN_FIELDS},
+            "if": {
+                "properties": {"verdict": {"enum": ["right", "corrected"]}},
+                "required": ["verdict"],
+            },
+            "then": {"required": list(SPAN_FIELDS)},
+        },
+    )
 
     question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS)
     resolved_question: str | None = Field(
@@ -107,9 +123,10 @@ class FeedbackRequest(BaseModel):
         description="The service's answer (null: it abstained).",
     )
     verdict: Literal["right", "wrong", "corrected", "unanswerable"]
-    doc_id: str | None = Field(None, min_length=1, max_length=256)
-    start: int | None = Field(None, ge=0, description="Offset of the span in the document text.")
-    end: int | None = Field(None, ge=1, description="Its end (exclusive).")
+    # absent or a value, never null: the three come together (dependentRequired)
+    doc_id: str = Field(None, min_length=1, max_length=256)
+    start: int = Field(None, ge=0, description="Offset of the span in the document text.")
+    end: int = Field(None, ge=1, description="Its end (exclusive).")
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -117,6 +134,15 @@ class FeedbackRequest(BaseModel):
         if isinstance(value, bool):
             raise ValueError("expected an integer")
         return value
+
+    @model_validator(mode="after")
+    def _whole_span(self) -> FeedbackRequest:
+        given = [f for f in SPAN_FIELDS if f in self.model_fields_set]
+        if given and len(given) < len(SPAN_FIELDS):
+            raise ValueError("a span needs doc_id, start and end together")
+        if not given and self.verdict in ("right", "corrected"):
+            raise ValueError(f"a {self.verdict!r} verdict needs doc_id, start and end")
+        return self
 
 
 class FeedbackList(BaseModel):

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from rag.core.errors import FeedbackError, UnknownDocumentError
 from rag.core.text import normalize_answer
 from rag.core.types import VERDICTS, Answer, AskResult, Chunk, Citation, Document, Feedback
+from rag.documents import ingest
 from rag.stores.base import DocumentStore
 
 #: Longest span a user may mark as the answer (characters): an answer, not a page.
@@ -75,7 +76,9 @@ class FeedbackBook:
         kept, so that a later edit of the document is noticed."""
         if verdict not in VERDICTS:
             raise FeedbackError(f"verdict must be one of {', '.join(VERDICTS)}")
-        resolved = " ".join((resolved_question or question).split())
+        question, resolved_question = clean(question), clean(resolved_question)
+        answer = clean(answer) if answer is not None else None
+        resolved = resolved_question or question
         key = question_key(resolved)
         if not key:
             raise FeedbackError("the question is empty")
@@ -209,6 +212,13 @@ class FeedbackBook:
         hi = max((c.end for c in spanned), default=feedback.end)
         index = spanned[0].index if spanned else 0
         return Chunk(feedback.doc_id, index, lo, hi, document.text[lo:hi])
+
+
+def clean(text: str) -> str:
+    """Text as questions are cleaned before they are answered: storable (no lone
+    surrogates or control characters, see :func:`rag.documents.ingest.sanitize`), its
+    white space collapsed."""
+    return " ".join(ingest.sanitize(text).split())
 
 
 def holds(document: Document, feedback: Feedback) -> bool:
