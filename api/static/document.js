@@ -8,6 +8,7 @@ import {
   el,
   highlighted,
   prefersReducedMotion,
+  setStatus,
 } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -98,6 +99,7 @@ async function main() {
     attrs: { id: "highlight", tabindex: "-1" },
   });
   textBox.replaceChildren(fragment);
+  markingPanel(params, docId, text);
   if (mark) {
     noteText.textContent = "The cited span is highlighted.";
     note.hidden = false;
@@ -108,6 +110,67 @@ async function main() {
     note.hidden = false;
     jump.hidden = true;
   }
+}
+
+/**
+ * With ?q=… (from "The answer is here…" on the chat page): the reader selects the words
+ * that answer the question in the text and marks them; POST /feedback stores the span
+ * (code points, as the API counts them) and the next /ask of the question uses it.
+ */
+function markingPanel(params, docId, text) {
+  const question = params.get("q");
+  if (!question) return;
+  const status = el("p", { class: "form-status", attrs: { role: "status" } });
+  const mark = el("button", {
+    class: "btn btn-small btn-primary",
+    text: "Mark as the answer",
+    attrs: { type: "button" },
+  });
+  mark.addEventListener("mousedown", (event) => event.preventDefault()); // keep the selection
+  mark.addEventListener("click", async () => {
+    const selection = document.getSelection();
+    const range = selection?.rangeCount ? selection.getRangeAt(0) : null;
+    if (!range || range.collapsed || !textBox.contains(range.startContainer)
+        || !textBox.contains(range.endContainer)) {
+      setStatus(status, "Select the words that answer the question in the text first.", "error");
+      return;
+    }
+    const before = document.createRange();
+    before.setStart(textBox, 0);
+    before.setEnd(range.startContainer, range.startOffset);
+    let a = before.toString().length;
+    let b = a + range.toString().length;
+    while (a < b && /\s/.test(text[a])) a += 1;
+    while (b > a && /\s/.test(text[b - 1])) b -= 1;
+    const start = codePointLength(text.slice(0, a));
+    const body = {
+      question,
+      resolved_question: params.get("rq") || question,
+      answer: params.get("a"),
+      verdict: "corrected",
+      doc_id: docId,
+      start,
+      end: start + codePointLength(text.slice(a, b)),
+    };
+    try {
+      await api("/feedback", { method: "POST", json: body, auth: true });
+      setStatus(status, `Saved: “${text.slice(a, b)}” is the answer. Ask again to see it used.`, "success");
+    } catch (err) {
+      const keyNeeded = err instanceof ApiError && err.status === 401;
+      const message = keyNeeded
+        ? "The server needs the API key: save it on the chat page, then try again."
+        : err.message;
+      setStatus(status, message, "error");
+    }
+  });
+  const panel = el(
+    "div",
+    { class: "doc-note feedback-panel" },
+    el("span", { text: `Select the words that answer “${question}”, then ` }),
+    mark,
+    status,
+  );
+  textBox.before(panel);
 }
 
 main().finally(() => article.setAttribute("aria-busy", "false"));

@@ -89,6 +89,18 @@ async function send(response, verdict, span, status, bar, done) {
   }
 }
 
+/** The document view of a cited passage, set to mark the answer to this question. */
+function markingUrl(response, cited) {
+  const params = new URLSearchParams({
+    start: String(cited.start),
+    end: String(cited.end),
+    q: response.question,
+    rq: response.resolved_question || response.question,
+  });
+  if (response.answer) params.set("a", response.answer);
+  return `/documents/${encodeURIComponent(cited.doc_id)}/view?${params}`;
+}
+
 /** "The answer is here": a hint, then "Mark as the answer" for the selected words. */
 function marking(response, bar, status) {
   const card = bar.closest(".reply");
@@ -111,7 +123,16 @@ function marking(response, bar, status) {
     }
     send(response, "corrected", span, status, bar, `Saved: “${span.text}” is the answer.`);
   });
-  bar.querySelector(".answer-here").replaceWith(mark);
+  const cited = (response.answers || []).find((x) => x.text === response.answer)?.sources?.[0]
+    || response.passages?.[0];
+  const inDocument = cited
+    ? el("a", {
+        class: "source-link in-document",
+        text: "or select it in the document",
+        attrs: { href: markingUrl(response, cited) },
+      })
+    : null;
+  bar.querySelector(".answer-here").replaceWith(mark, inDocument || "");
   setStatus(status, "Select the words that answer the question in a passage below, then press “Mark as the answer”.");
 }
 

@@ -689,3 +689,39 @@ def test_words_selected_in_a_cited_passage_become_the_confirmed_answer(page, bas
     expect(again.locator(".answer-text")).to_have_text(words)
     expect(again.locator(".confirmed")).to_be_visible()
     expect(again.locator(":scope .reply-answer > .sources .passage mark").first).to_have_text(words)
+
+
+def test_the_answer_is_marked_in_the_document_view_and_used(page, base_url):
+    question = "Who said Kim may visit Russia?"
+    words = "Dmitry Peskov"
+    turn = ask(page, question)
+    turn.get_by_role("button", name="The answer is here…").click()
+    turn.get_by_role("link", name="or select it in the document").click()
+    expect(page.locator("#doc-text mark")).to_be_visible()
+    found = page.evaluate(
+        """(words) => {
+            const box = document.getElementById('doc-text');
+            const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+            while (walker.nextNode()) {
+                const i = walker.currentNode.data.indexOf(words);
+                if (i < 0) continue;
+                const range = document.createRange();
+                range.setStart(walker.currentNode, i);
+                range.setEnd(walker.currentNode, i + words.length);
+                document.getSelection().removeAllRanges();
+                document.getSelection().addRange(range);
+                return true;
+            }
+            return false;
+        }""",
+        words,
+    )
+    assert found
+    page.get_by_role("button", name="Mark as the answer").click()
+    expect(page.locator(".feedback-panel .form-status")).to_have_text(
+        f"Saved: “{words}” is the answer. Ask again to see it used."
+    )
+    page.goto(f"{base_url}/")
+    again = ask(page, question)
+    expect(again.locator(".answer-text")).to_have_text(words)
+    expect(again.locator(".confirmed")).to_be_visible()
