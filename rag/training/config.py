@@ -26,7 +26,9 @@ def opt(help: str = "", **meta) -> dict:
 
 @dataclass
 class TrainConfig:
-    files: list[Path] = field(metadata=opt("SQuAD v1.1 JSON files.", argument=True))
+    files: list[Path] = field(
+        metadata=opt("SQuAD v1.1 or v2.0 JSON files (is_impossible: no answer).", argument=True)
+    )
     output: Path = field(
         default=Path("runs/reader"), metadata=opt("Run folder (checkpoints, log).")
     )
