@@ -60,9 +60,13 @@ class MilvusFeedback:
             self._connection.client.insert(self._connection.collection("feedback"), [row])
 
     def feedback(self, key: str | None = None) -> list[Feedback]:
-        where = f"question_key == {quote(key)}" if key is not None else 'id != ""'
         with self._lock:
-            rows = list(self._connection.scan("feedback", where, ["record"]))
+            if key is None:  # every verdict: in pages on a server
+                rows = list(self._connection.scan("feedback", 'id != ""', ["record"]))
+            else:  # one question's few, on every /ask: one query, no iterator
+                rows = self._connection.query(
+                    "feedback", f"question_key == {quote(key)}", ["record"]
+                )
         found = [Feedback(**json.loads(row["record"])) for row in rows]
         return sorted(found, key=lambda f: (f.created_at, f.id))
 
