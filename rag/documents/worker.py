@@ -7,7 +7,9 @@ extractors and the parsers they load, nothing of the service.
 
 from __future__ import annotations
 
+import os
 import resource
+import signal
 from multiprocessing.connection import Connection
 
 from rag.core.errors import IngestError, LimitExceeded
@@ -63,6 +65,10 @@ def serve(conn: Connection, seconds: float, memory_mb: int, max_pages: int, max_
     """Answer files until the pipe closes; exit after running out of memory (what a
     parser leaves behind then cannot be trusted)."""
     _cap_memory(memory_mb)
+    os.nice(10)  # parsing is background work: on busy cores, questions come first
+    # Ctrl-C in a terminal reaches the whole process group: the service decides when a
+    # worker ends (it kills it), not the keyboard
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import logging
     import warnings
 
