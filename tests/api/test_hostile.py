@@ -21,7 +21,7 @@ from tests.support.processes import memory_mb, parse_workers
 
 pytestmark = pytest.mark.server
 
-MEMORY_MB = 512
+MEMORY_MB = 300
 ENV = {
     "RAG_PARSE_SECONDS": "30",  # the slow PDF of the SIGTERM test must outlast SIGTERM
     "RAG_PARSE_MEMORY_MB": str(MEMORY_MB),
@@ -82,7 +82,7 @@ def test_a_batch_of_crafted_files_reports_each_file_and_stores_only_the_good(ser
     files = [("good.txt", GOOD)] + [
         (f"{kind}.pdf", make()) for kind, make in hostile.HOSTILE_PDFS.items()
     ]
-    files.append(("breaks.html", hostile.page_of_breaks(4)))  # ~900 MB in-process
+    files.append(("breaks.html", hostile.page_of_breaks(3)))  # ~660 MB in-process
     baseline = memory_mb(server.proc.pid)
     watch = Watch(server)
     watch.start()

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from tests.support import hostile
 from tests.support.cli import one_error_line, rag
 from tests.support.pdfs import make_pdf
 
@@ -76,11 +77,16 @@ def test_a_bad_file_in_a_folder_is_reported_and_the_rest_indexed(env, tmp_path):
     folder.mkdir()
     (folder / "good.txt").write_text("Good\n\nThe Velmor mill grinds oats.")
     (folder / "latin.txt").write_bytes("café crème".encode("latin-1"))
-    result = rag("index", str(folder), env=env)
+    (folder / "cycle.pdf").write_bytes(hostile.parent_cycle())
+    (folder / "slow.pdf").write_bytes(hostile.slow_pdf(200))
+    result = rag("index", str(folder), env={**env, "RAG_PARSE_SECONDS": "1"})
     assert result.returncode == 1
-    assert "1 added" in result.stdout and "1 skipped" in result.stdout
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "latin.txt" in errors[0] and "UTF-8" in errors[0]
+    assert "1 added" in result.stdout and "3 skipped" in result.stdout
+    errors = sorted(line for line in result.stderr.splitlines() if line.startswith("error:"))
+    assert len(errors) == 3 and "Traceback" not in result.stderr
+    assert "cycle.pdf: not a readable PDF (Detected cyclic page references.)" in errors[0]
+    assert "latin.txt" in errors[1] and "UTF-8" in errors[1]
+    assert errors[2].endswith("slow.pdf: PDF parsing exceeded 1 s")
 
 
 @pytest.mark.model
