@@ -145,13 +145,23 @@ def _watch(socks: list[socket.socket], every: float, seconds: float) -> dict:
 
 def under_attack(base: str, attack: Callable[[], dict], seconds: float = 0.0) -> dict:
     """``attack()``, again and again for ``seconds`` (an attack refused at once comes
-    back), while a client asks back to back and another writes every second."""
+    back), while a client asks back to back and another writes every second; first, a
+    second of the same without attack (``baseline``: how slow the machine is anyway)."""
+    with Prober(ask, base) as alone, Prober(authorised_write, base, every=1.0):
+        time.sleep(1.0)
     rounds = []
     with Prober(ask, base) as asker, Prober(authorised_write, base, every=1.0) as writer:
         t0 = time.perf_counter()
         while not rounds or time.perf_counter() - t0 < seconds:
+            if rounds:
+                time.sleep(0.5)  # the attackers come back, without flooding
             rounds.append(attack())
-    return {"attack": _merged(rounds), "ask": asker.summary(), "writes": writer.summary()}
+    return {
+        "attack": _merged(rounds),
+        "ask": asker.summary(),
+        "writes": writer.summary(),
+        "baseline": alone.summary(),
+    }
 
 
 def _merged(rounds: list[dict]) -> dict:
@@ -200,3 +210,26 @@ def attacked_server(workdir, env: dict | None = None):
         yield server
     finally:
         server.stop()
+
+
+def giant_word(base: str, characters: int = 2_100_000) -> dict:
+    """Item 6: a file named with a NUL byte holding an unbroken word of ``characters``,
+    then a question citing it with 50 passages: the passages' length and the body's."""
+    text = "Giant\n\nThe Velmor giant word follows " + "x" * characters + " and ends."
+    # built by hand: httpx would percent-encode the NUL of the file name
+    body = MULTIPART_START.replace(b"slow.txt", b"gi\x00ant.txt") + text.encode() + b"\r\n--x--\r\n"
+    with httpx.Client(base_url=base, timeout=600, headers=AUTH) as client:
+        up = client.post("/documents/files", content=body, headers=MULTIPART)
+        question = {"question": "What follows the Velmor giant word?", "top_k": 50}
+        asked = client.post("/ask", json=question)
+    cited = asked.json().get("passages", []) if asked.status_code == 200 else []
+    answers = asked.json().get("answers", []) if asked.status_code == 200 else []
+    return {
+        "characters": characters,
+        "upload_status": up.status_code,
+        "stored_name": (up.json().get("documents") or [{}])[0].get("file"),
+        "ask_status": asked.status_code,
+        "ask_bytes": len(asked.content),
+        "longest_passage": max((len(p["text"]) for p in cited), default=0),
+        "citations": len(cited) + sum(len(a["sources"]) for a in answers),
+    }

@@ -3,7 +3,8 @@
 The reader scores spans passage by passage; the same answer often comes from several
 passages, in slightly different words ("Moscow" / "visit Moscow", "Ri Yong-ho" /
 "Ri Yong Ho"). :func:`merge_answers` groups them, combines their evidence and cites
-every passage that gave each answer, with the answer's offsets in its document.
+the passages that gave each answer (the strongest :data:`MAX_SOURCES`), with the
+answer's offsets in its document.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from rag.core.text import normalize_answer
 from rag.core.types import Answer, Citation, Passage
 from rag.reading.base import Span
 from rag.reading.decoding import PREFER_SHORTER
+
+#: Answers returned, best first, and passages each cites, strongest first. Every citation
+#: carries its whole passage (up to 2,000 characters), so these bound an answer's size:
+#: with 50 passages read, at most 50 + 10 × 5 citations, some 230 kB of JSON (a 2.1 MB
+#: passage cited by every alternative made an /ask body of 8.4 MB, issue 32). The
+#: confidence still combines the evidence of every passage.
+MAX_ANSWERS = 10
+MAX_SOURCES = 5
 
 
 def citation(passage: Passage, span: tuple[int, int] | None = None) -> Citation:
@@ -124,7 +133,7 @@ def merge_answers(
             group.members.append(member)
     answers = [_answer(g, passages, evidence) for g in groups]
     answers.sort(key=lambda a: a.confidence, reverse=True)
-    return answers
+    return answers[:MAX_ANSWERS]
 
 
 def _answer(group: AnswerGroup, passages: list[Passage], evidence) -> Answer:
@@ -134,6 +143,6 @@ def _answer(group: AnswerGroup, passages: list[Passage], evidence) -> Answer:
     confidence = 1.0 - math.prod(1.0 - p for p in per_doc.values())
     sources = [
         citation(passages[m.span.context], narrow(group.text, m.span.text, m.start, m.end))
-        for m in group.members
+        for m in group.members[:MAX_SOURCES]  # in order of evidence
     ]
     return Answer(group.text, round(min(max(confidence, 0.0), 1.0), 4), sources)

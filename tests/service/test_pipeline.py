@@ -134,6 +134,21 @@ def test_bad_questions_are_refused(seeded):
     assert result.passages
 
 
+def test_an_answer_cites_its_strongest_passages_and_alternatives_are_few():
+    """Each citation carries its whole passage: 50 passages each giving the answer and
+    an alternative of their own made a body of every passage twice over (issue 32)."""
+    from rag.reading.merging import MAX_ANSWERS, MAX_SOURCES
+
+    passages = [_passage(f"d{i}", 0, f"Moscow or Town{i}") for i in range(50)]
+    spans = [Span(i, 0, 6, "Moscow", 0.1 + i / 100) for i in range(50)]
+    spans += [Span(i, 10, 10 + len(f"Town{i}"), f"Town{i}", 0.05) for i in range(50)]
+    answers = merge_answers(spans, passages)
+    assert len(answers) == MAX_ANSWERS and answers[0].text == "Moscow"
+    assert [s.doc_id for s in answers[0].sources] == ["d49", "d48", "d47", "d46", "d45"]
+    assert all(len(a.sources) <= MAX_SOURCES for a in answers)
+    assert answers[0].confidence > 0.999, "the evidence of all 50 passages counts"
+
+
 def test_hyphenated_spellings_are_one_answer():
     passages = [_passage("a", 0, "Ri Yong-ho said"), _passage("b", 0, "Ri Yong Ho said")]
     spans = [Span(0, 0, 10, "Ri Yong-ho", 0.5), Span(1, 0, 10, "Ri Yong Ho", 0.5)]
