@@ -127,7 +127,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest request body.")
     max_upload_files: int = Field(64, ge=1, description="Most files in one upload request.")
     max_text_bytes: int = Field(
-        10 * 1024 * 1024, ge=1, description="Most text one document may hold (UTF-8 bytes)."
+        5 * 1024 * 1024, ge=1, description="Most text one document may hold (UTF-8 bytes)."
     )
     max_pdf_pages: int = Field(2000, ge=1, description="Most pages a PDF may have.")
     parse_seconds: float = Field(

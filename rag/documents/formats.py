@@ -72,11 +72,16 @@ def _tidy(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def megabytes(size: int) -> str:
+    """``size`` in MB of 2**20 bytes, as a limit is named ("5", "0.25")."""
+    return f"{size / (1 << 20):g}"
+
+
 def check_text_size(text: str, name: str, max_bytes: int | None) -> None:
     """Refuse a text of more than ``max_bytes`` (UTF-8): passages and vectors grow with
     it, and embedding a megabyte takes about a minute on 2 cores."""
     if max_bytes is not None and len(text) * 4 > max_bytes and len(text.encode()) > max_bytes:
-        raise LimitExceeded(f"{name}: extracted text over {max_bytes / 1e6:g} MB")
+        raise LimitExceeded(f"{name}: extracted text over {megabytes(max_bytes)} MB")
 
 
 def unreadable(name: str, kind: str, exc: Exception) -> IngestError:
@@ -151,7 +156,7 @@ def _pdf_pages(data: bytes, name: str, max_pages: int | None, max_text_bytes: in
             pages.append(_pdf_page_text(page))
             size += len(pages[-1].encode()) + 2
             if max_text_bytes is not None and size > max_text_bytes:
-                raise LimitExceeded(f"{name}: extracted text over {max_text_bytes / 1e6:g} MB")
+                raise LimitExceeded(f"{name}: extracted text over {megabytes(max_text_bytes)} MB")
         return pages, reader.metadata or {}
     except (IngestError, MemoryError):
         raise

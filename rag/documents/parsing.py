@@ -60,7 +60,7 @@ class ParseLimits:
     seconds: float = 20.0
     memory_mb: int = 1024
     max_pages: int = 2000
-    max_text_bytes: int = 10 * 1024 * 1024
+    max_text_bytes: int = 5 * 1024 * 1024
     workers: int = 2
 
     @classmethod

@@ -29,7 +29,7 @@ EXPECTED = {
     "nested-dictionary": None,
     "flate-bomb": (LimitExceeded, "Limit reached while decompressing"),
 }
-LIMITS = ParseLimits(seconds=2, memory_mb=512, max_pages=300, max_text_bytes=200_000, workers=2)
+LIMITS = ParseLimits(seconds=2, memory_mb=512, max_pages=300, max_text_bytes=256 * 1024, workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +72,13 @@ def test_pages_and_text_past_their_limits_are_refused_naming_them(parser):
     with pytest.raises(LimitExceeded, match=r"^long\.pdf: more than 300 pages \(301\)$"):
         parser.read_bytes(make_pdf([["A page."]] * 301), "long.pdf")
     line = "A line of a report that runs on and on, " * 6
-    many = make_pdf([[f"{i} {line}" for i in range(45)]] * 20)  # 20 pages of 11 kB
-    with pytest.raises(LimitExceeded, match=r"^many\.pdf: extracted text over 0\.2 MB$"):
+    many = make_pdf([[f"{i} {line}" for i in range(45)]] * 25)  # 25 pages of 11 kB
+    with pytest.raises(LimitExceeded, match=r"^many\.pdf: extracted text over 0\.25 MB$"):
         parser.read_bytes(many, "many.pdf")
-    with pytest.raises(LimitExceeded, match=r"^big\.txt: extracted text over 0\.2 MB$"):
-        parser.read_bytes(b"word " * 50_000, "big.txt")
-    with pytest.raises(LimitExceeded, match=r"over 0\.2 MB"):
-        parser.make_document("word " * 50_000, source="mcp")
+    with pytest.raises(LimitExceeded, match=r"^big\.txt: extracted text over 0\.25 MB$"):
+        parser.read_bytes(b"word " * 60_000, "big.txt")
+    with pytest.raises(LimitExceeded, match=r"over 0\.25 MB"):
+        parser.make_document("word " * 60_000, source="mcp")
 
 
 def test_stop_ends_a_parse_under_way_at_once_and_leaves_no_worker():
