@@ -232,5 +232,23 @@ def bench_crash(
         print_report(bench.crash(writes), as_json)
 
 
+@app.command("attack")
+def bench_attack(
+    connections: Annotated[int, typer.Option(min=1, help="Attacking connections.")] = 16,
+    every: Annotated[float, typer.Option(min=0.1, help="Seconds between their bytes.")] = 4.0,
+    seconds: Annotated[float, typer.Option(min=1, help="Longest an attack is watched.")] = 30.0,
+    as_json: _Json = False,
+    out: _Out = None,
+) -> None:
+    """Issue 32's outside test (event streams, trickled bodies, writers without the key, MCP
+    questions, an unbroken word, a PDF's metadata on both stores) against real servers."""
+    _check_outputs(out)
+    from benchmarks import outside
+
+    with clear_errors():
+        report = outside.run(connections, every, seconds)
+    _bench_output(report, outside.table(report), as_json, out)
+
+
 if __name__ == "__main__":
     app()
