@@ -34,7 +34,7 @@ from rag.core.errors import IngestError, LimitExceeded
 from rag.core.settings import Settings
 from rag.core.types import Document
 from rag.documents import ingest
-from rag.documents.formats import Extracted, check_text_size
+from rag.documents.formats import Extracted, megabytes
 
 #: Seconds a new worker may take to import its parsers (a busy machine is slow).
 START_SECONDS = 60.0
@@ -168,7 +168,9 @@ class Parser:
 
     def make_document(self, text: str, **fields) -> Document:
         """:func:`rag.documents.ingest.make_document`, refusing a text over the size limit."""
-        check_text_size(text, "the text", self.limits.max_text_bytes)
+        most = self.limits.max_text_bytes
+        if len(text) * 4 > most and len(text.encode("utf-8", "replace")) > most:
+            raise LimitExceeded(f"the text is over {megabytes(most)} MB")
         return ingest.make_document(text, **fields)
 
     def extract(self, kind: str, data: bytes, name: str) -> Extracted:

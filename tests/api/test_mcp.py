@@ -70,6 +70,7 @@ def test_the_tools_over_stdio(tmp_path):
         **os.environ,
         "RAG_DOCS_DIR": str(tmp_path / "docs"),
         "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "RAG_MAX_TEXT_BYTES": str(128 * 1024),  # the seeds are far smaller
     }
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "rag", "mcp"], env=env, cwd=str(ROOT)
@@ -83,6 +84,8 @@ def test_the_tools_over_stdio(tmp_path):
                 {"text": "The Zorblax kite festival is held in Tartu every May.", "title": "Kites"},
             )
             assert added.structured_content["created"] is True, "stdio is the local user"
+            huge = await client.call_tool("add_document", {"text": "word " * 40_000})
+            assert huge.is_error and _text(huge).endswith(": the text is over 0.125 MB")
             asked = await client.call_tool(
                 "ask", {"question": "Where is the Zorblax kite festival held?"}
             )

@@ -77,7 +77,7 @@ def test_pages_and_text_past_their_limits_are_refused_naming_them(parser):
         parser.read_bytes(many, "many.pdf")
     with pytest.raises(LimitExceeded, match=r"^big\.txt: extracted text over 0\.25 MB$"):
         parser.read_bytes(b"word " * 60_000, "big.txt")
-    with pytest.raises(LimitExceeded, match=r"over 0\.25 MB"):
+    with pytest.raises(LimitExceeded, match=r"^the text is over 0\.25 MB$"):
         parser.make_document("word " * 60_000, source="mcp")
 
 
