@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
@@ -127,6 +128,12 @@ async def _upload_one(
     return DocumentCreated(**_created(stored, created, file=name))
 
 
+def _late(upload: UploadFile, budget: float) -> FileFailure:
+    name = ingest.clean_name(upload.filename or "") or "upload"
+    detail = f"{name}: not read: the request ran past its {budget:g} s; send this file again"
+    return FileFailure(file=name, status=http.HTTP_503_SERVICE_UNAVAILABLE, detail=detail)
+
+
 @router.post(
     "/files",
     status_code=http.HTTP_201_CREATED,
@@ -153,7 +160,8 @@ async def upload_files(
 ) -> UploadResult:
     """Index uploaded files, each on its own: a bad file is reported, the others kept.
     HTML and PDF files are parsed within time, memory, page and text limits (413 past
-    one, naming it); at most ``RAG_MAX_UPLOAD_FILES`` files per request (413).
+    one, naming it); at most ``RAG_MAX_UPLOAD_FILES`` files per request (413); files not
+    begun within ``RAG_UPLOAD_SECONDS`` are refused (503), so that the answer comes.
 
     When every file fails, the status is the first failure's (415, 413, 422)."""
     most = pipeline.settings.max_upload_files
@@ -164,8 +172,13 @@ async def upload_files(
         )
     added: list[DocumentCreated] = []
     failed: list[FileFailure] = []
+    budget = pipeline.settings.upload_seconds
+    deadline = time.monotonic() + budget
     for upload in files:
-        outcome = await _upload_one(upload, title, pipeline)
+        if time.monotonic() > deadline:  # the client is still owed an answer in time
+            outcome = _late(upload, budget)
+        else:
+            outcome = await _upload_one(upload, title, pipeline)
         (added if isinstance(outcome, DocumentCreated) else failed).append(outcome)
     if failed and not added:
         raise HTTPException(failed[0].status, failed[0].detail)

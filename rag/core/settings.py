@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     parse_workers: int = Field(
         2, ge=1, description="Parse worker processes (HTML, PDF) at most, started on demand."
     )
+    upload_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds one upload request may spend reading and storing its files; "
+        "the files not begun by then are refused (503), each named.",
+    )
     max_in_flight: int = Field(32, ge=1, description="Requests served at once; 503 past it.")
     request_timeout: float = Field(30.0, gt=0, description="Seconds before /ask gives up (503).")
     cors_origins: list[str] = Field(
