@@ -14,12 +14,15 @@ socket with :class:`multiprocessing.connection.Connection`: the server has torch
 FAISS loaded, and a fork of it would copy them (and their threads' locks);
 multiprocessing's ``spawn`` would re-import the caller's main module (a script without a
 main guard would start workers without end). A worker imports only pypdf and
-trafilatura (about 60 MB, ready in half a second), once, and serves many files. Plain
-text needs no worker.
+trafilatura (about 60 MB, ready in half a second), once, and serves many files; its
+answers come back as JSON, never as pickles (a parser subverted by a file could shape
+them). Plain text needs no worker.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -105,10 +108,15 @@ class _Worker:
             raise ParserUnavailable("the parser process did not start")
 
     def _receive(self) -> tuple[str, object]:
+        """The worker's answer, read as JSON (never unpickled: see worker._answer)."""
         try:
-            return self.conn.recv()
-        except (EOFError, OSError):
+            status, value = json.loads(self.conn.recv_bytes())
+        except (EOFError, OSError, ValueError):
             return ("died", None)
+        if status == "ok":
+            text, title, metadata = value
+            return ("ok", Extracted(text, title, metadata))
+        return (status, value)
 
     def parse(self, kind: str, data: bytes, name: str, seconds: float) -> tuple[str, object]:
         """("ok", Extracted), ("refused" or "limit", a line), ("memory", None), ("died",
@@ -135,7 +143,8 @@ class _Worker:
     def kill(self) -> None:
         """Kill the process (if it still runs) and reap it."""
         self.process.kill()
-        self.process.wait(5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
         self.conn.close()
 
 
@@ -226,10 +235,11 @@ class Parser:
             self._live += 1
         try:
             worker = _Worker(self.limits)
+        except ParserUnavailable as exc:
+            self._forget_one()
+            raise ParserUnavailable(f"{name}: not parsed: {exc}") from None
         except BaseException:
-            with self._free:
-                self._live -= 1
-                self._free.notify()
+            self._forget_one()
             raise
         with self._free:
             self._busy.add(worker)
@@ -237,6 +247,12 @@ class Parser:
         if stopped:  # stop() ran while this worker was starting
             worker.process.kill()
         return worker
+
+    def _forget_one(self) -> None:
+        """A worker that failed to start no longer counts."""
+        with self._free:
+            self._live -= 1
+            self._free.notify()
 
     def _give_back(self, worker: _Worker) -> None:
         with self._free:

@@ -7,6 +7,7 @@ extractors and the parsers they load, nothing of the service.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -61,6 +62,15 @@ def parse_one(kind: str, data: bytes, name: str, max_pages: int, max_text: int) 
         return ("refused", str(formats.unreadable(name, kind.upper(), exc)))
 
 
+def _answer(conn: Connection, answer: tuple) -> None:
+    """Send an answer as JSON, never a pickle: the service unpickles nothing that a
+    parser working on a hostile file could have shaped."""
+    status, value = answer
+    if isinstance(value, formats.Extracted):
+        value = [value.text, value.title, value.metadata]
+    conn.send_bytes(json.dumps([status, value]).encode())
+
+
 def serve(conn: Connection, seconds: float, memory_mb: int, max_pages: int, max_text: int) -> None:
     """Answer files until the pipe closes; exit after running out of memory (what a
     parser leaves behind then cannot be trusted)."""
@@ -75,7 +85,7 @@ def serve(conn: Connection, seconds: float, memory_mb: int, max_pages: int, max_
     logging.disable(logging.WARNING)  # crafted files make pypdf warn thousands of times
     warnings.simplefilter("ignore")
     _warm_up()
-    conn.send(("ready", None))
+    _answer(conn, ("ready", None))
     while True:
         try:
             kind, data, name = conn.recv()
@@ -88,9 +98,9 @@ def serve(conn: Connection, seconds: float, memory_mb: int, max_pages: int, max_
             answer = None
         del data
         if answer is None:
-            conn.send(("memory", None))
+            _answer(conn, ("memory", None))
             return
-        conn.send(answer)
+        _answer(conn, answer)
 
 
 def main(argv: list[str]) -> None:
