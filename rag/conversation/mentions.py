@@ -78,12 +78,12 @@ def answer_kind(question: str, answer: str) -> Kind:
         return Kind.PLACE
     if re.search(r"\bhow (many|much)\b", head):
         return Kind.NUMBER
-    if asked := re.search(r"\b(?:what|which) (\w+)", head):  # "Which empire …?"
+    if asked := re.search(r"\b(?:what|which) (\w+)", head):  # "Which episode …?"
         noun = asked.group(1)
-        if noun in THING_WORDS:
-            return Kind.THING
         if noun in ROLE_WORDS:
             return Kind.PERSON
+        if noun not in AUXILIARIES and noun not in FUNCTION_WORDS and noun != "name":
+            return Kind.THING  # the noun says what it is: not a person
     first = next((w for w in words if w in {"who", "whom", "whose", "where", "when"}), "")
     if first in {"who", "whom", "whose"}:
         return Kind.PERSON
