@@ -21,6 +21,7 @@ from benchmarks.server import Server
 
 pytestmark = pytest.mark.server
 
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
 
 
@@ -29,6 +30,8 @@ def _run(server: Server, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             SCHEMATHESIS,
+            "--config-file",
+            str(CONFIG),
             "run",
             f"{server.base}/openapi.json",
             "--checks",
