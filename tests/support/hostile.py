@@ -8,25 +8,13 @@ from __future__ import annotations
 
 import zlib
 
+from tests.support.pdfs import serialise
+
 
 def pdf_of(objects: list[bytes], trailer: bytes = b"") -> bytes:
-    """A PDF of ``objects`` (object ``i + 1`` is ``objects[i]``; object 1 is the catalog)
-    with a correct cross-reference table, so that only what the objects say is wrong."""
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        trailer,
-        xref,
-    )
-    return bytes(out)
+    """A PDF of ``objects`` (object 1 is the catalog) with a correct cross-reference
+    table, so that only what the objects say is wrong."""
+    return serialise(objects, 1, trailer)
 
 
 def _stream(data: bytes, extra: bytes = b"", length: int | None = None) -> bytes:

@@ -48,6 +48,12 @@ def make_pdf(pages: list[list[str]], title: str | None = None, author: str | Non
     info_fields.append(b"/CreationDate (D:20240315120000Z)")
     info = add(b"<< " + b" ".join(info_fields) + b" >>")
 
+    return serialise(objects, catalog, b"/Info %d 0 R" % info)
+
+
+def serialise(objects: list[bytes], root: int = 1, trailer: bytes = b"") -> bytes:
+    """A PDF file of ``objects`` (object ``i + 1`` is ``objects[i]``; ``root`` the catalog)
+    with a correct cross-reference table; ``trailer``: more trailer entries."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -57,10 +63,10 @@ def make_pdf(pages: list[list[str]], title: str | None = None, author: str | Non
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     for offset in offsets:
         out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+    out += b"trailer\n<< /Size %d /Root %d 0 R %s >>\nstartxref\n%d\n%%%%EOF\n" % (
         len(objects) + 1,
-        catalog,
-        info,
+        root,
+        trailer,
         xref,
     )
     return bytes(out)
