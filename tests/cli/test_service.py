@@ -54,12 +54,10 @@ def test_index_ask_documents_delete(env, tmp_path):
     result = rag("index", env["RAG_DOCS_DIR"], str(extra), env=env)  # a folder and a file
     assert result.returncode == 0, result.stderr
     assert "4 added" in result.stdout and "4 documents" in result.stdout
-    result = rag("ask", "Where was Kim invited?", "--json", env=env)
+    result = rag("ask", "Where is the Zorblax kite festival held?", "--json", env=env)
     assert result.returncode == 0, result.stderr
-    body = json.loads(result.stdout)
-    assert body["answer"] == "Moscow" and body["answers"][0]["sources"]
-    plain = rag("ask", "Where is the Zorblax kite festival held?", env=env)
-    assert plain.stdout.startswith("Tartu")
+    body = json.loads(result.stdout)  # the plain output: test_migrate…
+    assert body["answer"].startswith("Tartu") and body["answers"][0]["sources"]
     listing = rag("documents", env=env)
     assert listing.stdout.count("\n") == 4 and "extra" in listing.stdout
     assert rag("delete", "extra", env=env).returncode == 0
