@@ -5,9 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-# --no-compile: pip byte-compiles every installed file otherwise (torch's thousands: the
-# install took 77 s, 26 s without); Python compiles what it imports, once, on first use
-.venv/bin/python -m pip install --quiet --no-compile -e '.[test]'
+.venv/bin/python -m pip install --quiet -e '.[test]'
 # The page tests drive the Debian chromium through Playwright (no browser download).
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
