@@ -28,9 +28,13 @@ class Document:
         dict,
         Field(
             description="Where it came from: format (html, pdf), and where known url, author, "
-            "date, site, pages and page_starts (the offset in text where each PDF page starts)."
+            "date, site, pages and page_starts (the offset in text where each PDF page starts), "
+            "and the metadata given with it (strings, numbers, booleans, dates, lists of those)."
         ),
     ] = field(default_factory=dict)
+    collection: Annotated[
+        str, Field(description="The collection it belongs to (keys are scoped to collections).")
+    ] = "default"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class DocumentSummary:
     created_at: str
     characters: Annotated[int, Field(description="Length of the cleaned text.")]
     chunks: Annotated[int, Field(description="Passages it was split into.")]
+    collection: str = "default"
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,10 @@ class Feedback:
     ] = ""
     created_at: Annotated[str, Field(description="When it was given (ISO 8601, UTC).")] = ""
     id: str = ""
+    collection: Annotated[
+        str,
+        Field(description="The collection it applies to: its document's, or the one asked."),
+    ] = "default"
 
 
 @dataclass(frozen=True)

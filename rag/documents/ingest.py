@@ -35,7 +35,9 @@ _JUNK_LINE = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+#: A document id: a file name's stem or a content hash, after ``collection:`` outside the
+#: default collection (:func:`rag.core.selection.document_id`).
+_DOC_ID = re.compile(r"^(?:[a-z0-9][a-z0-9_-]{0,62}:)?[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 class UnsupportedFileType(IngestError):

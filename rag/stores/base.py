@@ -23,6 +23,7 @@ import numpy as np
 
 from rag.core.bounds import check_chunks, check_document
 from rag.core.errors import IndexMismatchError, StoreError
+from rag.core.selection import Selection, check_document_id
 from rag.core.types import Chunk, Document, DocumentSummary, Feedback, Reconciliation
 
 __all__ = ["DocumentStore", "check_items", "check_recorded"]
@@ -53,8 +54,10 @@ class DocumentStore(Protocol):
         """Store documents, each with its chunks and one vector per chunk, each whole or
         not at all (SQLite commits the batch in one transaction, Milvus each document by
         its row, written last); (stored document, created?) for each. Content already
-        stored is not stored twice (the stored document comes back, created=False); new
-        content under an existing id replaces that document."""
+        stored in the same collection is not stored twice (the stored document comes back,
+        created=False); new content under an existing id replaces that document. A
+        document's id names its collection (:func:`rag.core.selection.document_id`), so a
+        write to one collection never replaces another's document."""
         ...
 
     def add(
@@ -70,8 +73,13 @@ class DocumentStore(Protocol):
 
     def document(self, doc_id: str) -> Document | None: ...
 
-    def documents(self) -> list[DocumentSummary]:
-        """Every document without its text, oldest first."""
+    def documents(self, collections: Iterable[str] | None = None) -> list[DocumentSummary]:
+        """Every document (of these collections; None: of all) without its text, oldest
+        first."""
+        ...
+
+    def collections(self) -> dict[str, tuple[int, int]]:
+        """Every collection that holds a document: (documents, passages) of each."""
         ...
 
     def counts(self) -> tuple[int, int]:
@@ -90,14 +98,26 @@ class DocumentStore(Protocol):
         """Chunks by id, each with its document's title; unknown ids are left out."""
         ...
 
-    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search_dense(
+        self, vector: np.ndarray, k: int, selection: Selection | None = None
+    ) -> list[tuple[int, float]]:
         """(chunk id, cosine similarity: the inner product of unit vectors) of the ``k``
         nearest chunks, best first (as the backend's index finds them: HNSW and IVF are
-        approximate)."""
+        approximate). With a ``selection`` (collections, a filter), only its chunks, and
+        exactly: the selection is resolved first, never applied to an approximate top-k,
+        so that min(k, chunks selected) come back."""
         ...
 
-    def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score > 0) of the ``k`` best chunks for ``text``, best first."""
+    def search_lexical(
+        self, text: str, k: int, selection: Selection | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score > 0) of the ``k`` best chunks for ``text``, best first;
+        with a ``selection``, only its chunks. BM25's statistics are each collection's
+        own: what one collection holds never changes another's scores."""
+        ...
+
+    def selected_documents(self, selection: Selection) -> list[str]:
+        """The ids of the documents in ``selection``, sorted (tests, benchmarks)."""
         ...
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
@@ -111,8 +131,11 @@ class DocumentStore(Protocol):
         not: a span still in the new text still holds)."""
         ...
 
-    def feedback(self, key: str | None = None) -> list[Feedback]:
-        """Stored feedback, oldest first; with ``key``, only that normalised question's."""
+    def feedback(
+        self, key: str | None = None, collections: Iterable[str] | None = None
+    ) -> list[Feedback]:
+        """Stored feedback, oldest first; with ``key``, only that normalised question's;
+        with ``collections``, only feedback on those collections."""
         ...
 
     def export(self, batch: int = 256) -> Iterator[list[tuple[Document, list[Chunk], np.ndarray]]]:
@@ -130,6 +153,7 @@ def check_items(items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
         check_document(document)
+        check_document_id(document.doc_id, document.collection)
         check_chunks(chunks)
 
 

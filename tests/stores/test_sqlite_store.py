@@ -209,3 +209,72 @@ def test_damaged_pages_become_a_store_error():
 
     with pytest.raises(StoreDamagedError, match="damaged"), translated():
         raise sqlite3.DatabaseError("database disk image is malformed")
+
+
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '', content_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL, metadata TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE chunks (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE, ord INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, vector BLOB NOT NULL);
+CREATE INDEX chunks_doc ON chunks(doc_id, ord);
+CREATE TABLE feedback (id TEXT PRIMARY KEY, key TEXT NOT NULL, question TEXT NOT NULL,
+    resolved_question TEXT NOT NULL, answer TEXT, verdict TEXT NOT NULL, doc_id TEXT,
+    start INTEGER, "end" INTEGER, text TEXT, created_at TEXT NOT NULL);
+CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2');
+CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text); END;
+CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
+"""
+
+
+def test_an_index_from_before_collections_migrates_into_default(tmp_path):
+    """Schema 1 (one FTS table fed by triggers, content unique index-wide) opens as schema
+    2 with every document in the default collection, searchable and filterable."""
+    import sqlite3
+
+    from rag.core.filters import parse_filter
+    from rag.core.selection import Selection
+    from rag.stores import open_store
+    from tests.support.stores import DIM, unit_vectors
+
+    db = sqlite3.connect(tmp_path / "rag.sqlite3")
+    db.executescript(V1_SCHEMA)
+    db.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [("schema_version", "1"), ("embedding_model", "m"), ("dimension", str(DIM))],
+    )
+    db.execute(
+        "INSERT INTO documents VALUES ('old', 'Old', 'Old\n\nLavrov met Kim', '', 'h1',"
+        " '2024-01-01T00:00:00+00:00', '{\"year\": 2024}')"
+    )
+    db.execute(
+        'INSERT INTO chunks(doc_id, ord, start, "end", text, vector) VALUES'
+        " ('old', 0, 5, 19, 'Lavrov met Kim', ?)",
+        (unit_vectors(1)[0].tobytes(),),
+    )
+    db.execute(
+        "INSERT INTO feedback VALUES ('f', 'k', 'q', 'q', NULL, 'wrong', 'old', NULL, NULL,"
+        " NULL, '2024-01-01T00:00:00+00:00')"
+    )
+    db.commit()
+    db.close()
+    store, _ = open_store(tmp_path, model_id="m", dimension=DIM)
+    try:
+        assert store.document("old").collection == "default"
+        assert [i for i, _ in store.search_lexical("Lavrov", 3)] == [1]
+        year = parse_filter({"field": "meta.year", "operator": "==", "value": 2024})
+        assert store.selected_documents(Selection(("default",), year)) == ["old"]
+        assert store.feedback()[0].collection == "default"
+        add_text(store, "New\n\nLavrov again", "new")  # the old triggers are gone: no doubles
+        assert len(store.search_lexical("Lavrov", 5)) == 2
+        assert (
+            store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+            == "2"
+        )
+    finally:
+        store.close()

@@ -9,9 +9,7 @@ generation it reflects, see :mod:`rag.stores.sqlite.vector_file`).
 
 from __future__ import annotations
 
-import dataclasses
 import errno
-import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -23,24 +21,18 @@ import numpy as np
 from rag.core.errors import StorageFullError, StoreDamagedError, StoreError
 from rag.core.types import Chunk, Document
 from rag.stores.base import check_recorded
+from rag.stores.sqlite import fts, migrate
 from rag.stores.sqlite.fts import SCHEMA as LEXICAL_SCHEMA
+from rag.stores.sqlite.migrate import SCHEMA_VERSION
+from rag.stores.sqlite.rows import DOC_COLUMNS, document_from_row, document_row
+from rag.stores.sqlite.selection import SCHEMA as FIELDS_SCHEMA
+from rag.stores.sqlite.selection import insert_fields
 from rag.stores.sqlite.vector_file import FAISS_NAME
 
-SCHEMA_VERSION = "1"
 DB_NAME = "rag.sqlite3"
-DOC_COLUMNS = "doc_id, title, text, source, content_hash, created_at, metadata"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    text TEXT NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
-    content_hash TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    metadata TEXT NOT NULL DEFAULT '{}'
-);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
@@ -62,7 +54,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     start INTEGER,
     "end" INTEGER,
     text TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    collection TEXT NOT NULL DEFAULT 'default'
 );
 CREATE INDEX IF NOT EXISTS feedback_key ON feedback(key, created_at);
 CREATE INDEX IF NOT EXISTS feedback_doc ON feedback(doc_id);
@@ -93,10 +86,8 @@ def connect(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
-        db.executescript(_SCHEMA + LEXICAL_SCHEMA)
-        columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
-        if "metadata" not in columns:  # an index from before documents had metadata
-            db.execute("ALTER TABLE documents ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'")
+        db.executescript(migrate.DOCUMENTS + _SCHEMA + LEXICAL_SCHEMA + FIELDS_SCHEMA)
+        migrate.upgrade(db)  # an index of an earlier version, brought up to this one
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable rag index ({exc})") from None
     return db
@@ -122,7 +113,9 @@ def check_folder(directory: Path) -> None:
         foreign = [
             p.name
             for p in directory.iterdir()
-            if not p.name.startswith(".") and p.name != "milvus.db"
+            if not p.name.startswith(".")
+            and p.name != "milvus.db"
+            and not p.name.startswith("keys.sqlite3")  # keys may be issued before indexing
         ]
         if foreign:
             raise StoreError(
@@ -203,21 +196,27 @@ def _count_rows(db: sqlite3.Connection) -> None:
 
 
 def remove_rows(db: sqlite3.Connection, doc_id: str) -> tuple[int, list[int]]:
-    """Delete a document's rows: (documents deleted, ids of its chunks)."""
-    ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+    """Delete a document's rows, its filterable values and its BM25 entries: (documents
+    deleted, ids of its chunks)."""
+    found = db.execute("SELECT collection FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+    if found is None:
+        return 0, []
+    rows = db.execute("SELECT id, text FROM chunks WHERE doc_id = ?", (doc_id,)).fetchall()
+    table = fts.table_of(db, found[0])
+    if table is not None:
+        fts.unindex_chunks(db, table, rows)
     db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
     deleted = db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
-    return deleted, ids
+    return deleted, [r[0] for r in rows]
 
 
 def insert_rows(
     db: sqlite3.Connection, document: Document, chunks: list[Chunk], vectors: np.ndarray
 ) -> list[int]:
-    """Insert a document and its chunks; the new chunk ids."""
-    db.execute(
-        f"INSERT INTO documents({DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        document_row(document),
-    )
+    """Insert a document, its chunks (into its collection's BM25 table too) and its
+    filterable values; the new chunk ids."""
+    marks = ", ".join("?" * len(DOC_COLUMNS.split(",")))
+    db.execute(f"INSERT INTO documents({DOC_COLUMNS}) VALUES ({marks})", document_row(document))
     ids = []
     for chunk, vector in zip(chunks, vectors, strict=True):
         cur = db.execute(
@@ -225,6 +224,9 @@ def insert_rows(
             (document.doc_id, chunk.index, chunk.start, chunk.end, chunk.text, vector.tobytes()),
         )
         ids.append(cur.lastrowid)
+    table = fts.table_of(db, document.collection, create=True)
+    fts.index_chunks(db, table, [(i, c.text) for i, c in zip(ids, chunks, strict=True)])
+    insert_fields(db, document)
     return ids
 
 
@@ -255,13 +257,3 @@ def read_documents(directory: Path) -> list[Document]:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable rag index ({exc})") from None
     return [document_from_row(row) for row in rows]
-
-
-def document_row(document: Document) -> tuple:
-    """The ``DOC_COLUMNS`` values of a document (its metadata as JSON)."""
-    values = dataclasses.astuple(dataclasses.replace(document, metadata={}))[:-1]
-    return (*values, json.dumps(document.metadata, ensure_ascii=False))
-
-
-def document_from_row(row: tuple) -> Document:
-    return Document(*row[:-1], metadata=json.loads(row[-1]))

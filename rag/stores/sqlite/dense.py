@@ -71,6 +71,7 @@ class DenseIndex:
     def __init__(self, index: faiss.Index, trained_for: int = 0) -> None:
         self.index = index
         self.trained_for = trained_for
+        self._positions: tuple[np.ndarray, np.ndarray] | None = None  # (sorted ids, rows)
 
     # ------------------------------------------------------------------ construction
 
@@ -160,7 +161,23 @@ class DenseIndex:
 
     # ------------------------------------------------------------------ changes
 
+    def gather(self, ids: np.ndarray) -> np.ndarray | None:
+        """The stored vectors of ``ids`` (all in the index), read in place from a flat
+        index; None for IVF, whose vectors are quantised (the database has them)."""
+        if self.approximate:
+            return None
+        n, d = self.ntotal, self.index.d
+        if self._positions is None:
+            order = faiss.vector_to_array(self.index.id_map)
+            rows = np.argsort(order, kind="stable")
+            self._positions = (order[rows], rows)
+        sorted_ids, rows = self._positions
+        flat = faiss.downcast_index(self.index.index)
+        vectors = faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
+        return vectors[rows[np.searchsorted(sorted_ids, ids)]]
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self._positions = None
         if len(ids):
             self.index.add_with_ids(
                 np.ascontiguousarray(vectors, dtype=np.float32),
@@ -168,6 +185,7 @@ class DenseIndex:
             )
 
     def remove(self, ids: np.ndarray) -> None:
+        self._positions = None
         if len(ids):
             self.index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator
 
-from rag.core.types import Chunk, Feedback
+import numpy as np
+
+from rag.core.types import Chunk, Document, Feedback
 from rag.stores.sqlite.db import Transaction, translated
 
 _COLUMNS = (
-    'question, resolved_question, answer, verdict, doc_id, start, "end", text, key, created_at, id'
+    'question, resolved_question, answer, verdict, doc_id, start, "end", text, key, created_at, id,'
+    " collection"
 )
 
 
@@ -26,8 +30,8 @@ def remove(db: sqlite3.Connection, doc_id: str) -> None:
 
 
 class SQLiteFeedback:
-    """The feedback and chunk reads of :class:`rag.stores.sqlite.store.SQLiteStore` (a
-    mixin: it uses the store's ``db`` and ``_lock``)."""
+    """The feedback, chunk reads and export of :class:`rag.stores.sqlite.store.SQLiteStore`
+    (a mixin: it uses the store's ``db``, ``_lock`` and ``document``)."""
 
     db: sqlite3.Connection
     _lock: threading.RLock
@@ -35,7 +39,7 @@ class SQLiteFeedback:
     def add_feedback(self, feedback: Feedback) -> None:
         with self._lock, translated(), Transaction(self.db) as db:
             db.execute(
-                f"INSERT INTO feedback({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO feedback({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     feedback.question,
                     feedback.resolved_question,
@@ -48,11 +52,22 @@ class SQLiteFeedback:
                     feedback.key,
                     feedback.created_at,
                     feedback.id,
+                    feedback.collection,
                 ),
             )
 
-    def feedback(self, key: str | None = None) -> list[Feedback]:
-        where, args = ("WHERE key = ?", (key,)) if key is not None else ("", ())
+    def feedback(
+        self, key: str | None = None, collections: Iterable[str] | None = None
+    ) -> list[Feedback]:
+        tests, args = [], []
+        if key is not None:
+            tests.append("key = ?")
+            args.append(key)
+        if collections is not None:
+            names = list(collections)
+            tests.append(f"collection IN ({','.join('?' * len(names))})")
+            args += names
+        where = ("WHERE " + " AND ".join(tests)) if tests else ""
         with self._lock, translated():
             rows = self.db.execute(
                 f"SELECT {_COLUMNS} FROM feedback {where} ORDER BY created_at, id", args
@@ -66,3 +81,25 @@ class SQLiteFeedback:
                 (doc_id,),
             ).fetchall()
         return [Chunk(doc_id, r[1], r[2], r[3], r[4], id=r[0]) for r in rows]
+
+    def export(self, batch: int = 256) -> Iterator[list[tuple[Document, list[Chunk], np.ndarray]]]:
+        """Documents with their chunks and stored vectors, oldest first, in batches."""
+        with self._lock, translated():
+            ids = [
+                r[0]
+                for r in self.db.execute("SELECT doc_id FROM documents ORDER BY created_at, doc_id")
+            ]
+        for lo in range(0, len(ids), batch):
+            items = []
+            with self._lock, translated():
+                for doc_id in ids[lo : lo + batch]:
+                    document = self.document(doc_id)
+                    rows = self.db.execute(
+                        'SELECT id, ord, start, "end", text, vector FROM chunks'
+                        " WHERE doc_id = ? ORDER BY ord",
+                        (doc_id,),
+                    ).fetchall()
+                    chunks = [Chunk(doc_id, *r[1:5], id=r[0]) for r in rows]
+                    vectors = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32)
+                    items.append((document, chunks, vectors.reshape(len(rows), -1)))
+            yield items

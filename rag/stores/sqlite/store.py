@@ -14,21 +14,24 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from rag.core.errors import StoreError
+from rag.core.selection import Selection
 from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation, pages_of
 from rag.stores.base import check_items
 from rag.stores.sqlite import db as sqlite_db
 from rag.stores.sqlite import feedback as feedback_rows
-from rag.stores.sqlite.db import DB_NAME, DOC_COLUMNS, Transaction, document_from_row, translated
+from rag.stores.sqlite.db import DB_NAME, Transaction, translated
 from rag.stores.sqlite.dense import IVF_THRESHOLD
 from rag.stores.sqlite.feedback import SQLiteFeedback
 from rag.stores.sqlite.fts import LEXICAL_BUDGET, LexicalSearch
+from rag.stores.sqlite.rows import DOC_COLUMNS, document_from_row
+from rag.stores.sqlite.selection import Selector
 from rag.stores.sqlite.vector_file import VectorFile
 from rag.stores.sqlite.vector_rows import SQLiteVectors
 
@@ -62,6 +65,7 @@ class SQLiteStore(SQLiteFeedback):
         self._db: sqlite3.Connection | None = None
         self._vectors: VectorFile | None = None
         self._lexical: LexicalSearch | None = None
+        self._selector: Selector | None = None
 
     @property
     def db_path(self) -> Path:
@@ -82,6 +86,7 @@ class SQLiteStore(SQLiteFeedback):
                 self._db, self.directory, self.model_id, self.dimension
             )
             self._lexical = LexicalSearch(self._db, self.lexical_budget)
+            self._selector = Selector(self._db)
             self._vectors = VectorFile(
                 self.directory,
                 self.dimension,
@@ -126,11 +131,10 @@ class SQLiteStore(SQLiteFeedback):
             new_vectors: list[np.ndarray] = []
             doc_delta = chunk_delta = 0
             with Transaction(self.db) as db:
-                seen: dict[str, Document] = {}
+                seen: dict[tuple[str, str], Document] = {}
                 for document, chunks, vectors in items:
-                    existing = seen.get(document.content_hash) or self.find_by_hash(
-                        document.content_hash
-                    )
+                    place = (document.collection, document.content_hash)
+                    existing = seen.get(place) or self.find_by_hash(*reversed(place))
                     if existing is not None:
                         results.append((existing, False))
                         continue
@@ -142,7 +146,7 @@ class SQLiteStore(SQLiteFeedback):
                     blobs = np.ascontiguousarray(vectors, dtype=np.float32)
                     new_ids += sqlite_db.insert_rows(db, stored, chunks, blobs)
                     new_vectors.append(blobs)
-                    seen[document.content_hash] = stored
+                    seen[place] = stored
                     results.append((stored, True))
                 if new_ids or old_ids:
                     sqlite_db.bump_generation(db, doc_delta, chunk_delta)
@@ -164,10 +168,12 @@ class SQLiteStore(SQLiteFeedback):
 
     # ------------------------------------------------------------------ reads
 
-    def find_by_hash(self, digest: str) -> Document | None:
+    def find_by_hash(self, digest: str, collection: str = "default") -> Document | None:
+        """The document of ``collection`` holding this content, if any."""
         with self._lock, translated():
             row = self.db.execute(
-                f"SELECT {DOC_COLUMNS} FROM documents WHERE content_hash = ?", (digest,)
+                f"SELECT {DOC_COLUMNS} FROM documents WHERE collection = ? AND content_hash = ?",
+                (collection, digest),
             ).fetchone()
         return document_from_row(row) if row else None
 
@@ -178,15 +184,34 @@ class SQLiteStore(SQLiteFeedback):
             ).fetchone()
         return document_from_row(row) if row else None
 
-    def documents(self) -> list[DocumentSummary]:
-        """Every document without its text, oldest first."""
+    def documents(self, collections: Iterable[str] | None = None) -> list[DocumentSummary]:
+        """Every document (of ``collections``) without its text, oldest first."""
+        where, params = "", []
+        if collections is not None:
+            params = list(collections)
+            where = f" WHERE d.collection IN ({','.join('?' * len(params))})"
         with self._lock, translated():
             rows = self.db.execute(
                 "SELECT d.doc_id, d.title, d.source, d.created_at, length(d.text),"
-                " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id)"
-                " FROM documents d ORDER BY d.created_at, d.doc_id"
+                " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.collection"
+                f" FROM documents d{where} ORDER BY d.created_at, d.doc_id",
+                params,
             ).fetchall()
         return [DocumentSummary(*row) for row in rows]
+
+    def collections(self) -> dict[str, tuple[int, int]]:
+        """(documents, passages) of every collection that holds a document."""
+        with self._lock, translated():
+            rows = self.db.execute(
+                "SELECT d.collection, count(DISTINCT d.doc_id), count(c.id) FROM documents d"
+                " LEFT JOIN chunks c ON c.doc_id = d.doc_id GROUP BY d.collection"
+                " ORDER BY d.collection"
+            ).fetchall()
+        return {name: (docs, chunks) for name, docs, chunks in rows}
+
+    def selected_documents(self, selection: Selection) -> list[str]:
+        with self._lock, translated():
+            return self._selector.documents(selection)
 
     def counts(self) -> tuple[int, int]:
         """(documents, chunks), kept in the meta table by every write."""
@@ -232,34 +257,25 @@ class SQLiteStore(SQLiteFeedback):
             for row in rows
         }
 
-    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Top-``k`` chunks by cosine similarity (IVF hits re-ranked exactly)."""
+    def search_dense(
+        self, vector: np.ndarray, k: int, selection: Selection | None = None
+    ) -> list[tuple[int, float]]:
+        """Top-``k`` chunks by cosine similarity (IVF hits re-ranked exactly); with a
+        ``selection``, every selected chunk is scored (exact, cost in proportion)."""
         with self._lock, translated():
-            return self._vectors.search(vector, k)
+            if self._selector.everything(selection):
+                return self._vectors.search(vector, k)
+            generation = self._vectors.source.generation()
+            ids = self._selector.chunk_ids(selection, generation)
+            return self._vectors.search_among(vector, k, ids)
 
-    def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
-        """BM25 through FTS5 (see :mod:`rag.stores.sqlite.fts`); higher is better."""
+    def search_lexical(
+        self, text: str, k: int, selection: Selection | None = None
+    ) -> list[tuple[int, float]]:
+        """BM25 through FTS5, each collection with its own statistics (see
+        :mod:`rag.stores.sqlite.fts`); a filter restricts the search itself."""
         with self._lock, translated():
-            return self._lexical.search(text, k)
-
-    def export(self, batch: int = 256) -> Iterator[list[tuple[Document, list[Chunk], np.ndarray]]]:
-        """Documents with their chunks and stored vectors, oldest first, in batches."""
-        with self._lock, translated():
-            ids = [
-                r[0]
-                for r in self.db.execute("SELECT doc_id FROM documents ORDER BY created_at, doc_id")
-            ]
-        for lo in range(0, len(ids), batch):
-            items = []
-            with self._lock, translated():
-                for doc_id in ids[lo : lo + batch]:
-                    document = self.document(doc_id)
-                    rows = self.db.execute(
-                        'SELECT id, ord, start, "end", text, vector FROM chunks'
-                        " WHERE doc_id = ? ORDER BY ord",
-                        (doc_id,),
-                    ).fetchall()
-                    chunks = [Chunk(doc_id, r[1], r[2], r[3], r[4], id=r[0]) for r in rows]
-                    vectors = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32)
-                    items.append((document, chunks, vectors.reshape(len(rows), -1)))
-            yield items
+            if selection is None:
+                return self._lexical.search(text, k)
+            restrict = self._selector.restriction(selection)
+            return self._lexical.search(text, k, selection.collections, restrict)

@@ -216,3 +216,18 @@ class VectorFile:
         exact = self.source.vectors(ids) @ np.asarray(vector, dtype=np.float32).reshape(-1)
         order = np.argsort(-exact, kind="stable")[:k]
         return [(ids[i], float(exact[i])) for i in order]
+
+    def search_among(self, vector: np.ndarray, k: int, ids: np.ndarray) -> list[tuple[int, float]]:
+        """Top-``k`` of ``ids`` by inner product, exactly: every selected vector is scored
+        (read in place from a flat index, from the database under IVF), so the cost
+        follows the selection and nothing selected is missed."""
+        if not len(ids):
+            return []
+        vectors = self._dense.gather(ids)
+        if vectors is None:
+            vectors = self.source.vectors(ids.tolist())
+        scores = vectors @ np.asarray(vector, dtype=np.float32).reshape(-1)
+        k = min(k, len(ids))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+        top = top[np.lexsort((ids[top], -scores[top]))]
+        return [(int(ids[i]), float(scores[i])) for i in top]
