@@ -56,6 +56,7 @@ class MilvusConnection:
         self.dimension: int | None = None
         self.layout = Layout()
         self._client = None
+        self._partitions: dict[str, set[str]] = {}
 
     @property
     def client(self):
@@ -93,6 +94,7 @@ class MilvusConnection:
             return
         self._client.close()
         self._client = None
+        self._partitions.clear()
         if self.lite:
             from milvus_lite.server_manager import server_manager_instance
 
@@ -142,22 +144,32 @@ class MilvusConnection:
 
     # ------------------------------------------------------------------ queries
 
-    def query(self, collection: str, filter: str, fields: list[str]) -> list[dict]:
+    def query(
+        self, collection: str, filter: str, fields: list[str], partitions: list[str] | None = None
+    ) -> list[dict]:
         return self.client.query(
-            self.collection(collection), filter=filter, output_fields=fields, **STRONG
+            self.collection(collection),
+            filter=filter,
+            output_fields=fields,
+            partition_names=partitions,
+            **STRONG,
         )
 
-    def scan(self, collection: str, filter: str, fields: list[str]) -> Iterator[dict]:
-        """Every matching row, in pages on a server (which caps one query's result);
-        Milvus Lite answers in one (it has no iterator timestamps)."""
+    def scan(
+        self, collection: str, filter: str, fields: list[str], partitions: list[str] | None = None
+    ) -> Iterator[dict]:
+        """Every matching row (of ``partitions``: None, all), in pages on a server (which
+        caps one query's result); Milvus Lite answers in one (it has no iterator
+        timestamps)."""
         if self.lite:
-            yield from self.query(collection, filter, fields)
+            yield from self.query(collection, filter, fields, partitions)
             return
         pages = self.client.query_iterator(
             self.collection(collection),
             batch_size=10_000,
             filter=filter,
             output_fields=fields,
+            partition_names=partitions,
             **STRONG,
         )
         try:
@@ -174,7 +186,30 @@ class MilvusConnection:
     def delete(self, collection: str, filter: str) -> None:
         self.client.delete(self.collection(collection), filter=filter)
 
-    def insert(self, collection: str, rows: list[dict], batch: int) -> None:
-        """``rows`` in requests of ``batch`` (a gRPC message stays under its 64 MB cap)."""
+    def insert(
+        self, collection: str, rows: list[dict], batch: int, partition: str | None = None
+    ) -> None:
+        """``rows`` in requests of ``batch`` (a gRPC message stays under its 64 MB cap),
+        into ``partition`` (created where missing) or the default one."""
+        name = self.collection(collection)
+        extra = {}
+        if partition is not None:
+            extra["partition_name"] = partition
+            if partition not in self.partitions(collection):
+                self._partitions.pop(collection, None)
+                if not self.client.has_partition(name, partition):  # another replica's?
+                    self.client.create_partition(name, partition)
         for lo in range(0, len(rows), batch):
-            self.client.insert(self.collection(collection), rows[lo : lo + batch])
+            self.client.insert(name, rows[lo : lo + batch], **extra)
+
+    def partitions(self, collection: str) -> set[str]:
+        """The partitions of one of the index's collections (remembered: this process
+        creates them; another replica's new one is seen by :meth:`refresh_partitions`)."""
+        if collection not in self._partitions:
+            names = self.client.list_partitions(self.collection(collection))
+            self._partitions[collection] = set(names)
+        return self._partitions[collection]
+
+    def refresh_partitions(self) -> None:
+        """Forget the partitions seen (another replica may have made one)."""
+        self._partitions.clear()

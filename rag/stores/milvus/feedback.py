@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from collections.abc import Iterable
 
 from rag.core.types import Chunk, Feedback
 from rag.stores.milvus.connection import MilvusConnection, quote
@@ -59,7 +60,12 @@ class MilvusFeedback:
         with self._lock:
             self._connection.client.insert(self._connection.collection("feedback"), [row])
 
-    def feedback(self, key: str | None = None) -> list[Feedback]:
+    def feedback(
+        self, key: str | None = None, collections: Iterable[str] | None = None
+    ) -> list[Feedback]:
+        """Stored feedback, oldest first (see :meth:`rag.stores.base.DocumentStore.feedback`).
+        A verdict's collection is in its record (one from before collections has none:
+        the default one), so ``collections`` are chosen here, after the query."""
         with self._lock:
             if key is None:  # every verdict: in pages on a server
                 rows = list(self._connection.scan("feedback", 'id != ""', ["record"]))
@@ -68,6 +74,9 @@ class MilvusFeedback:
                     "feedback", f"question_key == {quote(key)}", ["record"]
                 )
         found = [Feedback(**json.loads(row["record"])) for row in rows]
+        if collections is not None:
+            wanted = set(collections)
+            found = [f for f in found if f.collection in wanted]
         return sorted(found, key=lambda f: (f.created_at, f.id))
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:

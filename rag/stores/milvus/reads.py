@@ -1,4 +1,5 @@
-"""Reads of a Milvus index: documents, passages, both searches, and export.
+"""Reads of a Milvus index: documents, passages, collections, and export (the searches
+are in :mod:`.search`).
 
 A passage is only ever returned with its document's row, which a write stores last
 (its commit mark, see :mod:`rag.stores.milvus.writes`): a passage whose write has not
@@ -8,14 +9,14 @@ committed, or crashed, is not there for a reader.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from rag.core.text import content_words
+from rag.core.selection import collection_of_id
 from rag.core.types import Chunk, Document, DocumentSummary, pages_of
 from rag.stores.milvus.connection import MilvusConnection, is_in, quote
-from rag.stores.milvus.schema import DOC_FIELDS, STRONG
+from rag.stores.milvus.schema import DOC_FIELDS
 
 _SUMMARY_FIELDS = ["doc_id", "title", "source", "created_at", "characters", "chunks"]
 
@@ -39,6 +40,7 @@ class MilvusReads:
             row["content_hash"],
             row["created_at"],
             metadata=json.loads(row.get("metadata") or "{}"),
+            collection=collection_of_id(row["doc_id"]),
         )
 
     def document(self, doc_id: str) -> Document | None:
@@ -46,11 +48,38 @@ class MilvusReads:
         rows = self.connection.query("documents", f"doc_id == {quote(doc_id)}", fields)
         return self.document_of(rows[0]) if rows else None
 
-    def documents(self) -> list[DocumentSummary]:
-        """Every document without its text, oldest first."""
-        rows = self.connection.scan("documents", 'doc_id != ""', _SUMMARY_FIELDS)
-        summaries = [DocumentSummary(*(r[f] for f in _SUMMARY_FIELDS)) for r in rows]
+    def rows(self, collections: Iterable[str] | None, fields: list[str]) -> Iterator[dict]:
+        """The document rows of ``collections`` (None: all), found by the ``collection``
+        field where the index has it, else by what each id names."""
+        wanted = None if collections is None else set(collections)
+        if wanted is not None and not wanted:
+            return
+        where = 'doc_id != ""'
+        if wanted is not None and self.connection.layout.has_collections:
+            where = is_in("collection", sorted(wanted))
+        for row in self.connection.scan("documents", where, fields):
+            if wanted is None or collection_of_id(row["doc_id"]) in wanted:
+                yield row
+
+    def documents(self, collections: Iterable[str] | None = None) -> list[DocumentSummary]:
+        """Every document (of ``collections``) without its text, oldest first."""
+        summaries = [
+            DocumentSummary(
+                *(r[f] for f in _SUMMARY_FIELDS), collection=collection_of_id(r["doc_id"])
+            )
+            for r in self.rows(collections, _SUMMARY_FIELDS)
+        ]
         return sorted(summaries, key=lambda d: (d.created_at, d.doc_id))
+
+    def collections(self) -> dict[str, tuple[int, int]]:
+        """(documents, passages) of every collection that holds a document: the passages
+        its committed document rows count."""
+        found: dict[str, tuple[int, int]] = {}
+        for row in self.rows(None, ["doc_id", "chunks"]):
+            name = collection_of_id(row["doc_id"])
+            documents, passages = found.get(name, (0, 0))
+            found[name] = (documents + 1, passages + int(row["chunks"]))
+        return dict(sorted(found.items()))
 
     def chunks(self, ids: Iterable[int]) -> dict[int, tuple[Chunk, str]]:
         """Passages by id with their document's title; those without a document row
@@ -80,33 +109,6 @@ class MilvusReads:
         fields = ["doc_id", "title", *self.connection.layout.doc_fields[len(DOC_FIELDS) :]]
         rows = self.connection.query("documents", is_in("doc_id", doc_ids), fields)
         return {row["doc_id"]: row for row in rows}
-
-    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        hits = self.connection.client.search(
-            self.connection.collection("passages"),
-            data=[np.asarray(vector, dtype=np.float32).reshape(-1).tolist()],
-            anns_field="dense",
-            limit=k,
-            search_params={"metric_type": "IP", "params": self.connection.layout.search_params(k)},
-            **STRONG,
-        )
-        return [(int(h["id"]), float(h["distance"])) for h in hits[0]]
-
-    def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
-        """BM25 over the question's content words (stop words dropped, as the SQLite
-        store's FTS5 search does)."""
-        query = " ".join(content_words(text))
-        if not query:
-            return []
-        hits = self.connection.client.search(
-            self.connection.collection("passages"),
-            data=[query],
-            anns_field="sparse",
-            limit=k,
-            search_params={"metric_type": "BM25"},
-            **STRONG,
-        )
-        return [(int(h["id"]), abs(float(h["distance"]))) for h in hits[0] if h["distance"]]
 
     def exported(self, doc_ids: list[str]) -> list[tuple[Document, list[Chunk], np.ndarray]]:
         """These documents with their passages and vectors (one batch of an export)."""

@@ -6,12 +6,22 @@ dimension, pending-write marks), ``{prefix}_documents`` (one row per document, i
 mark), ``{prefix}_texts`` (document texts in parts) and ``{prefix}_passages`` (passages
 with their dense vector and BM25 terms). Milvus needs a vector field in every
 collection: those that hold no vectors carry a constant two-dimensional one.
+
+Each rag collection's passages are a partition of ``{prefix}_passages`` (:func:`partition`):
+Milvus Lite keeps BM25 statistics per segment and its segments per partition, and a
+Milvus server can keep them per partition, so what one collection holds does not change
+another's scores. A document's collection is also what its id names
+(:func:`rag.core.selection.collection_of_id`): collections made before collections
+existed, without the ``collection`` fields, are read and written as they are, every one
+of their documents in the default collection.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+
+from rag.core.filters import DEFAULT_COLLECTION
 
 SCHEMA_VERSION = "1"
 #: The constant vector of the collections that hold no vectors.
@@ -39,6 +49,9 @@ class Layout:
     doc_fields: list[str] = dataclasses.field(default_factory=lambda: [*DOC_FIELDS, "metadata"])
     #: The dense index the passages have.
     index_type: str = "HNSW"
+    #: Whether documents and passages have a ``collection`` field (before collections,
+    #: none: a row's collection is the one its document id names).
+    has_collections: bool = True
 
     @property
     def has_metadata(self) -> bool:
@@ -59,7 +72,19 @@ def read_layout(client, prefix: str, index_type: str) -> Layout:
         auto_ids=any(f["name"] == "id" and f.get("auto_id") for f in passages),
         doc_fields=[*DOC_FIELDS, "metadata"] if metadata else list(DOC_FIELDS),
         index_type=found if found in DENSE_INDEXES else index_type,
+        has_collections=any(f["name"] == "collection" for f in documents)
+        and any(f["name"] == "collection" for f in passages),
     )
+
+
+def partition(collection: str) -> str:
+    """The Milvus partition of a rag collection's passages: Milvus' own ``_default`` for
+    the default collection (where an index made before collections has them all), else
+    ``c_`` and the name with ``_`` and ``-`` written ``_u`` and ``_d`` (a partition name
+    is letters, digits and underscores; this keeps two names apart)."""
+    if collection == DEFAULT_COLLECTION:
+        return "_default"
+    return "c_" + collection.replace("_", "_u").replace("-", "_d")
 
 
 class Collections:
@@ -93,8 +118,9 @@ class Collections:
                 characters=number,
                 chunks=number,
                 parts=number,
+                collection=(DataType.VARCHAR, {"max_length": 64}),
             ),
-            lookups=("content_hash",),
+            lookups=("content_hash", "collection"),
         )
         self._create(
             f"{self.prefix}_texts",
@@ -113,6 +139,7 @@ class Collections:
         schema = self.client.create_schema(auto_id=False)
         schema.add_field("id", DataType.INT64, is_primary=True, auto_id=True)
         schema.add_field("doc_id", DataType.VARCHAR, max_length=256)
+        schema.add_field("collection", DataType.VARCHAR, max_length=64)
         schema.add_field("ord", DataType.INT64)
         schema.add_field("start", DataType.INT64)
         schema.add_field("end", DataType.INT64)

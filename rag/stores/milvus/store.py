@@ -16,12 +16,15 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from rag.core.selection import Selection
 from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation
 from rag.stores.base import check_items
 from rag.stores.milvus.connection import MilvusConnection
 from rag.stores.milvus.feedback import MilvusFeedback, create_collection
 from rag.stores.milvus.reads import MilvusReads
 from rag.stores.milvus.schema import DENSE_INDEXES
+from rag.stores.milvus.scope import selected_documents
+from rag.stores.milvus.search import MilvusSearch
 from rag.stores.milvus.writes import MilvusWrites
 
 __all__ = ["MilvusStore"]
@@ -63,6 +66,7 @@ class MilvusStore(MilvusFeedback):
         self.orphan_grace = orphan_grace if orphan_grace is not None else (0.0 if lite else 600.0)
         self._reads = MilvusReads(self._connection)
         self._writes = MilvusWrites(self._connection, self._reads)
+        self._search = MilvusSearch(self._reads)
         self._lock = threading.RLock()
 
     @property
@@ -115,9 +119,17 @@ class MilvusStore(MilvusFeedback):
         with self._lock:
             return self._reads.document(doc_id)
 
-    def documents(self) -> list[DocumentSummary]:
+    def documents(self, collections: Iterable[str] | None = None) -> list[DocumentSummary]:
         with self._lock:
-            return self._reads.documents()
+            return self._reads.documents(collections)
+
+    def collections(self) -> dict[str, tuple[int, int]]:
+        with self._lock:
+            return self._reads.collections()
+
+    def selected_documents(self, selection: Selection) -> list[str]:
+        with self._lock:
+            return selected_documents(self._reads, selection)
 
     def counts(self) -> tuple[int, int]:
         """Row counts kept by Milvus (no scan): while a write is under way its passages
@@ -136,13 +148,19 @@ class MilvusStore(MilvusFeedback):
         with self._lock:
             return self._reads.chunks(ids)
 
-    def search_dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search_dense(
+        self, vector: np.ndarray, k: int, selection: Selection | None = None
+    ) -> list[tuple[int, float]]:
+        """See :meth:`rag.stores.base.DocumentStore.search_dense` and :mod:`.search`."""
         with self._lock:
-            return self._reads.search_dense(vector, k)
+            return self._search.dense(vector, k, selection)
 
-    def search_lexical(self, text: str, k: int) -> list[tuple[int, float]]:
+    def search_lexical(
+        self, text: str, k: int, selection: Selection | None = None
+    ) -> list[tuple[int, float]]:
+        """See :meth:`rag.stores.base.DocumentStore.search_lexical` and :mod:`.search`."""
         with self._lock:
-            return self._reads.search_lexical(text, k)
+            return self._search.lexical(text, k, selection)
 
     def export(self, batch: int = 256) -> Iterator[list[tuple[Document, list[Chunk], np.ndarray]]]:
         """Documents with their passages and vectors, oldest first, in batches."""

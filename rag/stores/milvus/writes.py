@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from rag.core.selection import collection_of_id
 from rag.core.types import Chunk, Document
 from rag.stores.milvus.connection import MilvusConnection, is_in, slices
 from rag.stores.milvus.reads import MilvusReads
-from rag.stores.milvus.schema import NO_VECTOR
+from rag.stores.milvus.schema import NO_VECTOR, Layout, partition
 
 #: Milvus' VARCHAR limit is 65,535 bytes: document texts are stored in parts of this many.
 PART_CHARS = 16_000
@@ -49,10 +50,10 @@ class MilvusWrites:
         stored_rows = self._stored_by_hash(sorted({d.content_hash for d, _, _ in items}))
         created_at = datetime.now(UTC).isoformat(timespec="seconds")
         results: list[tuple[Document, bool]] = []
-        seen: dict[str, Document] = {}
+        seen: dict[tuple[str, str], Document] = {}
         new: dict[str, Item] = {}
         for document, chunks, vectors in items:
-            digest = document.content_hash
+            digest = (document.collection, document.content_hash)  # dedup per collection
             if digest not in seen and digest in stored_rows:
                 seen[digest] = self.reads.document_of(stored_rows[digest])
             if digest in seen:
@@ -95,13 +96,14 @@ class MilvusWrites:
             self.connection.delete("meta", is_in("key", [PENDING + i for i in ids]))
         return removed
 
-    def _stored_by_hash(self, hashes: list[str]) -> dict[str, dict]:
-        """The document rows already holding these contents, by content hash."""
+    def _stored_by_hash(self, hashes: list[str]) -> dict[tuple[str, str], dict]:
+        """The document rows already holding these contents, by (collection, content
+        hash): the same text in two collections is two documents."""
         fields = self.connection.layout.doc_fields
-        rows: dict[str, dict] = {}
+        rows: dict[tuple[str, str], dict] = {}
         for values in slices(hashes):
             for row in self.connection.query("documents", is_in("content_hash", values), fields):
-                rows.setdefault(row["content_hash"], row)
+                rows.setdefault((collection_of_id(row["doc_id"]), row["content_hash"]), row)
         return rows
 
     def _write(self, items: list[Item]) -> None:
@@ -116,16 +118,19 @@ class MilvusWrites:
             counter["next_id"] = str(first + total)  # advanced first: ids are never reused
         self._mark_pending(doc_ids, **counter)
         self._delete(doc_ids)
-        passages, parts, documents = [], [], []
-        metadata = self.connection.layout.has_metadata
+        passages: dict[str, list[dict]] = {}
+        parts, documents = [], []
+        layout = self.connection.layout
         for document, chunks, vectors in items:
-            passages += passage_rows(document, chunks, vectors, first)
+            rows = passage_rows(document, chunks, vectors, first, layout.has_collections)
+            passages.setdefault(partition(document.collection), []).extend(rows)
             if first is not None:
                 first += len(chunks)
             texts = text_rows(document)
             parts += texts
-            documents.append(document_row(document, len(chunks), len(texts), metadata))
-        self.connection.insert("passages", passages, INSERT_ROWS)
+            documents.append(document_row(document, len(chunks), len(texts), layout))
+        for name, rows in sorted(passages.items()):  # each collection's own partition
+            self.connection.insert("passages", rows, INSERT_ROWS, partition=name)
         self.connection.insert("texts", parts, INSERT_ROWS)
         self.connection.insert("documents", documents, INSERT_ROWS)  # the commit marks, last
         self._clear_pending(doc_ids)
@@ -154,12 +159,18 @@ class MilvusWrites:
 
 
 def passage_rows(
-    document: Document, chunks: list[Chunk], vectors: np.ndarray, first: int | None
+    document: Document,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    first: int | None,
+    collection: bool = True,
 ) -> list[dict]:
-    """A document's passages; ids from ``first`` on, or Milvus' own where ``None``."""
+    """A document's passages; ids from ``first`` on, or Milvus' own where ``None``;
+    ``collection``: the collection has the field."""
     return [
         {
             **({} if first is None else {"id": first + i}),
+            **({"collection": document.collection} if collection else {}),
             "doc_id": document.doc_id,
             "ord": c.index,
             "start": c.start,
@@ -185,8 +196,8 @@ def text_rows(document: Document) -> list[dict]:
     ]
 
 
-def document_row(document: Document, chunks: int, parts: int, metadata: bool) -> dict:
-    """A document's row (its commit mark); ``metadata``: the collection has the field."""
+def document_row(document: Document, chunks: int, parts: int, layout: Layout) -> dict:
+    """A document's row (its commit mark), with the fields ``layout`` has."""
     row = {
         "doc_id": document.doc_id,
         "title": document.title[:1000],
@@ -198,6 +209,8 @@ def document_row(document: Document, chunks: int, parts: int, metadata: bool) ->
         "parts": parts,
         "none": NO_VECTOR,
     }
-    if metadata:
+    if layout.has_metadata:
         row["metadata"] = json.dumps(document.metadata, ensure_ascii=False)
+    if layout.has_collections:
+        row["collection"] = document.collection
     return row
