@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.core.selection import Selection
 from rag.core.types import Passage
 from rag.retrieval.embedding import Embedder
 from rag.stores.base import DocumentStore
@@ -79,17 +80,22 @@ class HybridRetriever:
     dense_weight: float = 0.35  #: share of the dense score in the blend
 
     def retrieve_timed(
-        self, question: str, top_k: int, vector: np.ndarray | None = None
+        self,
+        question: str,
+        top_k: int,
+        vector: np.ndarray | None = None,
+        selection: Selection | None = None,
     ) -> tuple[list[Passage], dict]:
-        """The passages, and milliseconds spent embedding, searching and fetching them
-        (``vector``: the question's embedding, when it was computed with others)."""
+        """The passages (of ``selection``: collections and a filter, resolved by the store
+        before it ranks anything), and milliseconds spent embedding, searching and
+        fetching them (``vector``: the question's embedding, when computed with others)."""
         t0 = time.perf_counter()
         if vector is None:
             vector = self.embedder.embed_query(question)
         t1 = time.perf_counter()
-        dense = self.store.search_dense(vector, self.candidates)
+        dense = self.store.search_dense(vector, self.candidates, selection)
         t2 = time.perf_counter()
-        lexical = self.store.search_lexical(question, self.candidates)
+        lexical = self.store.search_lexical(question, self.candidates, selection)
         t3 = time.perf_counter()
         if self.fusion == "rrf":
             fused = reciprocal_rank_fusion(

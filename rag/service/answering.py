@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from rag.core.selection import Selection
 from rag.core.types import AskResult, Passage
 from rag.reading.base import Reader, Span
 from rag.reading.focus import focus_window
@@ -39,15 +40,16 @@ class Answerer:
         self.read_words = read_words
         self.retrieval_weight = retrieval_weight
 
-    def run(self, items: list[tuple[str, int]]) -> list[AskResult]:
-        """An answer for each (question, passages to read), computed together."""
+    def run(self, items: list[tuple[str, int, Selection | None]]) -> list[AskResult]:
+        """An answer for each (question, passages to read, what may be read: collections
+        and a filter), computed together."""
         t0 = time.perf_counter()
-        questions = [q for q, _ in items]
+        questions = [q for q, _, _ in items]
         vectors = self.retriever.embedder.embed_queries(questions)
         embed_ms = round((time.perf_counter() - t0) * 1000, 2)
         retrieved = [
-            self.retriever.retrieve_timed(q, k, vector=v)
-            for (q, k), v in zip(items, vectors, strict=True)
+            self.retriever.retrieve_timed(q, k, vector=v, selection=selection)
+            for (q, k, selection), v in zip(items, vectors, strict=True)
         ]
         t1 = time.perf_counter()
         spans = self.read(questions, [passages for passages, _ in retrieved])

@@ -14,16 +14,21 @@ newest verdict that still holds decides:
   is sure enough), and an older confirmation of the same text no longer counts.
 
 The store keeps the feedback (both backends, :meth:`rag.stores.base.DocumentStore.feedback`);
-deleting a document deletes its feedback.
+deleting a document deletes its feedback. Feedback belongs to a collection (its document's,
+or the one named) and counts only for questions asked there, so that no one can change
+what another collection's readers are told (docs/security.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from rag.core.errors import FeedbackError, UnknownDocumentError
+from rag.core.filters import DEFAULT_COLLECTION
+from rag.core.selection import collection_of_id
 from rag.core.text import normalize_answer
 from rag.core.types import VERDICTS, Answer, AskResult, Chunk, Citation, Document, Feedback
 from rag.documents import ingest
@@ -70,10 +75,13 @@ class FeedbackBook:
         doc_id: str | None = None,
         start: int | None = None,
         end: int | None = None,
+        collection: str = DEFAULT_COLLECTION,
     ) -> Feedback:
         """Check and store a verdict; the stored feedback. A span must lie in its
         document (:class:`UnknownDocumentError` when there is none) and its text is
-        kept, so that a later edit of the document is noticed."""
+        kept, so that a later edit of the document is noticed. The feedback belongs to
+        its document's collection, or to ``collection`` when it names no document: it
+        changes only the answers of questions asked in that collection."""
         if verdict not in VERDICTS:
             raise FeedbackError(f"verdict must be one of {', '.join(VERDICTS)}")
         question, resolved_question = clean(question), clean(resolved_question)
@@ -82,7 +90,7 @@ class FeedbackBook:
         key = question_key(resolved)
         if not key:
             raise FeedbackError("the question is empty")
-        text = self._span_text(verdict, doc_id, start, end)
+        text, collection = self._span_text(verdict, doc_id, start, end, collection)
         now = datetime.now(UTC)
         feedback = Feedback(
             question=question,
@@ -96,24 +104,26 @@ class FeedbackBook:
             key=key,
             created_at=now.isoformat(timespec="microseconds"),
             id=uuid.uuid4().hex,
+            collection=collection,
         )
         self.store.add_feedback(feedback)
         return feedback
 
     def _span_text(
-        self, verdict: str, doc_id: str | None, start: int | None, end: int | None
-    ) -> str | None:
-        """The text of the span a verdict names (None without one); why it is refused."""
+        self, verdict: str, doc_id: str | None, start: int | None, end: int | None, collection: str
+    ) -> tuple[str | None, str]:
+        """The text of the span a verdict names (None without one) and the collection the
+        verdict belongs to; why it is refused."""
         if doc_id is None:
             if verdict in SPAN_VERDICTS:
                 raise FeedbackError(f"a {verdict!r} verdict needs doc_id, start and end")
             if start is not None or end is not None:
                 raise FeedbackError("start and end need a doc_id")
-            return None
+            return None, collection
         if start is None or end is None:
             raise FeedbackError("a span needs both start and end")
         document = self.store.document(doc_id)
-        if document is None:
+        if document is None or document.collection != collection_of_id(doc_id):
             raise UnknownDocumentError(f"no document with id {doc_id!r}")
         if not 0 <= start < end <= len(document.text):
             raise FeedbackError(
@@ -122,24 +132,29 @@ class FeedbackBook:
             )
         if verdict in SPAN_VERDICTS and end - start > MAX_SPAN_CHARS:
             raise FeedbackError(f"the span is longer than {MAX_SPAN_CHARS} characters")
-        return document.text[start:end]
+        return document.text[start:end], document.collection
 
-    def entries(self) -> list[Feedback]:
-        """Every stored verdict, oldest first."""
-        return self.store.feedback()
+    def entries(self, collections: Sequence[str] | None = None) -> list[Feedback]:
+        """Every stored verdict (on ``collections``; None: on all), oldest first."""
+        return self.store.feedback(collections=collections)
 
     # ------------------------------------------------------------------ deciding
 
-    def decide(self, question: str) -> Decision:
-        """What the feedback on ``question`` (a resolved question) decides now."""
+    def decide(self, question: str, collections: Sequence[str] | None = None) -> Decision:
+        """What the feedback on ``question`` (a resolved question) decides now, for a
+        question asked in ``collections`` (None: in every one): only their feedback
+        counts, and "not in the documents" only where every collection asked is the one
+        it was said of (another may hold the answer)."""
         rejected: set[str] = set()
         documents: dict[str, Document | None] = {}
-        for feedback in reversed(self.store.feedback(question_key(question))):
+        said_of = self.store.feedback(question_key(question), collections)
+        for feedback in reversed(said_of):
             said = normalize_answer(feedback.text or feedback.answer or "")
             if feedback.verdict == "wrong":
                 rejected.add(said)
             elif feedback.verdict == "unanswerable":
-                return Decision(feedback, rejected=frozenset(rejected))
+                if collections is None or set(collections) <= {feedback.collection}:
+                    return Decision(feedback, rejected=frozenset(rejected))
             elif said not in rejected:
                 if feedback.doc_id not in documents:
                     documents[feedback.doc_id] = self.store.document(feedback.doc_id)
@@ -148,9 +163,10 @@ class FeedbackBook:
                     return Decision(feedback, document, frozenset(rejected))
         return Decision(None, rejected=frozenset(rejected - {""}))
 
-    def apply(self, result: AskResult) -> AskResult:
-        """``result`` as the feedback on its question decides (unchanged without any)."""
-        decision = self.decide(result.resolved_question or result.question)
+    def apply(self, result: AskResult, collections: Sequence[str] | None = None) -> AskResult:
+        """``result`` as the feedback on its question in ``collections`` decides
+        (unchanged without any)."""
+        decision = self.decide(result.resolved_question or result.question, collections)
         feedback = decision.feedback
         if feedback is None:
             return self._without(result, decision.rejected) if decision.rejected else result

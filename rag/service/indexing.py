@@ -21,6 +21,8 @@ from tqdm import tqdm
 from rag.core import compute
 from rag.core.bounds import check_document
 from rag.core.errors import StoreError
+from rag.core.filters import DEFAULT_COLLECTION
+from rag.core.selection import place
 from rag.core.settings import Settings
 from rag.core.types import Document
 from rag.documents import ingest
@@ -121,9 +123,16 @@ class Indexer:
         return out
 
     def index_paths(
-        self, paths: Iterable[Path], progress: bool = False, batch_documents: int = BATCH_DOCUMENTS
+        self,
+        paths: Iterable[Path],
+        progress: bool = False,
+        batch_documents: int = BATCH_DOCUMENTS,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        metadata: dict | None = None,
     ) -> tuple[list[tuple[Document, bool]], list[str]]:
-        """Index every supported file under ``paths``: (results, one error line per bad file).
+        """Index every supported file under ``paths`` into ``collection``, each with
+        ``metadata`` added to what its parser found: (results, one error line per bad file).
 
         A file that cannot be read (not UTF-8, binary, empty, a PDF or page past the
         parser's limits or that breaks it) is skipped and reported, so that one bad file
@@ -137,7 +146,8 @@ class Indexer:
                 documents = []
                 for path in files[lo : lo + batch_documents]:
                     try:
-                        documents.append(_read_checked(path, self.parser))
+                        document = _read_checked(path, self.parser, collection, metadata)
+                        documents.append(document)
                     except ingest.IngestError as exc:
                         errors.append(str(exc))
                 results += self.add_documents(documents)
@@ -159,10 +169,12 @@ class Indexer:
             return self.store.delete(doc_id)
 
 
-def _read_checked(path: Path, parser: Parser) -> Document:
-    """A file's document, checked against the stores' bounds here, so that one file past
-    a bound is reported alone instead of failing its batch."""
-    document = parser.read_file(path)
+def _read_checked(
+    path: Path, parser: Parser, collection: str = DEFAULT_COLLECTION, metadata: dict | None = None
+) -> Document:
+    """A file's document in its collection, checked against the stores' bounds here, so
+    that one file past a bound is reported alone instead of failing its batch."""
+    document = place(parser.read_file(path), collection, metadata)
     try:
         check_document(document)
     except ingest.IngestError as exc:

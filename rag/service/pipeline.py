@@ -27,6 +27,7 @@ import faiss  # before anything imports torch: see Pipeline._load
 from rag.conversation import MAX_TURNS, Turn, resolve
 from rag.core import compute
 from rag.core.errors import QuestionError, StoreError
+from rag.core.selection import Selection
 from rag.core.settings import Settings, get_settings
 from rag.core.types import AskResult, Citation, Document
 from rag.documents import ingest
@@ -173,6 +174,7 @@ class Pipeline:
         top_k: int | None = None,
         timeout: float | None = None,
         history: Sequence[Turn] | None = None,
+        selection: Selection | None = None,
     ) -> AskResult:
         """Answer from the index, on the compute thread, batched with questions that
         arrive meanwhile. Past ``timeout`` seconds it raises ``TimeoutError``, and a
@@ -184,9 +186,10 @@ class Pipeline:
         question = self._clean_question(question)
         resolved = resolve(question, self._clean_history(history)) if history else question
         k = top_k if top_k is not None else self.settings.top_k
-        result = self._questions.run((resolved, k), timeout)
+        result = self._questions.run((resolved, k, selection), timeout)
         result.question, result.resolved_question = question, resolved
-        return self.feedback.apply(result)  # users' verdicts on this question, at once
+        # users' verdicts on this question in these collections, at once
+        return self.feedback.apply(result, selection.collections if selection else None)
 
     def _clean_history(self, history: Sequence[Turn]) -> list[Turn]:
         """The turns, cleaned as questions are (an empty answer is an abstention)."""
@@ -199,13 +202,18 @@ class Pipeline:
         return turns
 
     def search(
-        self, query: str, top_k: int | None = None, timeout: float | None = None
+        self,
+        query: str,
+        top_k: int | None = None,
+        timeout: float | None = None,
+        selection: Selection | None = None,
     ) -> list[Citation]:
-        """The passages hybrid retrieval finds for ``query``, best first, without
-        reading them (the MCP ``search`` tool)."""
+        """The passages hybrid retrieval finds for ``query`` (in ``selection``), best
+        first, without reading them (the MCP ``search`` tool)."""
         query = self._clean_question(query)
         k = top_k if top_k is not None else self.settings.top_k
-        future = compute.submit(self.answerer.retriever.retrieve_timed, query, k)
+        retrieve = self.answerer.retriever.retrieve_timed
+        future = compute.submit(retrieve, query, k, None, selection)
         passages, _ = future.result(timeout)
         return [citation(p) for p in passages]
 

@@ -213,7 +213,7 @@ def test_ask_time_limit_gives_503_and_the_queued_question_is_dropped(light_pipel
     real_answer_many = light_pipeline.answerer.run
 
     def recording(items):
-        answered.extend(q for q, _ in items)
+        answered.extend(item[0] for item in items)
         return real_answer_many(items)
 
     monkeypatch.setattr(light_pipeline.answerer, "run", recording)
