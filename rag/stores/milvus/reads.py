@@ -27,6 +27,9 @@ class MilvusReads:
 
     def __init__(self, connection: MilvusConnection) -> None:
         self.connection = connection
+        #: What filters look at, by collections (:func:`.scope.candidates`); every
+        #: write of this store empties it.
+        self.cache: dict[tuple[str, ...] | None, list] = {}
 
     def document_of(self, row: dict) -> Document:
         """The document of a ``documents`` row, its text joined from its parts."""

@@ -70,22 +70,35 @@ def resolve(reads: MilvusReads, selection: Selection | None) -> Scope:
     return Scope(parts, passages)
 
 
-def candidates(reads: MilvusReads, selection: Selection):
+def candidates(reads: MilvusReads, selection: Selection) -> list[tuple[Document, int]]:
     """(document without its text, chunk count) of every committed document of the
-    selection's collections: what a filter can look at."""
+    selection's collections: what a filter can look at. Milvus Lite, which one process
+    serves, keeps them until this store next writes (a scan of 4,000 documents took
+    ~0.9 s there); a server's other replicas may write at any time, so it reads them."""
+    key = None if selection.collections is None else tuple(sorted(selection.collections))
+    cached = reads.cache.get(key)
+    if cached is not None:
+        return cached
     fields = ["chunks", *reads.connection.layout.doc_fields]
-    for row in reads.rows(selection.collections, fields):
-        document = Document(
-            row["doc_id"],
-            row["title"],
-            "",
-            row["source"],
-            row["content_hash"],
-            row["created_at"],
-            metadata=json.loads(row.get("metadata") or "{}"),
-            collection=collection_of_id(row["doc_id"]),
+    found = [
+        (
+            Document(
+                row["doc_id"],
+                row["title"],
+                "",
+                row["source"],
+                row["content_hash"],
+                row["created_at"],
+                metadata=json.loads(row.get("metadata") or "{}"),
+                collection=collection_of_id(row["doc_id"]),
+            ),
+            int(row["chunks"]),
         )
-        yield document, int(row["chunks"])
+        for row in reads.rows(selection.collections, fields)
+    ]
+    if reads.connection.lite:
+        reads.cache[key] = found
+    return found
 
 
 def selected_documents(reads: MilvusReads, selection: Selection) -> list[str]:

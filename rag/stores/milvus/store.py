@@ -78,6 +78,7 @@ class MilvusStore(MilvusFeedback):
         """Connect, create missing collections, check the model, and remove what a
         crashed write left behind."""
         with self._lock:
+            self._reads.cache.clear()  # another process may have written since
             self._connection.open(self.model_id, self.dimension, self.index_type)
             create_collection(self._connection, wait=not self._connection.lite)
             self.dimension = self._connection.dimension

@@ -69,6 +69,7 @@ class MilvusWrites:
         return results
 
     def delete(self, doc_id: str) -> bool:
+        self.reads.cache.clear()
         self._mark_pending([doc_id])
         found = self._delete([doc_id])
         self._clear_pending([doc_id])
@@ -86,6 +87,7 @@ class MilvusWrites:
             and (now - datetime.fromisoformat(value)).total_seconds() >= grace
         ]
         removed = 0
+        self.reads.cache.clear()
         for ids in slices(stale):
             live = set(self._committed(ids))
             orphans = [i for i in ids if i not in live]
@@ -109,6 +111,7 @@ class MilvusWrites:
     def _write(self, items: list[Item]) -> None:
         """Mark, replace the documents' old rows, write passages and texts, then the
         document rows (the commit marks), then clear the marks."""
+        self.reads.cache.clear()
         doc_ids = [document.doc_id for document, _, _ in items]
         counter: dict[str, str] = {}
         first: int | None = None
