@@ -7,10 +7,10 @@ candidate document row (its title, source, creation time, collection and metadat
 text), so that Milvus and SQLite select exactly alike: compiling the typed semantics
 (kinds, list elements, missing fields, ``!=`` as NOT ``==``) into Milvus' JSON
 expressions would be a second implementation to keep identical, and Milvus' own
-comparisons of missing or mistyped JSON values differ from ours. The cost is one scan
-of the selected collections' document rows per filtered search (measured in
-``tests/stores/test_milvus_selection.py``' module notes: a few milliseconds per thousand
-documents in Milvus Lite); a selection of collections alone reads no row at all.
+comparisons of missing or mistyped JSON values differ from ours. The cost is a scan of
+the selected collections' document rows (Milvus Lite, 4,000 documents: 0.9 s for the
+first filtered question after a write, 34 ms for the next ones, which use the rows kept);
+a selection of collections alone reads no row at all.
 """
 
 from __future__ import annotations
