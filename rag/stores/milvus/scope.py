@@ -6,9 +6,9 @@ The filter is evaluated by the reference itself (:meth:`Selection.admits`) on ea
 candidate document row (its title, source, creation time, collection and metadata; no
 text), so that Milvus and SQLite select exactly alike: compiling the typed semantics
 (kinds, list elements, missing fields, ``!=`` as NOT ``==``) into Milvus' JSON
-expressions would be a second implementation to keep identical, and Milvus' own
-comparisons of missing or mistyped JSON values differ from ours. The cost is a scan of
-the selected collections' document rows (Milvus Lite, 4,000 documents: 0.9 s for the
+expressions would be a second implementation to keep identical, and how Milvus
+compares missing or mistyped JSON values is not specified (untested here). A scan of
+the selected collections' document rows is the cost (Milvus Lite, 4,000 documents: 0.9 s for the
 first filtered question after a write, 34 ms for the next ones, which use the rows kept);
 a selection of collections alone reads no row at all.
 """
