@@ -16,17 +16,18 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from mcp.server import MCPServer
 
+from api.access import RANKS, Requirement, requirement_of, resolve_caller
 from api.bodies import BodyTimeout
-from api.deps import require_write_access
 from api.errors import add_error_handlers
 from api.limits import AllowHeader, BodySizeLimit, InFlightLimit
 from api.mcp import create_mcp
 from api.metrics import Metrics, RequestMetrics
-from api.routers import ask, documents, feedback, health, metrics, ui
+from api.routers import ask, documents, feedback, health, keys, metrics, ui
 from api.schemas import errors
-from api.security import SecurityHeaders, WriteGuard
+from api.security import Authenticate, ScopeGuard, SecurityHeaders
 from rag import __version__
 from rag.core.settings import Settings, get_settings
+from rag.service.keys import KeyRing, default_keys_file
 from rag.service.pipeline import Pipeline
 
 #: Largest /ask body: a question is at most 2,000 characters.
@@ -37,6 +38,7 @@ ROUTERS = (
     documents.router,
     feedback.router,
     health.router,
+    keys.router,
     metrics.router,
     ui.router,
 )
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         "with the passages they came from.",
         lifespan=_lifespan(settings, pipeline),
     )
+    app.state.keyring = KeyRing(default_keys_file(settings.index_dir, settings.keys_file))
     _add_middleware(app, settings)
     for router in ROUTERS:  # the pages are left out of the schema, so of its error list
         app.include_router(router, responses=COMMON_ERRORS if router.include_in_schema else None)
@@ -95,19 +98,17 @@ def _lifespan(
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     """The guards, innermost first. Nothing is held before it is checked: the host check
-    comes before anything is served; questions and MCP calls are read whole before they
-    take an in-flight slot; a write without access is refused before it takes one or any
-    of its body is read (issue 32); an upload too slow for the minimum rate is dropped
-    from outside the count, which frees its slot."""
+    comes before anything is served; the caller is decided before any body is read (once
+    keys exist, a request without a valid one is a 401 at once); questions and MCP calls
+    are read whole before they take an in-flight slot; a request its caller may not make
+    (a write, key management) is refused before it takes one or any of its body is read
+    (issue 32); an upload too slow for the minimum rate is dropped from outside the
+    count, which frees its slot."""
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_upload_bytes, per_path={"/ask": MAX_ASK_BYTES}
     )
     app.add_middleware(InFlightLimit, max_in_flight=settings.max_in_flight)
-    app.add_middleware(
-        WriteGuard,
-        routes=[(rx, methods) for _, rx, methods in _routes(write_only=True)],
-        key_of=lambda: app.state.pipeline.settings.api_key,
-    )
+    app.add_middleware(ScopeGuard, routes=_guarded_routes())
     # bodies of /ask and /mcp are read whole before they take a slot: a stalled client
     # holds none, and an MCP call is counted as the read or write it is
     app.add_middleware(
@@ -116,6 +117,13 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         buffered={"/ask": MAX_ASK_BYTES, "/mcp": settings.max_upload_bytes},
         min_rate=settings.body_min_rate,
         window=settings.body_rate_window,
+    )
+    app.add_middleware(
+        Authenticate,
+        public=_public_paths(app),
+        resolve=lambda client, headers: resolve_caller(
+            app.state.keyring, app.state.pipeline.settings.api_key, client, headers
+        ),
     )
     app.add_middleware(AllowHeader, routes=_routes())
     if settings.cors_origins:  # outside the guards: their refusals carry CORS headers too
@@ -132,19 +140,40 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SecurityHeaders)
 
 
-def _routes(write_only: bool = False) -> list[tuple[str, re.Pattern, set[str]]]:
-    """(path template, its regex, methods) of every route of the routers, or of those
-    that need write access."""
+def _api_routes() -> list[APIRoute]:
+    return [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+
+
+def _routes() -> list[tuple[str, re.Pattern, set[str]]]:
+    """(path template, its regex, methods) of every route of the routers."""
+    return [(route.path, route.path_regex, set(route.methods)) for route in _api_routes()]
+
+
+def _guarded_routes() -> list[tuple[re.Pattern, set[str], Requirement]]:
+    """(regex, methods, requirement) of the routes that need more than reading."""
+    found = [(route, requirement_of(route)) for route in _api_routes()]
     return [
-        (route.path, route.path_regex, set(route.methods))
-        for router in ROUTERS
-        for route in router.routes
-        if isinstance(route, APIRoute)
-        and (
-            not write_only
-            or any(d.call is require_write_access for d in route.dependant.dependencies)
-        )
+        (route.path_regex, set(route.methods), requirement)
+        for route, requirement in found
+        if requirement is not None and RANKS[requirement.scope] > RANKS["read"]
     ]
+
+
+def _public_paths(app: FastAPI) -> Callable[[str], bool]:
+    """Whether a path is served to anyone: the routes that declare ``Requires("public")``
+    (the pages, /health), the page's files and the API's own docs."""
+    docs = {app.docs_url, app.redoc_url, app.openapi_url, app.swagger_ui_oauth2_redirect_url}
+    exact = frozenset(path for path in docs if path)
+    patterns = [
+        route.path_regex
+        for route in _api_routes()
+        if (requirement := requirement_of(route)) is not None and requirement.scope == "public"
+    ]
+
+    def public(path: str) -> bool:
+        return path in exact or path.startswith("/static/") or any(p.match(path) for p in patterns)
+
+    return public
 
 
 async def _no_event_stream(request: Request) -> JSONResponse:

@@ -1,5 +1,6 @@
 """Security headers on every response; a strict Content-Security-Policy for the pages;
-writes refused before they hold anything (:class:`WriteGuard`).
+callers decided and refused before they hold anything (:class:`Authenticate`,
+:class:`ScopeGuard`).
 
 The chat page and the document view (``api/static``) load nothing but their own files:
 no inline script or style, no third-party origin. FastAPI's ``/docs`` and ``/redoc``
@@ -12,11 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from pydantic import SecretStr
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import write_refusal
+from api.access import CALLER_KEY, AccessDenied, Caller, Requirement
 from api.limits import WRITE_KEY, send_json
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -68,48 +68,84 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class WriteGuard:
-    """Refuses writes without access (401/403) *before* they take an in-flight slot or
-    any of their body is read.
+class Authenticate:
+    """Decides who is calling (:func:`api.access.resolve_caller`), once per request and
+    before any of its body is read, and leaves the caller in the scope for the routes.
 
-    The routes' own check (:data:`api.deps.WriteAccess`) runs only once FastAPI has read
-    the body, which a slow client sends as slowly as it likes: unauthenticated uploads
-    trickling a byte every few seconds held every write slot (issue 32). This guard sits
-    outside the slot limiter, on the routes that need write access, and applies the same
-    rule (:func:`api.deps.write_refusal`). An MCP call read ahead as a write
-    (:data:`api.limits.WRITE_KEY`) that would be refused is counted as a read instead:
-    the tool refuses it at once, and it never holds a write slot.
+    Once keys exist, a request for anything but a public path without a valid key is
+    answered 401 here, before it is read ahead (``/ask``, ``/mcp``), takes a slot, or
+    sends a byte of its upload: a keyless client holds nothing.
     """
 
     def __init__(
         self,
         app: ASGIApp,
-        routes: Iterable[tuple[re.Pattern, set[str]]],
-        key_of: Callable[[], SecretStr | None],
+        public: Callable[[str], bool],
+        resolve: Callable[[str | None, Headers], Caller],
     ) -> None:
-        """``routes``: (path regex, methods) of the routes that need write access;
-        ``key_of``: the server's key, read when a request comes (the pipeline's settings)."""
+        """``public``: whether a path is served to anyone (the pages, /health, the API's
+        docs); ``resolve``: the caller from the client's address and the headers (it reads
+        the key ring and the server's key when the request comes)."""
         self.app = app
-        self.routes = list(routes)
-        self.key_of = key_of
+        self.public = public
+        self.resolve = resolve
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._guarded(scope):
+        if scope["type"] != "http" or self.public(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        refusal = write_refusal(self.key_of(), client[0] if client else None, Headers(scope=scope))
-        if refusal is None:
+        try:
+            caller = self.resolve(client[0] if client else None, Headers(scope=scope))
+        except AccessDenied as denied:
+            extra = {k.lower(): v for k, v in denied.headers().items()}
+            await send_json(send, denied.status, denied.message, extra)
+            return
+        scope[CALLER_KEY] = caller
+        await self.app(scope, receive, send)
+
+
+class ScopeGuard:
+    """Refuses a request whose route needs more than its caller's scope (writes, key
+    management) *before* it takes an in-flight slot or any of its body is read.
+
+    The routes' own check (:func:`api.access.Requires`) runs only once FastAPI has read
+    the body, which a slow client sends as slowly as it likes: unauthenticated uploads
+    trickling a byte every few seconds held every write slot (issue 32). This guard sits
+    outside the slot limiter and applies the routes' own declarations to the caller
+    :class:`Authenticate` decided. An MCP call read ahead as a write
+    (:data:`api.limits.WRITE_KEY`) that would be refused is counted as a read instead:
+    the tool refuses it at once, and it never holds a write slot.
+    """
+
+    def __init__(
+        self, app: ASGIApp, routes: Iterable[tuple[re.Pattern, set[str], Requirement]]
+    ) -> None:
+        """``routes``: (path regex, methods, requirement) of the routes that need more
+        than reading."""
+        self.app = app
+        self.routes = list(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        caller = scope.get(CALLER_KEY)
+        requirement = self._requirement(scope) if caller is not None else None
+        refused = requirement.denial(caller) if requirement is not None else None
+        if refused is None:
             await self.app(scope, receive, send)
         elif WRITE_KEY in scope:  # an MCP write: the tool refuses it, as a read
             await self.app({**scope, WRITE_KEY: False}, receive, send)
         else:
-            code, message = refusal
-            extra = {"www-authenticate": "Bearer"} if code == 401 else {}
-            await send_json(send, code, message, extra)
+            extra = {k.lower(): v for k, v in refused.headers().items()}
+            await send_json(send, refused.status, refused.message, extra)
 
-    def _guarded(self, scope: Scope) -> bool:
+    def _requirement(self, scope: Scope) -> Requirement | None:
         if WRITE_KEY in scope:
-            return scope[WRITE_KEY]
+            return _MCP_WRITE if scope[WRITE_KEY] else None
         path, method = scope.get("path", ""), scope.get("method", "")
-        return any(method in methods and rx.match(path) for rx, methods in self.routes)
+        for rx, methods, requirement in self.routes:
+            if method in methods and rx.match(path):
+                return requirement
+        return None
+
+
+_MCP_WRITE = Requirement("write")

@@ -1,16 +1,20 @@
-"""GET /health: liveness, the size of the index, and whether writes need a key."""
+"""GET /health: liveness, the size of the index, and whether a key is needed; public."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from api.access import Requires
 from api.deps import PipelineDep
 from api.schemas import Health
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Requires("public")])
 
 
 @router.get("/health", response_model=Health)
 @router.head("/health", response_model=Health, include_in_schema=False)
-def health(pipeline: PipelineDep) -> dict:
-    return {**pipeline.health(), "api_key_required": pipeline.settings.api_key is not None}
+def health(pipeline: PipelineDep, request: Request) -> dict:
+    """``api_key_required``: whether writes need a key (RAG_API_KEY), or, once keys are
+    made with ``rag keys``, every request but the pages' and this one."""
+    required = pipeline.settings.api_key is not None or request.app.state.keyring.any_active()
+    return {**pipeline.health(), "api_key_required": required}

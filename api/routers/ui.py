@@ -1,7 +1,8 @@
 """The built-in web pages: the chat page at ``/`` and a document view with a highlighted span.
 
 Both are static files from ``api/static`` (mounted at ``/static``); their scripts talk
-to the JSON API. Nothing is loaded from another origin.
+to the JSON API. Nothing is loaded from another origin. The pages are public: they hold
+no data, and the API calls they make carry the key the user enters.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from api.access import Requires
+
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Requires("public")])
 
 _NO_CACHE = {"Cache-Control": "no-cache"}
 

@@ -2,8 +2,9 @@
 
 :mod:`rag.cli.app` holds the typer app and how expected errors become one line; the
 commands live in :mod:`rag.cli.service` (index, ask, documents, delete, serve, mcp,
-migrate), :mod:`rag.cli.chat` (chat), :mod:`rag.cli.lab` (eval, perturb, train-reader)
-and :mod:`rag.cli.feedback` (feedback list, feedback export), which register themselves
+migrate), :mod:`rag.cli.chat` (chat), :mod:`rag.cli.lab` (eval, perturb, train-reader),
+:mod:`rag.cli.feedback` (feedback list, feedback export) and :mod:`rag.cli.keys` (keys
+create, list, revoke), which register themselves
 on the app when imported here, in the order ``rag --help`` lists them.
 """
 
@@ -16,6 +17,7 @@ from rag.cli import service  # the service's commands first in `rag --help`
 from rag.cli import chat
 from rag.cli import lab
 from rag.cli import feedback
+from rag.cli import keys
 # isort: on
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "clear_errors",
     "fail",
     "feedback",
+    "keys",
     "lab",
     "main",
     "print_report",

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         "(exact; slow past ~100k passages).",
     )
     api_key: SecretStr | None = Field(None, description="Bearer key required for writes.")
+    keys_file: Path | None = Field(
+        None,
+        description="The scoped API keys (`rag keys`); default: keys.sqlite3 in RAG_INDEX_DIR. "
+        "Once it holds an active key, every route but the pages and /health needs one.",
+    )
     embedding_model: str = Field(
         default_factory=packaged_embedding_model,
         description="sentence-transformers model name or path.",

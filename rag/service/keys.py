@@ -34,7 +34,8 @@ EVERY_COLLECTION = "*"
 PREFIX = "rag_"
 _ID = re.compile(r"[0-9a-f]{12}")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes, urlsafe base64 without padding
-_MAX_NAME = 100
+#: What a key's name may be: a line of text, no control characters.
+NAME = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,100}")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
     id TEXT PRIMARY KEY,
@@ -168,8 +169,8 @@ class KeyRing:
         names = parse_collections(collections)
         if expires_days is not None and not expires_days > 0:
             raise KeyRingError("a key must expire after a positive number of days")
-        if name is not None and (len(name) > _MAX_NAME or not name.isprintable()):
-            raise KeyRingError(f"a key's name is at most {_MAX_NAME} printable characters")
+        if name is not None and not NAME.fullmatch(name):
+            raise KeyRingError("a key's name is 1 to 100 characters, no control characters")
         created = self.now()
         expires = None if expires_days is None else _stamp(created + timedelta(expires_days))
         listed = json.dumps(EVERY_COLLECTION if names is None else list(names))
