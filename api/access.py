@@ -32,6 +32,11 @@ from pydantic import SecretStr
 
 from rag.service.keys import KeyRing
 
+try:  # FastAPI 0.13x+ includes routers lazily: app.routes holds the included routers
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # pragma: no cover - older FastAPI: app.routes are the routes
+    iter_route_contexts = None
+
 #: What each scope may do includes what the ones below it may.
 RANKS = {"public": 0, "read": 1, "write": 2, "admin": 3}
 #: Where :class:`api.security.Authenticate` leaves the caller in the ASGI scope.
@@ -266,7 +271,8 @@ def Requires(scope: str, open_without_keys: bool = False) -> DependsParam:
 
 
 def requirement_of(route: APIRoute) -> Requirement | None:
-    """The route's :func:`Requires`, its own or its router's."""
+    """The route's :func:`Requires`, its own or its router's (``route``: an APIRoute, or
+    FastAPI's context of an included one, which has the same ``dependencies``)."""
     for dependency in route.dependencies:
         if isinstance(dependency.dependency, Requirement):
             return dependency.dependency
@@ -280,5 +286,12 @@ def declared_scope(route: APIRoute) -> str | None:
 
 
 def undeclared_routes(routes: Iterable[object]) -> list[APIRoute]:
-    """The API routes among ``routes`` (``app.routes``) that declare no scope."""
-    return [r for r in routes if isinstance(r, APIRoute) and declared_scope(r) is None]
+    """The API routes among ``routes`` (``app.routes``, included routers looked into)
+    that declare no scope."""
+    if iter_route_contexts is None:  # pragma: no cover - older FastAPI
+        return [r for r in routes if isinstance(r, APIRoute) and declared_scope(r) is None]
+    return [
+        context.original_route
+        for context in iter_route_contexts(list(routes))
+        if isinstance(context.original_route, APIRoute) and declared_scope(context) is None
+    ]

@@ -195,7 +195,7 @@ class KeyRing:
         with self._db() as db:
             if db is None:
                 return []
-            rows = db.execute(f"SELECT {_COLUMNS} FROM keys ORDER BY created_at, id").fetchall()
+            rows = db.execute(f"SELECT {_COLUMNS} FROM keys ORDER BY rowid").fetchall()
         return [_info(row) for row in rows]
 
     def get(self, key_id: str) -> KeyInfo | None:
