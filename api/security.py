@@ -10,6 +10,7 @@ without a CSP (they still get the other headers).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 
@@ -18,6 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import CALLER_KEY, AccessDenied, Caller, Requirement
 from api.limits import WRITE_KEY, send_json
+from rag.core.errors import StoreError
+
+log = logging.getLogger("rag.api")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -100,6 +104,10 @@ class Authenticate:
         except AccessDenied as denied:
             extra = {k.lower(): v for k, v in denied.headers().items()}
             await send_json(send, denied.status, denied.message, extra)
+            return
+        except StoreError as exc:  # fail closed: nobody is let in on an unreadable file
+            log.error("%s", exc)
+            await send_json(send, 500, "the keys file cannot be read; see the server log")
             return
         scope[CALLER_KEY] = caller
         await self.app(scope, receive, send)

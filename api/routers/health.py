@@ -7,6 +7,8 @@ from fastapi import APIRouter, Request
 from api.access import Requires
 from api.deps import PipelineDep
 from api.schemas import Health
+from rag.core.errors import StoreError
+from rag.service.pipeline import Pipeline
 
 router = APIRouter(tags=["health"], dependencies=[Requires("public")])
 
@@ -16,5 +18,13 @@ router = APIRouter(tags=["health"], dependencies=[Requires("public")])
 def health(pipeline: PipelineDep, request: Request) -> dict:
     """``api_key_required``: whether writes need a key (RAG_API_KEY), or, once keys are
     made with ``rag keys``, every request but the pages' and this one."""
-    required = pipeline.settings.api_key is not None or request.app.state.keyring.any_active()
-    return {**pipeline.health(), "api_key_required": required}
+    return {**pipeline.health(), "api_key_required": _key_required(pipeline, request)}
+
+
+def _key_required(pipeline: Pipeline, request: Request) -> bool:
+    if pipeline.settings.api_key is not None:
+        return True
+    try:
+        return request.app.state.keyring.any_active()
+    except StoreError:  # unreadable: every other route refuses all (fail closed)
+        return True

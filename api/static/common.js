@@ -49,9 +49,11 @@ export function setApiKey(key) {
 
 /**
  * Call the JSON API. Resolves to the parsed body (null for 204); rejects with an
- * ApiError carrying the status (0 when the server could not be reached).
+ * ApiError carrying the status (0 when the server could not be reached). The saved key
+ * goes with every call (`auth`, the default): once keys are made with `rag keys`, reads
+ * need one too.
  */
-export async function api(path, { method = "GET", json, form, auth = false, signal } = {}) {
+export async function api(path, { method = "GET", json, form, auth = true, signal } = {}) {
   const headers = { Accept: "application/json" };
   let body;
   if (json !== undefined) {

@@ -206,3 +206,11 @@ def test_a_keyless_request_is_refused_before_its_body_is_read(pipeline, ring):
             403,
             0,
         )
+
+
+def test_an_unreadable_keys_file_lets_no_one_in(pipeline, ring):
+    ring.path.write_bytes(b"not a database" * 100)
+    with client_of(pipeline, ring) as c:
+        r = c.get("/documents")
+        assert r.status_code == 500 and "keys file" in r.json()["detail"]
+        assert c.get("/health").json()["api_key_required"] is True
