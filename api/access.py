@@ -18,8 +18,6 @@ the same declarations before any body is read.
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -30,6 +28,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
+from api.origins import bearer_token, is_api_key, write_refusal
 from rag.service.keys import KeyRing
 
 try:  # FastAPI 0.13x+ includes routers lazily: app.routes holds the included routers
@@ -107,68 +106,6 @@ class Caller:
 NOBODY = Caller("public", frozenset(), None, refusal=(401, UNAUTHORIZED))
 
 
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def same_origin(headers: Mapping[str, str]) -> bool:
-    """Whether a browser sent the request from this service's own pages (or no browser
-    sent it: curl and scripts send neither header). Without a key, a page on another
-    origin, even another port of localhost, must not write: a no-cors form POST
-    reaches the server although the page cannot read the answer."""
-    site = headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
-    origin = headers.get("origin")
-    if origin is None:
-        return True
-    host = headers.get("host", "")
-    return origin.lower() in (f"http://{host}".lower(), f"https://{host}".lower())
-
-
-def bearer_token(headers: Mapping[str, str]) -> str | None:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def _is_api_key(token: str | None, key: SecretStr | None) -> bool:
-    """Compared in constant time, so that the key's length and prefix do not leak."""
-    if token is None or key is None:
-        return False
-    return hmac.compare_digest(token.encode(), key.get_secret_value().encode())
-
-
-def write_refusal(
-    key: SecretStr | None, client: str | None, headers: Mapping[str, str]
-) -> tuple[int, str] | None:
-    """The rule for writes when the key ring is empty: why one is refused (status,
-    message), or None when it is allowed. With ``RAG_API_KEY``, its bearer; with no key
-    set, a loopback client, and from a browser only this service's own pages."""
-    if key is None:
-        if not is_loopback(client):
-            return (
-                status.HTTP_403_FORBIDDEN,
-                "writes are only accepted from this machine unless RAG_API_KEY is set",
-            )
-        if not same_origin(headers):
-            return (
-                status.HTTP_403_FORBIDDEN,
-                "cross-site writes are refused; set RAG_API_KEY to write from other origins",
-            )
-        return None
-    if not _is_api_key(bearer_token(headers), key):
-        return (
-            status.HTTP_401_UNAUTHORIZED,
-            "a valid 'Authorization: Bearer <key>' header is required for writes",
-        )
-    return None
-
-
 def resolve_caller(
     keyring: KeyRing | None,
     api_key: SecretStr | None,
@@ -179,7 +116,7 @@ def resolve_caller(
     :class:`AccessDenied` (401) when keys are required and none valid was sent. Shared by
     the REST API (once per request) and the MCP tools."""
     token = bearer_token(headers)
-    if _is_api_key(token, api_key):
+    if is_api_key(token, api_key):
         return Caller("admin", None, None)
     info = keyring.verify(token) if keyring is not None and token is not None else None
     if info is not None:

@@ -1,5 +1,6 @@
 """FastAPI dependencies: the loaded pipeline and write access (who may do what is
-:mod:`api.access`; its origin checks are re-exported here for older imports)."""
+:mod:`api.access`; the origin checks of :mod:`api.origins` are re-exported for older
+imports)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.access import Requires, is_loopback, same_origin, write_refusal
+from api.access import Requires
+from api.origins import is_loopback, same_origin, write_refusal
 from rag.service.pipeline import Pipeline
 
 __all__ = [
