@@ -22,7 +22,7 @@ from api.errors import add_error_handlers
 from api.limits import AllowHeader, BodySizeLimit, InFlightLimit
 from api.mcp import create_mcp
 from api.metrics import Metrics, RequestMetrics
-from api.routers import ask, documents, feedback, health, keys, metrics, ui
+from api.routers import ask, collections, documents, feedback, health, keys, metrics, ui
 from api.schemas import errors
 from api.security import Authenticate, ScopeGuard, SecurityHeaders
 from rag import __version__
@@ -35,6 +35,7 @@ MAX_ASK_BYTES = 64 * 1024
 #: Every router, once: the app includes them and the Allow header is built from them.
 ROUTERS = (
     ask.router,
+    collections.router,
     documents.router,
     feedback.router,
     health.router,

@@ -6,10 +6,11 @@ response models directly: one definition for the library and the API.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
+from api.filter_schema import FILTERS_SCHEMA, metadata_schema
 from rag.conversation import MAX_TURNS
 from rag.core.types import DocumentSummary, Feedback
 from rag.service.pipeline import MAX_QUESTION_CHARS
@@ -24,6 +25,21 @@ class HistoryTurn(BaseModel):
     answer: str | None = Field(
         None, max_length=MAX_QUESTION_CHARS, description="The answer given; null if none."
     )
+
+
+#: A collection's name, as the store accepts it.
+CollectionName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["hr"])]
+#: Most collections one question may name.
+MAX_COLLECTIONS = 100
+
+FILTERS = Field(
+    None,
+    description="A Haystack 2.x filter: a comparison {field, operator, value} (fields doc_id, "
+    "title, source, collection, created_at, meta.<key>; operators == != > >= < <= in, not in) "
+    "or {operator: AND|OR|NOT, conditions: [...]}. Semantics: docs/filters.md. A bad filter "
+    "is a 422 naming its path.",
+    examples=[{"field": "meta.year", "operator": ">=", "value": 2024}],
+)
 
 
 class AskRequest(BaseModel):
@@ -42,6 +58,13 @@ class AskRequest(BaseModel):
         "answered as the standalone question it resolves to (resolved_question).",
         examples=[[{"question": "Where was Kim invited?", "answer": "Moscow"}]],
     )
+    collections: list[CollectionName] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_COLLECTIONS,
+        description="The collections to answer from (default: every one the key may read).",
+    )
+    filters: Annotated[dict[str, Any] | None, WithJsonSchema(FILTERS_SCHEMA)] = FILTERS
 
     @field_validator("question", mode="before")
     @classmethod
@@ -63,6 +86,23 @@ class NewDocument(BaseModel):
 
     title: str | None = Field(None, max_length=500)
     text: str = Field(..., min_length=1)
+    collection: CollectionName = Field("default", description="The collection it goes into.")
+    metadata: Annotated[dict[str, Any], WithJsonSchema(metadata_schema())] = Field(
+        default_factory=dict,
+        description="Strings, numbers, booleans, RFC 3339 date-times with a zone, or lists of "
+        "those, by key (filters name them meta.<key>).",
+        examples=[{"year": 2024, "team": "hr"}],
+    )
+
+
+class CollectionInfo(BaseModel):
+    name: str
+    documents: int
+    passages: int
+
+
+class CollectionList(BaseModel):
+    collections: list[CollectionInfo] = Field(description="The collections the caller may read.")
 
 
 class DocumentList(BaseModel):
@@ -123,6 +163,11 @@ class FeedbackRequest(BaseModel):
         description="The service's answer (null: it abstained).",
     )
     verdict: Literal["right", "wrong", "corrected", "unanswerable"]
+    collection: CollectionName = Field(
+        None,
+        description="The collection the verdict is about when it names no document (default: "
+        "'default'); with a doc_id, the document's.",
+    )
     # absent or a value, never null: the three come together (dependentRequired)
     doc_id: str = Field(None, min_length=1, max_length=256)
     start: int = Field(None, ge=0, description="Offset of the span in the document text.")
@@ -153,9 +198,13 @@ class Health(BaseModel):
     status: str = Field(description='"ok", or "degraded" with the problems listed.')
     problems: list[str] = Field(description="Why the index cannot be fully trusted, if so.")
     store: str = Field(description="The document store in use (sqlite).")
-    documents: int
-    chunks: int
-    vectors: int = Field(description="Vectors in FAISS; equals chunks once the index is open.")
+    documents: int | None = Field(
+        description="Documents in the index (null once scoped keys exist: see /collections)."
+    )
+    chunks: int | None
+    vectors: int | None = Field(
+        description="Vectors searchable; equals chunks once the index is open."
+    )
     embedding_model: str
     reader: str = Field(description="The reader in use: 'fast', a model path, 'lexical'.")
     threshold: float = Field(description="Answers below this confidence are withheld.")

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi import status as http
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import PipelineDep, WriteAccess
+from api.access import CallerDep, Requires
+from api.deps import PipelineDep
 from api.errors import status_of
 from api.schemas import (
+    CollectionName,
     DocumentCreated,
     DocumentList,
     FileFailure,
@@ -20,7 +33,9 @@ from api.schemas import (
     UploadResult,
     errors,
 )
-from rag.core.errors import StoreError
+from api.scoping import deletable_document, readable_document, writable_collection
+from rag.core.errors import IngestError, StoreError
+from rag.core.selection import check_metadata, place
 from rag.core.types import Document
 from rag.documents import ingest
 from rag.documents.ingest import SUPPORTED_SUFFIXES
@@ -29,10 +44,6 @@ from rag.service.pipeline import Pipeline
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 log = logging.getLogger("rag.api")
-
-
-def _not_found(doc_id: str) -> HTTPException:
-    return HTTPException(http.HTTP_404_NOT_FOUND, f"no document with id {doc_id!r}")
 
 
 def _json_body(request: Request) -> None:
@@ -49,17 +60,32 @@ def _created(stored: Document, created: bool, **extra) -> dict:
     return {"doc_id": stored.doc_id, "title": stored.title, "created": created, **extra}
 
 
-@router.get("", response_model=DocumentList)
-def list_documents(pipeline: PipelineDep) -> dict:
-    return {"documents": pipeline.store.documents()}
+@router.get(
+    "", response_model=DocumentList, dependencies=[Requires("read")], responses=errors(401, 403)
+)
+def list_documents(
+    pipeline: PipelineDep,
+    caller: CallerDep,
+    collection: Annotated[
+        CollectionName | None, Query(description="Only this collection's documents.")
+    ] = None,
+) -> dict:
+    """The documents of the collections the key may read (or of one of them)."""
+    if collection is not None:
+        wanted = [collection] if caller.can_read(collection) else []
+    else:
+        wanted = None if caller.collections is None else sorted(caller.collections)
+    return {"documents": pipeline.store.documents(wanted) if wanted != [] else []}
 
 
-@router.get("/{doc_id}", response_model=Document, responses=errors(404))
-def get_document(doc_id: str, pipeline: PipelineDep) -> Document:
-    document = pipeline.store.document(doc_id) if ingest.valid_doc_id(doc_id) else None
-    if document is None:
-        raise _not_found(doc_id)
-    return document
+@router.get(
+    "/{doc_id}",
+    response_model=Document,
+    dependencies=[Requires("read")],
+    responses=errors(401, 403, 404),
+)
+def get_document(doc_id: str, pipeline: PipelineDep, caller: CallerDep) -> Document:
+    return readable_document(pipeline, caller, doc_id)
 
 
 @router.post(
@@ -67,19 +93,22 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> Document:
     status_code=http.HTTP_201_CREATED,
     response_model=DocumentCreated,
     response_model_exclude_none=True,
-    dependencies=[WriteAccess, Depends(_json_body)],
+    dependencies=[Requires("write"), Depends(_json_body)],
     responses={
         200: {"model": DocumentCreated, "description": "Already indexed."},
-        **errors(401, 403, 408, 413, 415, 422, 507),
+        **errors(401, 403, 404, 408, 413, 415, 422, 507),
     },
 )
-async def add_document(body: NewDocument, response: Response, pipeline: PipelineDep) -> dict:
-    """Index a text; it is answerable as soon as this returns."""
+async def add_document(
+    body: NewDocument, response: Response, pipeline: PipelineDep, caller: CallerDep
+) -> dict:
+    """Index a text into a collection, with metadata; it is answerable as soon as this
+    returns."""
+    collection = writable_collection(caller, body.collection)
     # cleaning a long text takes a while: never on the event loop, which serves /health
     parser = pipeline.indexer.parser  # refuses a text over RAG_MAX_TEXT_BYTES
-    document = await run_in_threadpool(
-        parser.make_document, body.text, title=body.title, source="api"
-    )
+    made = await run_in_threadpool(parser.make_document, body.text, title=body.title, source="api")
+    document = place(made, collection, body.metadata)
     stored, created = await run_in_threadpool(pipeline.add_document, document)
     if not created:
         response.status_code = http.HTTP_200_OK
@@ -115,13 +144,14 @@ def _failure(name: str, exc: Exception) -> FileFailure:
 
 
 async def _upload_one(
-    upload: UploadFile, title: str | None, pipeline: Pipeline
+    upload: UploadFile, title: str | None, pipeline: Pipeline, into: tuple[str, dict]
 ) -> DocumentCreated | FileFailure:
-    """Parse and store one file; whatever fails is its failure alone, reported, never
-    raised (the files before it are stored, and the answer must say so)."""
+    """Parse and store one file into ``into`` (collection, metadata); whatever fails is
+    its failure alone, reported, never raised (the files before it are stored, and the
+    answer must say so)."""
     name = ingest.clean_name(upload.filename or "") or "upload"
     try:
-        document = await _read_upload(upload, name, title, pipeline)
+        document = place(await _read_upload(upload, name, title, pipeline), *into)
         stored, created = await run_in_threadpool(pipeline.add_document, document)
     except Exception as exc:
         return _failure(name, exc)
@@ -138,10 +168,10 @@ def _late(upload: UploadFile, budget: float) -> FileFailure:
     "/files",
     status_code=http.HTTP_201_CREATED,
     response_model=UploadResult,
-    dependencies=[WriteAccess],
+    dependencies=[Requires("write")],
     responses={
         200: {"model": UploadResult, "description": "Nothing new: all already indexed."},
-        **errors(401, 403, 408, 413, 415, 422, 503, 507),
+        **errors(401, 403, 404, 408, 413, 415, 422, 503, 507),
     },
 )
 async def upload_files(
@@ -151,11 +181,19 @@ async def upload_files(
     ],
     response: Response,
     pipeline: PipelineDep,
+    caller: CallerDep,
     title: Annotated[
         str | None,
         Form(
             max_length=500, description="Title of every file sent (default: each one's first line)."
         ),
+    ] = None,
+    collection: Annotated[
+        CollectionName, Form(description="The collection the files go into.")
+    ] = "default",
+    metadata: Annotated[
+        str | None,
+        Form(max_length=65_535, description="A JSON object of metadata for every file sent."),
     ] = None,
 ) -> UploadResult:
     """Index uploaded files, each on its own: a bad file is reported, the others kept.
@@ -164,6 +202,7 @@ async def upload_files(
     begun within ``RAG_UPLOAD_SECONDS`` are refused (503), so that the answer comes.
 
     When every file fails, the status is the first failure's (415, 413, 422)."""
+    into = (writable_collection(caller, collection), _metadata_form(metadata))
     most = pipeline.settings.max_upload_files
     if len(files) > most:
         raise HTTPException(
@@ -178,7 +217,7 @@ async def upload_files(
         if time.monotonic() > deadline:  # the client is still owed an answer in time
             outcome = _late(upload, budget)
         else:
-            outcome = await _upload_one(upload, title, pipeline)
+            outcome = await _upload_one(upload, title, pipeline, into)
         (added if isinstance(outcome, DocumentCreated) else failed).append(outcome)
     if failed and not added:
         raise HTTPException(failed[0].status, failed[0].detail)
@@ -190,10 +229,25 @@ async def upload_files(
 @router.delete(
     "/{doc_id}",
     status_code=http.HTTP_204_NO_CONTENT,
-    dependencies=[WriteAccess],
+    dependencies=[Requires("write")],
     responses=errors(401, 403, 404, 507),
 )
-def delete_document(doc_id: str, pipeline: PipelineDep) -> Response:
-    if not ingest.valid_doc_id(doc_id) or not pipeline.delete_document(doc_id):
-        raise _not_found(doc_id)
+def delete_document(doc_id: str, pipeline: PipelineDep, caller: CallerDep) -> Response:
+    deletable_document(pipeline, caller, doc_id)
+    if not pipeline.delete_document(doc_id):
+        raise HTTPException(http.HTTP_404_NOT_FOUND, f"no document with id {doc_id!r}")
     return Response(status_code=http.HTTP_204_NO_CONTENT)
+
+
+def _metadata_form(text: str | None) -> dict:
+    """The upload's ``metadata`` field: a JSON object (checked when placed), else 422."""
+    if not text:
+        return {}
+    try:
+        found = json.loads(text)
+    except ValueError:
+        raise IngestError("metadata: not JSON; send a JSON object") from None
+    if not isinstance(found, dict):
+        raise IngestError("metadata: a JSON object of keys and values")
+    check_metadata(found)
+    return found

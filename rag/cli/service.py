@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from rag.cli import options
 from rag.cli.app import app, clear_errors, fail
 from rag.core.settings import Settings, get_settings
 
@@ -57,12 +58,15 @@ def index(
     rebuild: Annotated[
         bool, typer.Option(help="Re-embed every stored document into a new index.")
     ] = False,
+    collection: options.Collection = "default",
+    metadata: options.Metadata = None,
 ) -> None:
     """Add .txt/.md, .html and .pdf files to the index (unchanged files are skipped)."""
     from rag.service.indexing import indexer_for, rebuild_index
 
     settings = get_settings()
     paths = paths or [settings.docs_dir]
+    extra = options.checked_placement(collection, metadata)
     with clear_errors():
         for p in paths:
             if not p.exists():
@@ -72,7 +76,9 @@ def index(
             typer.echo(f"rebuilt {settings.index_dir}: {added} documents")
             return
         with indexer_for(settings) as indexer:
-            results, errors = indexer.index_paths(paths, progress=True)
+            results, errors = indexer.index_paths(
+                paths, progress=True, collection=collection, metadata=extra
+            )
             docs, chunks = indexer.store.counts()
         added = sum(created for _, created in results)
         for error in errors:
@@ -90,11 +96,15 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     top_k: Annotated[int | None, typer.Option(min=1, max=50, help="Passages to read.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+    collection: options.Collections = None,
+    filter_text: options.Filter = None,
 ) -> None:
-    """Answer a question from the index."""
+    """Answer a question from the index (of some collections, with a metadata filter)."""
+    with clear_errors():
+        chosen = options.selection_of(collection, filter_text)
     with clear_errors(), _pipeline() as pipeline:
         pipeline.ensure_index(progress=True)
-        result = pipeline.ask(question, top_k)
+        result = pipeline.ask(question, top_k, selection=chosen)
     if as_json:
         typer.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
         return
@@ -113,15 +123,18 @@ def ask(
 @app.command()
 def documents(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    collection: Annotated[
+        str | None, typer.Option("--collection", help="Only this collection's documents.")
+    ] = None,
 ) -> None:
     """List the indexed documents."""
     with clear_errors(), _existing_store() as store:
-        docs = [asdict(d) for d in store.documents()]
+        docs = [asdict(d) for d in store.documents([collection] if collection else None)]
     if as_json:
         typer.echo(json.dumps({"documents": docs}, ensure_ascii=False, indent=2))
         return
     for d in docs:
-        typer.echo(f"{d['doc_id']}\t{d['chunks']} passages\t{d['title']}")
+        typer.echo(f"{d['doc_id']}\t{d['collection']}\t{d['chunks']} passages\t{d['title']}")
 
 
 @app.command()

@@ -30,7 +30,6 @@ Usage::
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,9 +48,13 @@ COMPARISONS = ("==", "!=", ">", ">=", "<", "<=", "in", "not in")
 LOGIC = ("AND", "OR", "NOT")
 #: Bounds that keep a filter cheap to check and to compile.
 MAX_CONDITIONS = 200
-MAX_DEPTH = 8
+MAX_DEPTH = 4
+MAX_LIST = 50
 MAX_IN_VALUES = 1000
+MAX_VALUES = 10_000
 MAX_STRING = 1000
+#: Numbers a filter or metadata may hold (a float holds them exactly enough to compare).
+MAX_NUMBER = 1e300
 META_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
 COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DEFAULT_COLLECTION = "default"
@@ -88,14 +91,25 @@ def valid_collection(name: object) -> bool:
     return isinstance(name, str) and bool(COLLECTION_NAME.match(name))
 
 
+def storable(text: str) -> str:
+    """A string that can be stored and compared: lone surrogates (possible in JSON) become
+    '?', in filters and metadata alike, so that both compare the same text."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def typed(value: object) -> tuple[str, object] | None:
     """A stored value's (kind, comparable value), or None for a value no filter matches
-    (null, a nested object, NaN). Dates become UTC epoch seconds."""
+    (null, a nested object, NaN, a number past a float). Dates become UTC epoch seconds."""
     if isinstance(value, bool):
         return ("bool", value)
     if isinstance(value, int | float):
-        return ("num", float(value)) if math.isfinite(value) else None
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        return ("num", number) if abs(number) <= MAX_NUMBER else None
     if isinstance(value, str):
+        value = storable(value)
         if DATE_TIME.match(value) and ZONE.search(value):
             instant = parse_instant(value)
             if instant is not None:
@@ -119,7 +133,7 @@ def parse_filter(spec: object, path: str = "filters") -> Filter | None:
     """The checked tree of a filter (None for an absent or empty one)."""
     if spec is None or spec == {}:
         return None
-    counter = [0]
+    counter = [0, 0]  # nodes, values
     return _node(spec, path, 1, counter)
 
 
@@ -137,6 +151,8 @@ def _node(spec: object, path: str, depth: int, counter: list[int]) -> Filter:
         conditions = spec.get("conditions")
         if not isinstance(conditions, list) or not conditions:
             raise FilterError(f"{path}.conditions", f"{operator} needs a non-empty list")
+        if len(conditions) > MAX_LIST:
+            raise FilterError(f"{path}.conditions", f"at most {MAX_LIST} conditions")
         return Logic(
             operator,
             tuple(
@@ -149,7 +165,11 @@ def _node(spec: object, path: str, depth: int, counter: list[int]) -> Filter:
         field = _field(spec.get("field"), f"{path}.field")
         if "value" not in spec:
             raise FilterError(f"{path}.value", "a comparison needs a value")
-        return Comparison(field, operator, _values(operator, spec["value"], f"{path}.value"))
+        values = _values(operator, spec["value"], f"{path}.value")
+        counter[1] += len(values)
+        if counter[1] > MAX_VALUES:
+            raise FilterError(path, f"a filter compares at most {MAX_VALUES} values in all")
+        return Comparison(field, operator, values)
     known = ", ".join(repr(o) for o in (*COMPARISONS, *LOGIC))
     raise FilterError(f"{path}.operator", f"unknown operator {show(operator)}; use one of {known}")
 

@@ -29,6 +29,7 @@ from rag.core.filters import (
     Logic,
     parse_instant,
     show,
+    storable,
     typed,
     valid_collection,
 )
@@ -140,27 +141,35 @@ def check_metadata(metadata: object, path: str = "metadata") -> dict:
     """A user's metadata, checked: a JSON object whose keys are ``META_KEY`` and whose
     values are strings, finite numbers, booleans, RFC 3339 date-times with a zone, or
     lists of those (null is kept, and filters treat it as missing). Raises
-    :class:`rag.core.errors.IngestError` naming the path."""
+    :class:`rag.core.errors.IngestError` naming the path. Returns it fit to store (lone
+    surrogates in strings made '?', as filters make theirs)."""
     if not isinstance(metadata, dict):
         raise IngestError(f"{path}: a JSON object of keys and values")
+    checked = {}
     for key, value in metadata.items():
-        where = f"{path}.{key if isinstance(key, str) and META_KEY.match(key) else show(key, 40)}"
-        if not isinstance(key, str) or not META_KEY.match(key):
+        named = isinstance(key, str) and META_KEY.match(key)
+        where = f"{path}.{key if named else show(key, 40)}"
+        if not named:
             raise IngestError(f"{where}: a key is 1-64 letters, digits, '_' or '-'")
         if key in RESERVED_META:
             raise IngestError(f"{where}: set by the service itself")
-        for i, element in enumerate(value if isinstance(value, list) else [value]):
-            at = f"{where}[{i}]" if isinstance(value, list) else where
-            if isinstance(element, str) and DATE_TIME.match(element):
-                if not ZONE.search(element) or parse_instant(element) is None:
-                    raise IngestError(
-                        f"{at}: a date-time needs a zone (Z or +hh:mm) and to be valid"
-                    )
-            elif element is not None and (isinstance(element, list) or typed(element) is None):
-                raise IngestError(
-                    f"{at}: values are strings, finite numbers, booleans, dates or lists of those"
-                )
-    return metadata
+        if isinstance(value, list):
+            checked[key] = [_checked(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        else:
+            checked[key] = _checked(value, where)
+    return checked
+
+
+def _checked(value: object, at: str) -> object:
+    if isinstance(value, str):
+        value = storable(value)
+        if DATE_TIME.match(value) and (not ZONE.search(value) or parse_instant(value) is None):
+            raise IngestError(f"{at}: a date-time needs a zone (Z or +hh:mm) and to be valid")
+    elif value is not None and (isinstance(value, list) or typed(value) is None):
+        raise IngestError(
+            f"{at}: values are strings, finite numbers, booleans, dates or lists of those"
+        )
+    return value
 
 
 def document_id(collection: str, base: str) -> str:

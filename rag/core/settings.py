@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="The scoped API keys (`rag keys`); default: keys.sqlite3 in RAG_INDEX_DIR. "
         "Once it holds an active key, every route but the pages and /health needs one.",
     )
+    mcp_key: SecretStr | None = Field(
+        None,
+        description="The key `rag mcp` (stdio) acts as: its scope and collections. Default: "
+        "the local user who started it, on every collection.",
+    )
     embedding_model: str = Field(
         default_factory=packaged_embedding_model,
         description="sentence-transformers model name or path.",

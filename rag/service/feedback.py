@@ -41,8 +41,9 @@ SPAN_VERDICTS = ("right", "corrected")
 
 
 def question_key(question: str) -> str:
-    """The normalised form under which a question's feedback is kept and found."""
-    return normalize_answer(question)
+    """The normalised form under which a question's feedback is kept and found (a
+    question that normalises to nothing, "?" or "The", is kept as it was written)."""
+    return normalize_answer(question) or " ".join(question.lower().split())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,7 @@ from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.server
 
-TOOLS = {"ask", "search", "get_document", "add_document"}
+TOOLS = {"ask", "search", "get_document", "add_document", "collections"}
 
 
 def _text(result) -> str:
