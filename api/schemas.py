@@ -228,9 +228,10 @@ def errors(*codes: int) -> dict[int, dict]:
     """OpenAPI ``responses`` for these error statuses, all with the :class:`Error` body."""
     what = {
         400: "A Host header this server does not serve.",
-        401: "No valid bearer key (when RAG_API_KEY is set).",
-        403: "A write from another machine, or from another site's page, with no key set.",
-        404: "No such document (for feedback: the doc_id named).",
+        401: "No valid bearer key (when keys exist: `rag keys`, or RAG_API_KEY for writes).",
+        403: "The key's scope is too low for this (a read key writing, a non-admin on /keys); "
+        "with no key set, a write from another machine or another site's page.",
+        404: "No such document or collection (or none the key may read: the same answer).",
         405: "Method not allowed (the Allow header lists those that are).",
         408: "The request body stalled.",
         413: "The body is over the size limit.",

@@ -153,7 +153,7 @@ def serve(
     allow_insecure: Annotated[
         bool,
         typer.Option(
-            help="Listen on a non-loopback address without RAG_API_KEY (reads open to all; "
+            help="Listen on a non-loopback address without any key (reads open to all; "
             "writes still only from this machine)."
         ),
     ] = False,
@@ -165,10 +165,11 @@ def serve(
     from api.server import serve as serve_app
 
     settings = get_settings()
-    if not is_loopback(host) and settings.api_key is None and not allow_insecure:
+    if not is_loopback(host) and not allow_insecure and not _keys_guard(settings):
         fail(
-            f"refusing to listen on {host} without RAG_API_KEY: set a key, or pass "
-            "--allow-insecure to let anyone who reaches this port ask questions"
+            f"refusing to listen on {host} without a key: set RAG_API_KEY or make one with "
+            "`rag keys create`, or pass --allow-insecure to let anyone who reaches this port "
+            "ask questions"
         )
     from rag.core.compute import bound_kernel_cache, keep_freed_memory
     from rag.service.pipeline import Pipeline
@@ -211,6 +212,17 @@ def mcp() -> None:
     with clear_errors(), _pipeline() as pipeline:
         pipeline.ensure_index(progress=True)
         create_mcp(lambda: pipeline).run("stdio")
+
+
+def _keys_guard(settings: Settings) -> bool:
+    """Whether a key guards the service: RAG_API_KEY, or an active key of `rag keys`."""
+    from rag.service.keys import KeyRing, default_keys_file
+
+    if settings.api_key is not None:
+        return True
+    ring = KeyRing(default_keys_file(settings.index_dir, settings.keys_file))
+    with clear_errors():
+        return ring.any_active()
 
 
 def _exit_cleanly(signum: int, frame) -> None:

@@ -44,27 +44,42 @@ def test_foreign_index_folder_fails_with_one_line(env, tmp_path):
 
 def test_serve_refuses_a_public_address_without_a_key(env):
     line = one_error_line(rag("serve", "--host", "0.0.0.0", env=env))
-    assert "RAG_API_KEY" in line
+    assert "RAG_API_KEY" in line and "rag keys create" in line
+
+
+def test_bad_collections_metadata_and_filters_fail_with_one_line(env):
+    """Checked before any file is read or model loaded."""
+    bad = '{"field": "year", "operator": "==", "value": 1}'
+    line = one_error_line(rag("ask", "Who?", "--filter", bad, env=env))
+    assert line.startswith("error: filters.field: unknown field 'year'")
+    line = one_error_line(rag("index", "--metadata", '{"when": "2024-01-01T10:00"}', env=env))
+    assert "--metadata.when: a date-time needs a zone" in line
+    line = one_error_line(rag("index", "--collection", "Legal Team", env=env))
+    assert "not a collection name" in line
 
 
 @pytest.mark.model
 def test_index_ask_documents_delete(env, tmp_path):
     extra = tmp_path / "extra.md"
     extra.write_text("# Kites\n\nThe Zorblax kite festival is held every spring in Tartu.\n")
-    result = rag("index", env["RAG_DOCS_DIR"], str(extra), env=env)  # a folder and a file
+    placed = ["--collection", "kites", "--metadata", '{"year": 2024}']
+    result = rag("index", env["RAG_DOCS_DIR"], str(extra), *placed, env=env)  # folder and file
     assert result.returncode == 0, result.stderr
     assert "4 added" in result.stdout and "4 documents" in result.stdout
-    result = rag("ask", "Where is the Zorblax kite festival held?", "--json", env=env)
+    recent = '{"field": "meta.year", "operator": ">=", "value": 2020}'
+    question = "Where is the Zorblax kite festival held?"
+    result = rag("ask", question, "--collection", "kites", "--filter", recent, "--json", env=env)
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)  # the plain output: test_migrate…
     assert body["answer"].startswith("Tartu") and body["answers"][0]["sources"]
-    listing = rag("documents", env=env)
-    assert listing.stdout.count("\n") == 4 and "extra" in listing.stdout
-    assert rag("delete", "extra", env=env).returncode == 0
-    one_error_line(rag("delete", "extra", env=env))
+    assert body["answers"][0]["sources"][0]["doc_id"] == "kites:extra"
+    listing = rag("documents", "--collection", "kites", env=env)
+    assert listing.stdout.count("\n") == 4 and "kites:extra\tkites" in listing.stdout
+    assert rag("delete", "kites:extra", env=env).returncode == 0
+    one_error_line(rag("delete", "kites:extra", env=env))
     rebuilt = rag("index", "--rebuild", env=env)
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert "3 documents" in rebuilt.stdout
+    assert "6 documents" in rebuilt.stdout  # the 3 in kites, and the seeds again in default
 
 
 @pytest.mark.model
