@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from tests.support.filters import malformed_filters
 
 pytestmark = pytest.mark.model
 
@@ -68,6 +69,13 @@ def test_a_question_keeps_to_the_collections_and_filter_asked(client):
     assert client.post("/ask", json=none).json()["answer"] != "Moscow"
 
 
+def test_a_collections_fields_are_listed_for_filters(client):
+    assert client.get("/collections/legal/fields").json() == {"fields": {"meta.year": [2019, 2024]}}
+    assert client.get("/collections/default/fields").json() == {"fields": {}}
+    r = client.get("/collections/never-was/fields")
+    assert r.status_code == 404 and r.json()["detail"] == "no collection named 'never-was'"
+
+
 def test_a_filter_matching_nothing_reads_nothing(client):
     nothing = {"field": "meta.year", "operator": "==", "value": 1900}
     r = client.post("/ask", json={"question": "What is the notice period?", "filters": nothing})
@@ -93,6 +101,16 @@ def test_a_filter_matching_nothing_reads_nothing(client):
 def test_a_bad_filter_is_a_422_naming_its_path(client, filters, path):
     r = client.post("/ask", json={"question": "What is the notice period?", "filters": filters})
     assert r.status_code == 422 and r.json()["detail"].startswith(path + ":"), r.text
+
+
+def test_fuzzed_malformed_filters_are_422s_naming_their_path(client):
+    for spec in malformed_filters(60, seed=11):
+        if spec == {}:
+            continue
+        r = client.post("/ask", json={"question": "What is the notice period?", "filters": spec})
+        assert r.status_code == 422, (spec, r.text)
+        detail = r.json()["detail"]
+        assert detail.startswith("filters") if isinstance(detail, str) else detail, spec
 
 
 def test_bad_metadata_and_collection_names_are_refused(client):

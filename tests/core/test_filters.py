@@ -3,7 +3,6 @@ table in docs/filters.md is checked against the reference implementation)."""
 
 from __future__ import annotations
 
-import random
 import re
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from rag.core.errors import IngestError
 from rag.core.filters import FilterError, parse_filter
 from rag.core.selection import check_metadata, matches
 from rag.core.types import Document
+from tests.support.filters import malformed_filters
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "filters.md"
 TABLE_VALUES = {
@@ -106,14 +106,8 @@ def test_a_bad_filter_names_its_path(spec, path):
 
 
 def test_fuzzed_malformed_filters_are_refused_with_a_path_never_a_crash():
-    rng = random.Random(5)
-    junk = [None, 1, "x", [], {}, [1], {"a": 1}, True, 1.5, "2024-01-01T00:00", "meta.", "IN"]
-    keys = ["field", "operator", "value", "conditions", "other"]
     refused = 0
-    for _ in range(2000):
-        spec = {k: rng.choice(junk) for k in rng.sample(keys, rng.randint(1, 4))}
-        if rng.random() < 0.3:
-            spec = {"operator": rng.choice(["AND", "OR", "NOT"]), "conditions": [spec]}
+    for spec in malformed_filters(2000, seed=5):
         try:
             parse_filter(spec)
         except FilterError as exc:

@@ -68,3 +68,18 @@ def random_filters(n: int, seed: int = 0):
     """``n`` parsed random filters."""
     rng = random.Random(seed)
     return [parse_filter(random_filter(rng)) for _ in range(n)]
+
+
+def malformed_filters(n: int, seed: int = 0) -> list[dict]:
+    """``n`` random filter-shaped objects, nearly all of them invalid (wrong keys, kinds,
+    operators, values, nesting)."""
+    rng = random.Random(seed)
+    junk = [None, 1, "x", [], {}, [1], {"a": 1}, True, 1.5, "2024-01-01T00:00", "meta.", "IN"]
+    keys = ["field", "operator", "value", "conditions", "other"]
+    found = []
+    for _ in range(n):
+        spec = {k: rng.choice(junk) for k in rng.sample(keys, rng.randint(1, 4))}
+        if rng.random() < 0.3:
+            spec = {"operator": rng.choice(["AND", "OR", "NOT"]), "conditions": [spec]}
+        found.append(spec)
+    return found
