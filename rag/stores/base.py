@@ -17,6 +17,7 @@ both searches). The contract every implementation must meet is tested once, in
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -26,7 +27,7 @@ from rag.core.errors import IndexMismatchError, StoreError
 from rag.core.selection import Selection, check_document_id
 from rag.core.types import Chunk, Document, DocumentSummary, Feedback, Reconciliation
 
-__all__ = ["DocumentStore", "check_items", "check_recorded"]
+__all__ = ["DocumentStore", "check_items", "check_recorded", "distinct_values"]
 
 
 @runtime_checkable
@@ -80,6 +81,15 @@ class DocumentStore(Protocol):
 
     def collections(self) -> dict[str, tuple[int, int]]:
         """Every collection that holds a document: (documents, passages) of each."""
+        ...
+
+    def field_values(self, collection: str, limit: int) -> dict[str, list]:
+        """The ``meta.<key>`` fields the documents of ``collection`` hold (what a page
+        offers to filter by), each with its first ``limit`` distinct values, as JSON
+        values a filter takes: numbers, booleans, strings, dates as RFC 3339 strings in
+        UTC (a list's elements one by one; nulls, and the pages of a PDF, left out).
+        Fields in name order, values by kind (bool, date, num, str), then value: what
+        :func:`distinct_values` makes of the documents' typed values."""
         ...
 
     def counts(self) -> tuple[int, int]:
@@ -175,3 +185,34 @@ def check_recorded(
             f"(dimension {meta.get('dimension')}), not {model_id} "
             f"(dimension {dimension}): set RAG_EMBEDDING_MODEL back or {rebuild}"
         )
+
+
+#: Metadata no filter form offers: where a PDF's pages start (set by the service).
+UNOFFERED_FIELDS = ("meta.page_starts", "meta.pages")
+
+
+def distinct_values(rows: Iterable[tuple[str, str, object]], limit: int) -> dict[str, list]:
+    """What :meth:`DocumentStore.field_values` answers, from (field, kind, comparable
+    value) rows (:func:`rag.core.selection.field_rows`): the meta fields, each with its
+    first ``limit`` distinct values in (kind, value) order, as JSON values."""
+    found: dict[str, set[tuple[str, object]]] = {}
+    for field, kind, value in rows:
+        if field.startswith("meta.") and field not in UNOFFERED_FIELDS:
+            found.setdefault(field, set()).add((kind, value))
+    return {
+        field: [_json_value(kind, value) for kind, value in sorted(found[field])[:limit]]
+        for field in sorted(found)
+    }
+
+
+def _json_value(kind: str, value: object) -> object:
+    """A typed value as a filter takes it back: a date as RFC 3339 in UTC, a whole number
+    as an integer."""
+    if kind == "date":
+        moment = datetime.fromtimestamp(float(value), UTC)  # type: ignore[arg-type]
+        return moment.isoformat().replace("+00:00", "Z")
+    if kind == "bool":
+        return bool(value)
+    if kind == "num" and float(value).is_integer() and abs(value) < 2**53:  # type: ignore[arg-type]
+        return int(value)  # type: ignore[call-overload]
+    return value

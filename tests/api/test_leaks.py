@@ -69,6 +69,7 @@ def _cases() -> dict[tuple[str, str], list[dict]]:
             {"json": {**ask, "filters": {"field": "collection", "operator": "==", "value": "{C}"}}},
         ],
         ("GET", "/collections"): [{}],
+        ("GET", "/collections/{name}/fields"): [{"path": {"name": "{C}"}}],
         ("GET", "/documents"): [{}, {"params": {"collection": "{C}"}}],
         ("POST", "/documents"): [{"json": {"text": "Some text.", "collection": "{C}"}}],
         ("POST", "/documents/files"): [{**upload, "data": {"collection": "{C}"}}],

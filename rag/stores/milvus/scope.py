@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from rag.core.selection import Selection, collection_of_id
+from rag.core.selection import Selection, collection_of_id, field_rows
 from rag.core.types import Document
+from rag.stores.base import distinct_values
 from rag.stores.milvus.connection import MilvusConnection
 from rag.stores.milvus.reads import MilvusReads
 from rag.stores.milvus.schema import partition
@@ -107,3 +108,10 @@ def selected_documents(reads: MilvusReads, selection: Selection) -> list[str]:
         fields = ["doc_id"]
         return sorted(r["doc_id"] for r in reads.rows(selection.collections, fields))
     return sorted(d.doc_id for d, _ in candidates(reads, selection) if selection.admits(d))
+
+
+def field_values(reads: MilvusReads, collection: str, limit: int) -> dict[str, list]:
+    """The collection's meta fields and their first ``limit`` distinct values, from the
+    document rows filters look at (:func:`candidates`, kept by Milvus Lite)."""
+    documents = candidates(reads, Selection((collection,)))
+    return distinct_values((row for d, _ in documents for row in field_rows(d)), limit)

@@ -23,7 +23,7 @@ from rag.stores.milvus.connection import MilvusConnection
 from rag.stores.milvus.feedback import MilvusFeedback, create_collection
 from rag.stores.milvus.reads import MilvusReads
 from rag.stores.milvus.schema import DENSE_INDEXES
-from rag.stores.milvus.scope import selected_documents
+from rag.stores.milvus.scope import field_values, selected_documents
 from rag.stores.milvus.search import MilvusSearch
 from rag.stores.milvus.writes import MilvusWrites
 
@@ -127,6 +127,10 @@ class MilvusStore(MilvusFeedback):
     def collections(self) -> dict[str, tuple[int, int]]:
         with self._lock:
             return self._reads.collections()
+
+    def field_values(self, collection: str, limit: int) -> dict[str, list]:
+        with self._lock:
+            return field_values(self._reads, collection, limit)
 
     def selected_documents(self, selection: Selection) -> list[str]:
         with self._lock:

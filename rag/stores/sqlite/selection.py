@@ -21,6 +21,7 @@ import numpy as np
 from rag.core.filters import Comparison, Filter, Logic
 from rag.core.selection import Selection, field_rows
 from rag.core.types import Document
+from rag.stores.base import UNOFFERED_FIELDS, distinct_values
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fields (
@@ -157,3 +158,24 @@ class Selector:
             f"SELECT d.doc_id FROM documents d WHERE {sql} ORDER BY d.doc_id", params
         )
         return [r[0] for r in rows]
+
+
+_FIELD_VALUES = f"""
+SELECT field, kind, num, txt FROM (
+    SELECT f.field, f.kind, f.num, f.txt,
+           row_number() OVER (PARTITION BY f.field ORDER BY f.kind, f.num, f.txt) AS n
+    FROM fields f JOIN documents d ON d.doc_id = f.doc_id
+    WHERE d.collection = ? AND f.field LIKE 'meta.%'
+      AND f.field NOT IN ({",".join("?" * len(UNOFFERED_FIELDS))})
+    GROUP BY f.field, f.kind, f.num, f.txt
+) WHERE n <= ?
+"""
+
+
+def field_values(db: sqlite3.Connection, collection: str, limit: int) -> dict[str, list]:
+    """:meth:`rag.stores.base.DocumentStore.field_values`: the distinct values of the
+    ``fields`` rows of the collection's documents, the first ``limit`` of each field."""
+    rows = db.execute(_FIELD_VALUES, (collection, *UNOFFERED_FIELDS, limit))
+    return distinct_values(
+        ((field, kind, txt if kind == "str" else num) for field, kind, num, txt in rows), limit
+    )

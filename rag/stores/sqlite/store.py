@@ -31,7 +31,7 @@ from rag.stores.sqlite.dense import IVF_THRESHOLD
 from rag.stores.sqlite.feedback import SQLiteFeedback
 from rag.stores.sqlite.fts import LEXICAL_BUDGET, LexicalSearch
 from rag.stores.sqlite.rows import DOC_COLUMNS, document_from_row
-from rag.stores.sqlite.selection import Selector
+from rag.stores.sqlite.selection import Selector, field_values
 from rag.stores.sqlite.vector_file import VectorFile
 from rag.stores.sqlite.vector_rows import SQLiteVectors
 
@@ -208,6 +208,11 @@ class SQLiteStore(SQLiteFeedback):
                 " ORDER BY d.collection"
             ).fetchall()
         return {name: (docs, chunks) for name, docs, chunks in rows}
+
+    def field_values(self, collection: str, limit: int) -> dict[str, list]:
+        """The collection's meta fields and their first distinct values (the page's filters)."""
+        with self._lock, translated():
+            return field_values(self.db, collection, limit)
 
     def selected_documents(self, selection: Selection) -> list[str]:
         with self._lock, translated():
