@@ -1,9 +1,12 @@
 // The conversation: asking /ask with the turns before (so that "Who invited him?"
-// follows on), a turn per question with its reply and how it was understood, kept in
-// sessionStorage for the tab. Strings from the API are inserted as text only.
+// follows on), in the chosen collection and filter (scope.js), a turn per question with
+// its reply, where it was asked and how it was understood, kept in sessionStorage for
+// the tab. Strings from the API are inserted as text only.
 
-import { ApiError, api, el, prefersReducedMotion } from "./common.js";
+import { ApiError, api, describeError, el, prefersReducedMotion } from "./common.js";
 import { abstainCard, answerCard, loadingCard } from "./answers.js";
+import { refreshCollections } from "./collections.js";
+import { askBody, describeScope, isNarrowed } from "./scope.js";
 
 const CONVERSATION_STORAGE = "rag.conversation";
 const HISTORY_TURNS = 10; // what /ask reads of a conversation
@@ -19,7 +22,8 @@ const ui = {
 };
 
 const state = {
-  turns: [], // { id, question, status: "loading" | "done" | "error", response?, error? }
+  // { id, question, status: "loading" | "done" | "error", scope?, response?, error? }
+  turns: [],
   nextId: 1,
   busy: false,
   controller: null,
@@ -58,6 +62,11 @@ function understoodNote(turn) {
   return note;
 }
 
+/** "Asked in legal, year ≥ 2020": where the question was asked, when not everywhere. */
+function scopeNote(turn) {
+  return turn.scope ? el("p", { class: "turn-scope", text: `Asked ${turn.scope}` }) : null;
+}
+
 function turnNode(turn) {
   return el(
     "li",
@@ -69,6 +78,7 @@ function turnNode(turn) {
       el("p", { class: "question-text", text: turn.question }),
     ),
     understoodNote(turn),
+    scopeNote(turn),
     replyFor(turn),
   );
 }
@@ -104,7 +114,9 @@ function scrollToTurn(node) {
 function saveConversation() {
   const kept = state.turns
     .filter((t) => t.status !== "loading")
-    .map(({ question, status, response, error }) => ({ question, status, response, error }));
+    .map(({ question, status, scope, body, response, error }) => ({
+      question, status, scope, body, response, error,
+    }));
   try {
     if (kept.length) sessionStorage.setItem(CONVERSATION_STORAGE, JSON.stringify(kept));
     else sessionStorage.removeItem(CONVERSATION_STORAGE);
@@ -145,7 +157,8 @@ async function ask(question, existing) {
     delete turn.error;
     updateTurn(turn);
   } else {
-    turn = { id: state.nextId++, question, status: "loading" };
+    const scope = isNarrowed() ? describeScope() : undefined;
+    turn = { id: state.nextId++, question, status: "loading", scope, body: askBody() };
     state.turns.push(turn);
     ui.turns.append(turnNode(turn));
     updateEmptyState();
@@ -157,15 +170,16 @@ async function ask(question, existing) {
   try {
     turn.response = await api("/ask", {
       method: "POST",
-      json: { question, history: historyBefore(turn) },
+      json: { question, history: historyBefore(turn), ...(turn.body || askBody()) },
       signal: controller.signal,
+      retry: true, // a question waits for the key, as reads do
     });
     turn.status = "done";
   } catch (err) {
     if (err?.name === "AbortError") return; // the conversation was cleared
     turn.status = "error";
-    turn.error =
-      err instanceof ApiError ? err.message : `Something went wrong: ${err?.message || err}`;
+    turn.error = describeError(err);
+    if (err instanceof ApiError && err.status === 404) refreshCollections(); // gone: fall back
   } finally {
     if (state.controller === controller) {
       state.controller = null;

@@ -30,30 +30,58 @@ export function describeDetail(detail, status) {
   return status ? `The server answered with status ${status}.` : "Something went wrong.";
 }
 
+/** The saved key: this tab's (sessionStorage), else the one this browser remembers. */
 export function getApiKey() {
   try {
-    return sessionStorage.getItem(KEY_STORAGE) || "";
+    return sessionStorage.getItem(KEY_STORAGE) || localStorage.getItem(KEY_STORAGE) || "";
   } catch {
     return "";
   }
 }
 
-export function setApiKey(key) {
+/** Save the key for this tab, and with `remember` for this browser too ("" forgets it). */
+export function setApiKey(key, remember = false) {
   try {
+    sessionStorage.removeItem(KEY_STORAGE);
+    localStorage.removeItem(KEY_STORAGE);
     if (key) sessionStorage.setItem(KEY_STORAGE, key);
-    else sessionStorage.removeItem(KEY_STORAGE);
+    if (key && remember) localStorage.setItem(KEY_STORAGE, key);
   } catch {
     // Storage may be disabled; the key then lasts until the page is reloaded.
   }
+}
+
+// What to do when a call is refused for want of a key (key.js asks the user): a function
+// of (signal) that resolves once a new key is saved.
+let keyWanted = null;
+
+/** Set who gets a key when a call is answered 401 (key.js). */
+export function onKeyWanted(handler) {
+  keyWanted = handler;
 }
 
 /**
  * Call the JSON API. Resolves to the parsed body (null for 204); rejects with an
  * ApiError carrying the status (0 when the server could not be reached). The saved key
  * goes with every call (`auth`, the default): once keys are made with `rag keys`, reads
- * need one too.
+ * need one too. A call answered 401 with `retry` (the default for GET) waits for the
+ * user to give a key (key.js), then is sent again with it; other calls reject.
  */
-export async function api(path, { method = "GET", json, form, auth = true, signal } = {}) {
+export async function api(path, options = {}) {
+  const retry = options.retry ?? (options.method || "GET") === "GET";
+  for (;;) {
+    const sent = options.auth === false ? "" : getApiKey();
+    try {
+      return await call(path, options, sent);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 401 || !retry || !keyWanted) throw err;
+      // Another call may have got a new key meanwhile: then just send this one again.
+      if (!getApiKey() || getApiKey() === sent) await keyWanted(options.signal);
+    }
+  }
+}
+
+async function call(path, { method = "GET", json, form, signal } = {}, key = "") {
   const headers = { Accept: "application/json" };
   let body;
   if (json !== undefined) {
@@ -62,10 +90,7 @@ export async function api(path, { method = "GET", json, form, auth = true, signa
   } else if (form !== undefined) {
     body = form;
   }
-  if (auth) {
-    const key = getApiKey();
-    if (key) headers.Authorization = `Bearer ${key}`;
-  }
+  if (key) headers.Authorization = `Bearer ${key}`;
   let response;
   try {
     response = await fetch(path, { method, headers, body, signal, credentials: "same-origin" });
@@ -87,6 +112,13 @@ export async function api(path, { method = "GET", json, form, auth = true, signa
     throw new ApiError(response.status, describeDetail(data?.detail, response.status));
   }
   return data;
+}
+
+/** What to tell the user of a failed call: a 403 says that the key may not do it. */
+export function describeError(err) {
+  if (!(err instanceof ApiError)) return `Something went wrong: ${err?.message || err}`;
+  if (err.status === 403 && getApiKey()) return `This API key may not do that: ${err.message}`;
+  return err.message;
 }
 
 /** Create an element: `el("p", { class: "x", text: "hi", attrs: {...} }, child, ...)`. */

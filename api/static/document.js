@@ -64,10 +64,13 @@ async function main() {
   try {
     doc = await api(`/documents/${encodeURIComponent(docId)}`);
   } catch (err) {
+    const status = err instanceof ApiError ? err.status : 0;
     fail(
-      err instanceof ApiError && err.status === 404
+      status === 404
         ? "There is no such document; it may have been deleted."
-        : `Couldn’t load the document: ${err.message || err}`,
+        : status === 401
+          ? "This server needs an API key: enter it on the chat page, then open the document again."
+          : `Couldn’t load the document: ${err.message || err}`,
     );
     return;
   }

@@ -1,8 +1,13 @@
-// The documents panel: the list with a confirmed delete, and the service status line
-// (documents and passages indexed, whether writes need a key).
+// The documents panel: the chosen collection's documents (all of them when all are
+// chosen) with a confirmed delete, announced with a "rag:documents" event (filters.js
+// offers them), and the service status line (documents and passages indexed, whether
+// writes need a key; once keys exist, /health counts nothing and the caller's
+// collections are counted instead).
 
 import { api, el, plural, setStatus, viewUrl } from "./common.js";
+import { refreshCollections } from "./collections.js";
 import { ensureKey, setKeyRequired, updateKeyUi, writeFailed } from "./key.js";
+import { currentCollection } from "./scope.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -10,13 +15,34 @@ const ui = {
   docList: $("doc-list"),
   docCount: $("doc-count"),
   docListStatus: $("doc-list-status"),
+  docsScope: $("docs-scope"),
 };
 
 let afterDelete = () => {};
+let counted = true; // whether /health counts the documents (not once keys exist)
+let readable = null; // the caller's collections, as last listed
+
+function showCounts(documents, passages) {
+  ui.serviceStatus.textContent = `${plural(documents, "document")} · ${plural(passages, "passage")}`;
+}
+
+/** Once keys exist: the documents and passages of the collections the key may read. */
+function showReadableCounts() {
+  if (counted || !readable) return;
+  const sum = (name) => readable.reduce((n, c) => n + (Number(c[name]) || 0), 0);
+  showCounts(sum("documents"), sum("passages"));
+}
 
 /** `options.afterDelete`: where the focus goes once a document is deleted. */
 export function initDocuments(options = {}) {
   afterDelete = options.afterDelete || afterDelete;
+  document.addEventListener("rag:scope", (event) => {
+    if (event.detail?.collection) refreshDocuments();
+  });
+  document.addEventListener("rag:collections", (event) => {
+    readable = event.detail || [];
+    showReadableCounts();
+  });
 }
 
 function confirmDelete(item, doc, actions) {
@@ -52,7 +78,7 @@ function confirmDelete(item, doc, actions) {
       await api(`/documents/${encodeURIComponent(doc.doc_id)}`, { method: "DELETE", auth: true });
       setStatus(ui.docListStatus, `Deleted “${title}”.`);
       item.remove();
-      await Promise.all([refreshDocuments(), refreshHealth()]);
+      await Promise.all([refreshDocuments(), refreshHealth(), refreshCollections()]);
       afterDelete();
     } catch (err) {
       yes.disabled = false;
@@ -92,9 +118,14 @@ function documentItem(doc) {
 }
 
 export async function refreshDocuments() {
+  const collection = currentCollection();
+  ui.docsScope.textContent = collection ? `In ${collection}` : "In all collections";
   try {
-    const data = await api("/documents");
+    const query = collection ? `?collection=${encodeURIComponent(collection)}` : "";
+    const data = await api(`/documents${query}`);
+    if (collection !== currentCollection()) return; // another was chosen meanwhile
     const docs = data?.documents || [];
+    document.dispatchEvent(new CustomEvent("rag:documents", { detail: docs }));
     ui.docList.replaceChildren(...docs.map(documentItem));
     ui.docCount.textContent = String(docs.length);
     ui.docCount.setAttribute("aria-label", plural(docs.length, "document"));
@@ -110,10 +141,10 @@ export async function refreshHealth() {
     const health = await api("/health");
     setKeyRequired(Boolean(health?.api_key_required));
     document.dispatchEvent(new CustomEvent("rag:health", { detail: health }));
-    ui.serviceStatus.textContent = `${plural(Number(health?.documents) || 0, "document")} · ${plural(
-      Number(health?.chunks) || 0,
-      "passage",
-    )}`;
+    counted = health?.documents !== null && health?.documents !== undefined;
+    if (counted) showCounts(Number(health.documents) || 0, Number(health?.chunks) || 0);
+    else if (readable) showReadableCounts();
+    else ui.serviceStatus.textContent = "Connected";
     ui.serviceStatus.dataset.state = "ok";
   } catch (err) {
     ui.serviceStatus.textContent = "Service unavailable";

@@ -1,9 +1,12 @@
 // Adding documents: files (picked or dropped, one request and one progress line each)
-// or pasted text, then the list and the status line are refreshed.
+// or pasted text, into the chosen collection (`default` when all are chosen), then the
+// lists and the status line are refreshed.
 
-import { ApiError, api, el, plural, setStatus } from "./common.js";
+import { ApiError, api, describeError, el, plural, setStatus } from "./common.js";
+import { refreshCollections } from "./collections.js";
 import { refreshDocuments, refreshHealth } from "./documents.js";
 import { ensureKey, writeFailed } from "./key.js";
+import { currentCollection, uploadCollection } from "./scope.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -16,7 +19,22 @@ const ui = {
   addStatus: $("add-status"),
   dropZone: $("drop-zone"),
   uploads: $("upload-progress"),
+  addScope: $("add-scope"),
 };
+
+// Whether the key may use `default`, where uploads go while all collections are chosen.
+let defaultListed = true;
+
+/** The collection an upload goes into, or "" when none can be (asks to choose one). */
+function target() {
+  return (currentCollection() || defaultListed) ? uploadCollection() : "";
+}
+
+function showTarget() {
+  ui.addScope.textContent = target()
+    ? `Goes into the collection “${target()}”.`
+    : "Choose a collection above to add documents to.";
+}
 
 // The file types the server reads, as /health lists them (one list, in rag's formats).
 let fileTypes = [];
@@ -62,6 +80,7 @@ async function uploadFiles(files, title) {
     show("uploading…", "busy");
     const form = new FormData();
     form.append("files", file, file.name);
+    form.append("collection", target());
     if (title && files.length === 1) form.append("title", title);
     try {
       const reply = await api("/documents/files", { method: "POST", form, auth: true });
@@ -77,7 +96,7 @@ async function uploadFiles(files, title) {
         show("not added: the API key was refused", "error");
         break;
       }
-      show(`not added: ${err instanceof ApiError ? err.message : err?.message || err}`, "error");
+      show(`not added: ${describeError(err)}`, "error");
     }
   }
   return { added, failed, last };
@@ -92,6 +111,11 @@ async function addDocuments(event) {
   if (!files.length && !text.trim()) {
     setStatus(ui.addStatus, "Choose or drop files, or paste some text, first.", "error");
     ui.docFile.focus();
+    return;
+  }
+  if (!target()) {
+    setStatus(ui.addStatus, "Choose a collection above first: this key has no “default”.", "error");
+    document.getElementById("collection").focus();
     return;
   }
   if (!ensureKey()) return;
@@ -112,13 +136,13 @@ async function addDocuments(event) {
       setStatus(ui.addStatus, "Adding the text…");
       const reply = await api("/documents", {
         method: "POST",
-        json: title ? { title, text } : { text },
+        json: { ...(title ? { title } : {}), text, collection: target() },
         auth: true,
       });
       setStatus(ui.addStatus, addedMessage(reply), "success");
     }
     ui.addForm.reset();
-    await Promise.all([refreshDocuments(), refreshHealth()]);
+    await Promise.all([refreshDocuments(), refreshHealth(), refreshCollections()]);
   } catch (err) {
     writeFailed(err, ui.addStatus);
   } finally {
@@ -130,6 +154,12 @@ async function addDocuments(event) {
 /** The add form and its drop zone. */
 export function initUpload() {
   ui.addForm.addEventListener("submit", addDocuments);
+  showTarget();
+  document.addEventListener("rag:scope", showTarget);
+  document.addEventListener("rag:collections", (event) => {
+    defaultListed = (event.detail || []).some((c) => c.name === "default");
+    showTarget();
+  });
 
   for (const name of ["dragenter", "dragover"]) {
     ui.dropZone.addEventListener(name, (event) => {
