@@ -15,13 +15,17 @@ from rag.conversation import MAX_TURNS
 from rag.core.types import DocumentSummary, Feedback
 from rag.service.pipeline import MAX_QUESTION_CHARS
 
+#: At least one character that is neither white space nor a control character: a question
+#: made only of those is empty once cleaned (the schema says so, as the service does).
+VISIBLE = r"[^\u0000-\u0020\u007f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
 
 class HistoryTurn(BaseModel):
     """An earlier turn of the conversation, as the service answered it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS)
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS, pattern=VISIBLE)
     answer: str | None = Field(
         None, max_length=MAX_QUESTION_CHARS, description="The answer given; null if none."
     )
@@ -46,7 +50,11 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(
-        ..., min_length=1, max_length=MAX_QUESTION_CHARS, examples=["Where was Kim invited?"]
+        ...,
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        pattern=VISIBLE,
+        examples=["Where was Kim invited?"],
     )
     top_k: int | None = Field(
         None, ge=1, le=50, description="Passages retrieved and read (default: RAG_TOP_K)."
@@ -150,7 +158,7 @@ class FeedbackRequest(BaseModel):
         },
     )
 
-    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS)
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS, pattern=VISIBLE)
     resolved_question: str | None = Field(
         None,
         max_length=MAX_QUESTION_CHARS,
