@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from api.metrics import request_id
 from rag.core.errors import (
     FeedbackError,
+    ShuttingDown,
     StorageFullError,
     StoreDamagedError,
     UnknownDocumentError,
@@ -24,6 +25,9 @@ from rag.service.pipeline import QuestionError
 log = logging.getLogger("rag.api")
 #: Validation problems listed in a 422 (the rest are counted).
 MAX_ERRORS = 10
+#: What a 503 of the table says to wait: a restart after SIGTERM takes about 4 s
+#: (docs/reliability.md), and busy parsers free up within seconds.
+RETRY_AFTER_SECONDS = 5
 
 #: The library's expected failures and their statuses; the message is the body's detail.
 #: A 5xx here is the server's trouble, not the caller's, so it is logged as well.
@@ -32,6 +36,7 @@ STATUS_OF: dict[type[Exception], int] = {
     UnsupportedFileType: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     LimitExceeded: status.HTTP_413_CONTENT_TOO_LARGE,
     ParserUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    ShuttingDown: status.HTTP_503_SERVICE_UNAVAILABLE,
     IngestError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     FeedbackError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     UnknownDocumentError: status.HTTP_404_NOT_FOUND,
@@ -53,8 +58,13 @@ def status_of(exc: Exception) -> int:
     return status.HTTP_500_INTERNAL_SERVER_ERROR
 
 
+def retry_after(code: int) -> dict[str, str] | None:
+    """The ``Retry-After`` header of a 503 (the request may simply be sent again)."""
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)} if code == 503 else None
+
+
 def error(code: int, message: str) -> JSONResponse:
-    return JSONResponse({"detail": message}, status_code=code)
+    return JSONResponse({"detail": message}, status_code=code, headers=retry_after(code))
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -67,8 +77,9 @@ def add_error_handlers(app: FastAPI) -> None:
 
 def _expected(code: int, hint: str) -> Handler:
     async def handler(request: Request, exc: Exception) -> JSONResponse:
-        if code >= 500:
-            log.error("%s %s: %s", request.method, request.url.path, exc)
+        if code >= 500:  # one line: an expected failure needs no traceback
+            level = logging.WARNING if isinstance(exc, ShuttingDown) else logging.ERROR
+            log.log(level, "%s %s: %s", request.method, request.url.path, exc)
         return error(code, f"{exc}{hint}")
 
     return handler

@@ -28,7 +28,7 @@ from pydantic import Field
 from api.access import CALLER_KEY, AccessDenied, Caller, denial, resolve_caller
 from api.scoping import readable_collections, readable_document, selection, writable_collection
 from rag.conversation import MAX_TURNS, Turn
-from rag.core.errors import IngestError, QuestionError
+from rag.core.errors import IngestError, QuestionError, ShuttingDown
 from rag.core.selection import place
 from rag.core.types import AskResult, Citation, Document
 from rag.service.keys import KeyRing, default_keys_file
@@ -104,7 +104,7 @@ async def _run(fn, *args):
     (the model reads it), never a protocol error."""
     try:
         return await run_in_threadpool(fn, *args)
-    except (QuestionError, IngestError) as exc:
+    except (QuestionError, IngestError, ShuttingDown) as exc:
         raise ToolError(str(exc)) from None
     except HTTPException as exc:
         raise ToolError(str(exc.detail)) from None

@@ -1,9 +1,13 @@
 """How ``rag serve`` runs the app: uvicorn, with a shutdown that ends within seconds.
 
 uvicorn's graceful shutdown waits for every running request, without end by default.
-A request waiting for a long parse held SIGTERM for over 60 s (issue 32, item 7): on
-SIGTERM or SIGINT the parse workers are killed first (their requests end at once, 503),
-and whatever still runs after :data:`SHUTDOWN_GRACE_SECONDS` is cancelled.
+A request waiting for a long parse held SIGTERM for over 60 s (issue 32, item 7), and one
+splitting 5 MB of text into sentences for 20 s or more (issue 37, item 5; then a 500):
+on SIGTERM or SIGINT the writes under way are stopped first (their parse or split
+worker killed, their embedding cut at its next slice), so each ends at once with a 503
+"the service is shutting down; retry", answered within the grace; whatever still runs
+after :data:`SHUTDOWN_GRACE_SECONDS` is cancelled (a task waiting for a thread is
+cancelled only once the thread returns, hence nothing long may run in one).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ class StoppingServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # on a thread: a signal handler must not wait for a lock that the code it
         # interrupted may hold
-        threading.Thread(target=self.stop_first, name="stop-parsers", daemon=True).start()
+        threading.Thread(target=self.stop_first, name="stop-writes", daemon=True).start()
         super().handle_exit(sig, frame)
 
 
@@ -41,7 +45,7 @@ def serve(
     app: FastAPI, settings: Settings, host: str, port: int, stop_first: Callable[[], None]
 ) -> None:
     """Serve ``app`` until SIGTERM or SIGINT, as ``uvicorn.run`` would, but calling
-    ``stop_first`` (the parser's ``stop``) at once on either."""
+    ``stop_first`` (the pipeline's ``stop_writes``) at once on either."""
     config = uvicorn.Config(
         app,
         host=host,

@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.access import CallerDep, Requires
 from api.deps import PipelineDep
-from api.errors import status_of
+from api.errors import retry_after, status_of
 from api.schemas import (
     CollectionName,
     DocumentCreated,
@@ -34,7 +34,7 @@ from api.schemas import (
     errors,
 )
 from api.scoping import deletable_document, readable_document, writable_collection
-from rag.core.errors import IngestError, StoreError
+from rag.core.errors import IngestError, ShuttingDown, StoreError
 from rag.core.selection import check_metadata, place
 from rag.core.types import Document
 from rag.documents import ingest
@@ -103,7 +103,8 @@ async def add_document(
     body: NewDocument, response: Response, pipeline: PipelineDep, caller: CallerDep
 ) -> dict:
     """Index a text into a collection, with metadata; it is answerable as soon as this
-    returns."""
+    returns. A text of more than 100,000 characters is split into passages by a parse
+    worker, within ``RAG_PARSE_SECONDS`` a MB (413 past it); on shutdown, 503."""
     collection = writable_collection(caller, body.collection)
     # cleaning a long text takes a while: never on the event loop, which serves /health
     parser = pipeline.indexer.parser  # refuses a text over RAG_MAX_TEXT_BYTES
@@ -134,7 +135,7 @@ def _failure(name: str, exc: Exception) -> FileFailure:
     if isinstance(exc, HTTPException):
         return FileFailure(file=name, status=exc.status_code, detail=str(exc.detail))
     code = status_of(exc)
-    if code >= 500 and not isinstance(exc, ParserUnavailable | StoreError):
+    if code >= 500 and not isinstance(exc, ParserUnavailable | ShuttingDown | StoreError):
         log.error("upload of %s failed: %s", name, exc, exc_info=exc)
         return FileFailure(file=name, status=code, detail=f"{name}: not stored (internal error)")
     detail = " ".join(str(exc).split())
@@ -156,6 +157,12 @@ async def _upload_one(
     except Exception as exc:
         return _failure(name, exc)
     return DocumentCreated(**_created(stored, created, file=name))
+
+
+def _refusal(failure: FileFailure) -> HTTPException:
+    """The request's error when every file failed: the first one's status and reason (a
+    503 with ``Retry-After``: on shutdown, or busy parsers, the same upload will do)."""
+    return HTTPException(failure.status, failure.detail, headers=retry_after(failure.status))
 
 
 def _late(upload: UploadFile, budget: float) -> FileFailure:
@@ -220,7 +227,7 @@ async def upload_files(
             outcome = await _upload_one(upload, title, pipeline, into)
         (added if isinstance(outcome, DocumentCreated) else failed).append(outcome)
     if failed and not added:
-        raise HTTPException(failed[0].status, failed[0].detail)
+        raise _refusal(failed[0])
     if not any(d.created for d in added):
         response.status_code = http.HTTP_200_OK
     return UploadResult(documents=added, errors=failed)

@@ -16,6 +16,15 @@ class LimitExceeded(IngestError):
     with the limit named, so that the caller knows what to change."""
 
 
+class ShuttingDown(RuntimeError):
+    """The service is stopping (SIGTERM): the work under way was abandoned and nothing of
+    it stored, so the same request succeeds once the service is back (a 503 with
+    ``Retry-After``, not a 500: the request was fine)."""
+
+    def __init__(self, message: str = "the service is shutting down; retry") -> None:
+        super().__init__(message)
+
+
 class QuestionError(ValueError):
     """A question that cannot be asked (empty, too long)."""
 

@@ -141,13 +141,19 @@ class Settings(BaseSettings):
     )
     max_pdf_pages: int = Field(2000, ge=1, description="Most pages a PDF may have.")
     parse_seconds: float = Field(
-        20.0, gt=0, description="Most seconds an HTML page or a PDF may take to parse."
+        20.0,
+        gt=0,
+        description="Most seconds an HTML page or a PDF may take to parse, and a text of "
+        "over 100,000 characters to split into passages, per MB (at least this).",
     )
     parse_memory_mb: int = Field(
         1024, ge=256, description="Address space of each parse worker process, in MB."
     )
     parse_workers: int = Field(
-        2, ge=1, description="Parse worker processes (HTML, PDF) at most, started on demand."
+        2,
+        ge=1,
+        description="Parse worker processes (HTML, PDF, long texts' splitting) at most, "
+        "started on demand.",
     )
     upload_seconds: float = Field(
         120.0,

@@ -11,9 +11,12 @@ import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from rag.core.settings import Settings
 from rag.core.types import Chunk, Document
+
+if TYPE_CHECKING:  # the parse worker imports this module: no settings, no pydantic-settings
+    from rag.core.settings import Settings
 
 _WORD = re.compile(r"\S+")
 _SURE_END = re.compile(r"(?<=[a-z]{3}[.!?])[\"'”’)\]]*\s+(?=[\"“(]?[A-Z])")
@@ -129,9 +132,18 @@ class Chunker:
         return out
 
     def split(self, document: Document) -> list[Chunk]:
+        """The document's passages, each with its offsets into ``document.text``."""
         text = document.text
+        return [
+            Chunk(document.doc_id, i, start, end, text[start:end])
+            for i, (start, end) in enumerate(self.spans(text))
+        ]
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each passage: all of :meth:`split` but building the chunks, so
+        that a parse worker can do it for a large text and send back only offsets."""
         sents = self.sentences(text)
-        chunks: list[Chunk] = []
+        spans: list[tuple[int, int]] = []
         i = 0
         while i < len(sents):
             j, words = i, sents[i][2]
@@ -143,8 +155,7 @@ class Chunker:
             ):
                 j += 1
                 words += sents[j][2]
-            start, end = sents[i][0], sents[j][1]
-            chunks.append(Chunk(document.doc_id, len(chunks), start, end, text[start:end]))
+            spans.append((sents[i][0], sents[j][1]))
             if j + 1 >= len(sents):
                 break
             k, tail = j + 1, 0
@@ -152,4 +163,4 @@ class Chunker:
                 k -= 1
                 tail += sents[k][2]
             i = k
-        return chunks
+        return spans

@@ -1,4 +1,5 @@
-"""HTML and PDF parsed in worker processes bounded in time and memory.
+"""HTML and PDF parsed, and large texts split into passages, in worker processes bounded
+in time and memory.
 
 pypdf and trafilatura run in Python and C on whatever a file says: an outside test
 (issue 31) found pages that held the parser for 65 s and grew the server by 2 GB, and
@@ -9,160 +10,56 @@ either is killed and replaced by a fresh one on the next call. The worker return
 extracted text or one line saying why not; nothing is stored until it has, so a killed
 worker leaves nothing half-stored.
 
-A worker is a fresh interpreter (``python -m rag.documents.worker``) that talks over a
-socket with :class:`multiprocessing.connection.Connection`: the server has torch and
-FAISS loaded, and a fork of it would copy them (and their threads' locks);
-multiprocessing's ``spawn`` would re-import the caller's main module (a script without a
-main guard would start workers without end). A worker imports only pypdf and
-trafilatura (about 60 MB, ready in half a second), once, and serves many files; its
-answers come back as JSON, never as pickles (a parser subverted by a file could shape
-them). Plain text needs no worker.
+Sentence splitting (pysbd) takes about 4 s a MB and cannot be interrupted in a thread: a
+5 MB text held a SIGTERM for 20 s or more and ended in a 500 (issue 37, item 5). A text
+longer than :data:`SPLIT_IN_PROCESS_CHARS` is therefore split by a worker too, which
+sends back only the passages' offsets; shutdown kills it, and its request gets a 503 at
+once. Shorter texts (a question-sized document) are split here, with no process hop.
+The workers themselves are in :mod:`rag.documents.pool`; plain text needs no parse.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import socket
-import subprocess
-import sys
-import threading
-import time
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from dataclasses import asdict
 from pathlib import Path
 
-from rag.core.errors import IngestError, LimitExceeded
+from rag.core.errors import IngestError, LimitExceeded, ShuttingDown
 from rag.core.settings import Settings
-from rag.core.types import Document
+from rag.core.types import Chunk, Document
 from rag.documents import ingest
+from rag.documents.chunking import Chunker
 from rag.documents.formats import Extracted, megabytes
+from rag.documents.pool import ParseLimits, ParserUnavailable, WorkerPool
 
-#: Seconds a new worker may take to import its parsers (a busy machine is slow).
-START_SECONDS = 60.0
-#: Files a worker parses before it is replaced (a parser's leaks cannot accumulate).
-JOBS_PER_WORKER = 200
+__all__ = ["SPLIT_IN_PROCESS_CHARS", "ParseLimits", "Parser", "ParserUnavailable", "ShuttingDown"]
+
+#: Texts up to this many characters are split into passages in the calling thread: at
+#: most about 0.5 s (measured on 2 busy cores; 20 ms for a 2,000-character text), short
+#: of the shutdown's grace. Longer ones go to a worker, where a shutdown can stop them;
+#: the hop costs 20 ms to a running worker, 0.5-0.9 s to start the first one.
+SPLIT_IN_PROCESS_CHARS = 100_000
 _KIND_NAMES = {"pdf": "PDF", "html": "HTML"}
-#: The folder that holds the ``rag`` package, first on the worker's path.
-_ROOT = str(Path(__file__).resolve().parents[2])
-
-
-def _paths() -> list[str]:
-    return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-
-
-class ParserUnavailable(IngestError):
-    """No worker could take the file in time (all busy), or the service is stopping."""
-
-
-@dataclass(frozen=True)
-class ParseLimits:
-    """What one HTML or PDF file may cost; see ``RAG_PARSE_*`` in docs/configuration.md."""
-
-    seconds: float = 20.0
-    memory_mb: int = 1024
-    max_pages: int = 2000
-    max_text_bytes: int = 5 * 1024 * 1024
-    workers: int = 2
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ParseLimits:
-        return cls(
-            seconds=settings.parse_seconds,
-            memory_mb=settings.parse_memory_mb,
-            max_pages=settings.max_pdf_pages,
-            max_text_bytes=settings.max_text_bytes,
-            workers=settings.parse_workers,
-        )
-
-
-class _Worker:
-    """One worker process and our end of its socket."""
-
-    def __init__(self, limits: ParseLimits) -> None:
-        ours, theirs = socket.socketpair()
-        args = [limits.seconds, limits.memory_mb, limits.max_pages, limits.max_text_bytes]
-        try:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "rag.documents.worker",
-                    str(theirs.fileno()),
-                    *map(str, args),
-                ],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join([_ROOT, *_paths()])},
-            )
-        except OSError as exc:
-            ours.close()
-            raise ParserUnavailable(f"the parser process cannot start ({exc})") from None
-        finally:
-            theirs.close()
-        self.conn = Connection(ours.detach())
-        self.jobs = 0
-        if not self.conn.poll(START_SECONDS) or self._receive() != ("ready", None):
-            self.kill()
-            raise ParserUnavailable("the parser process did not start")
-
-    def _receive(self) -> tuple[str, object]:
-        """The worker's answer, read as JSON (never unpickled: see worker._answer)."""
-        try:
-            status, value = json.loads(self.conn.recv_bytes())
-        except (EOFError, OSError, ValueError):
-            return ("died", None)
-        if status == "ok":
-            text, title, metadata = value
-            return ("ok", Extracted(text, title, metadata))
-        return (status, value)
-
-    def parse(self, kind: str, data: bytes, name: str, seconds: float) -> tuple[str, object]:
-        """("ok", Extracted), ("refused" or "limit", a line), ("memory", None), ("died",
-        None) or ("timeout", None); the worker is killed unless it answered ok, refused or
-        limit."""
-        self.jobs += 1
-        try:
-            self.conn.send((kind, data, name))
-        except (BrokenPipeError, OSError):
-            self.kill()
-            return ("died", None)
-        if not self.conn.poll(seconds):
-            self.kill()
-            return ("timeout", None)
-        answer = self._receive()
-        if answer[0] not in ("ok", "refused", "limit"):
-            self.kill()
-        return answer
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        """Kill the process (if it still runs) and reap it."""
-        self.process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(5)
-        self.conn.close()
 
 
 class Parser:
-    """Reads files into documents, HTML and PDF through at most ``workers`` bounded
-    worker processes, started when first needed; thread-safe."""
+    """Reads files into documents, and splits large texts into passages, through at most
+    ``workers`` bounded worker processes, started when first needed; thread-safe."""
 
-    def __init__(self, limits: ParseLimits | None = None) -> None:
+    def __init__(
+        self, limits: ParseLimits | None = None, split_here: int = SPLIT_IN_PROCESS_CHARS
+    ) -> None:
+        """``split_here``: the longest text split in the calling thread."""
         self.limits = limits if limits is not None else ParseLimits()
-        self._idle: list[_Worker] = []
-        self._busy: set[_Worker] = set()
-        self._live = 0  # workers idle, busy or starting
-        self._free = threading.Condition()
-        self._stopped = False
+        self.split_here = split_here
+        self._pool = WorkerPool(self.limits)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Parser:
         return cls(ParseLimits.from_settings(settings))
+
+    @property
+    def stopped(self) -> bool:
+        return self._pool.stopped
 
     def read_bytes(self, data: bytes, name: str, **fields) -> Document:
         """:func:`rag.documents.ingest.read_bytes` within the limits (``fields``: title,
@@ -184,95 +81,68 @@ class Parser:
 
     def extract(self, kind: str, data: bytes, name: str) -> Extracted:
         """The text of an HTML page or a PDF, parsed by a worker within the limits."""
-        worker = self._take(name)
-        try:
-            status, value = worker.parse(kind, data, name, self.limits.seconds)
-        finally:
-            self._give_back(worker)
+        status, value = self._pool.run([kind, name, {}], data, self.limits.seconds)
         if status == "ok":
-            return value
+            text, title, metadata = value
+            return Extracted(text, title, metadata)
         if status == "refused":
             raise IngestError(value)
         if status == "limit":
             raise LimitExceeded(value)
-        raise self._failure(status, kind, name)
-
-    def _failure(self, status: str, kind: str, name: str) -> IngestError:
         what = _KIND_NAMES.get(kind, kind)
-        if self._stopped:
-            return ParserUnavailable(f"{name}: not parsed: the service is stopping")
         if status == "timeout":
-            return LimitExceeded(f"{name}: {what} parsing exceeded {self.limits.seconds:g} s")
+            raise LimitExceeded(f"{name}: {what} parsing exceeded {self.limits.seconds:g} s")
         if status == "memory":
-            return LimitExceeded(
+            raise LimitExceeded(
                 f"{name}: {what} parsing exceeded {self.limits.memory_mb} MB of memory"
             )
-        return IngestError(
+        raise IngestError(
             f"{name}: the {what} parser stopped on this file (crashed, or past its "
             f"{self.limits.memory_mb} MB memory limit)"
         )
 
-    def _take(self, name: str) -> _Worker:
-        """An idle worker, a new one if fewer than ``workers`` exist, else the first to
-        come free within ``seconds``."""
-        deadline = time.monotonic() + self.limits.seconds
-        with self._free:
-            while not self._idle and self._live >= self.limits.workers and not self._stopped:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._free.wait(left):
-                    raise ParserUnavailable(
-                        f"{name}: not parsed: the {self.limits.workers} parsers stayed busy "
-                        f"for {self.limits.seconds:g} s; send it again later"
-                    )
-            if self._stopped:
-                raise ParserUnavailable(f"{name}: not parsed: the service is stopping")
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.alive:
-                    self._busy.add(worker)
-                    return worker
-                self._live -= 1  # died idle (killed from outside): start another
-            self._live += 1
-        try:
-            worker = _Worker(self.limits)
-        except ParserUnavailable as exc:
-            self._forget_one()
-            raise ParserUnavailable(f"{name}: not parsed: {exc}") from None
-        except BaseException:
-            self._forget_one()
-            raise
-        with self._free:
-            self._busy.add(worker)
-            stopped = self._stopped
-        if stopped:  # stop() ran while this worker was starting
-            worker.process.kill()
-        return worker
+    def split_seconds(self, size: int) -> float:
+        """What splitting a text of ``size`` UTF-8 bytes may take: ``seconds`` a MB, and at
+        least ``seconds``. Splitting is linear, about 4 s a MB on 2 cores (measured), so a
+        flat 20 s would refuse a legitimate 5 MB text on a busy machine, while a hostile
+        text gains nothing from the time: its size is bounded (``max_text_bytes``)."""
+        return self.limits.seconds * max(1.0, size / (1 << 20))
 
-    def _forget_one(self) -> None:
-        """A worker that failed to start no longer counts."""
-        with self._free:
-            self._live -= 1
-            self._free.notify()
+    def split(self, chunker: Chunker, document: Document) -> list[Chunk]:
+        """``chunker.split(document)``: here for a short text, by a worker for a long one
+        (the same passages: the worker runs the same chunker on the same text).
 
-    def _give_back(self, worker: _Worker) -> None:
-        with self._free:
-            self._busy.discard(worker)
-            keep = worker.alive and not self._stopped and worker.jobs < JOBS_PER_WORKER
-            if keep:
-                self._idle.append(worker)
-            else:
-                self._live -= 1
-            self._free.notify()
-        if not keep:
-            worker.kill()
+        A split past :meth:`split_seconds` or the memory limit is a
+        :class:`LimitExceeded` naming it; on shutdown, :class:`ShuttingDown`."""
+        if len(document.text) <= self.split_here:
+            return chunker.split(document)
+        data = document.text.encode("utf-8", "surrogatepass")  # decoded there to the same str
+        seconds = self.split_seconds(len(data))
+        status, value = self._pool.run(["split", "the text", asdict(chunker)], data, seconds)
+        if status == "ok":
+            return _chunks(document, value)
+        what = "splitting the text into passages"
+        if status == "timeout":
+            per = f"{self.limits.seconds:g} s a MB"
+            raise LimitExceeded(f"{what} exceeded {seconds:.3g} s (RAG_PARSE_SECONDS: {per})")
+        if status == "memory":
+            raise LimitExceeded(f"{what} exceeded {self.limits.memory_mb} MB of memory")
+        raise IngestError(f"{what} failed: {value or 'the worker stopped'}")
 
     def stop(self) -> None:
         """Kill every worker, busy ones included (their callers get a
-        :class:`ParserUnavailable` at once), and parse nothing more: on shutdown, so that
-        a long parse cannot hold the service up."""
-        with self._free:
-            self._stopped = True
-            workers = [*self._idle, *self._busy]
-            self._free.notify_all()
-        for worker in workers:
-            worker.process.kill()  # its caller's poll() wakes up at once and reaps it
+        :class:`ShuttingDown` at once), and parse nothing more: on shutdown, so that a
+        long parse or split cannot hold the service up."""
+        self._pool.stop()
+
+
+def _chunks(document: Document, offsets: object) -> list[Chunk]:
+    """The chunks of the worker's flat list of offsets (start, end, start, end, …),
+    checked: a worker's answer is data, never trusted to index the text."""
+    text = document.text
+    if not isinstance(offsets, list) or len(offsets) % 2:
+        raise IngestError("splitting the text into passages failed: bad offsets")
+    pairs = list(zip(offsets[::2], offsets[1::2], strict=True))
+    if not all(type(s) is int and type(e) is int and 0 <= s < e <= len(text) for s, e in pairs):
+        raise IngestError("splitting the text into passages failed: bad offsets")
+    return [Chunk(document.doc_id, i, s, e, text[s:e]) for i, (s, e) in enumerate(pairs)]

@@ -1,8 +1,9 @@
 """The parse worker's side (see :mod:`rag.documents.parsing`): a loop in a spawned
-process that parses the files it is sent, inside a capped address space.
+process that parses the files, and splits the long texts, it is sent, inside a capped
+address space.
 
 Kept apart from the pool so that the spawned process imports little: this module, the
-extractors and the parsers they load, nothing of the service.
+extractors and the parsers they load, the chunker and pysbd, nothing of the service.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from multiprocessing.connection import Connection
 
 from rag.core.errors import IngestError, LimitExceeded
 from rag.documents import formats
+from rag.documents.chunking import Chunker, precise_sentence_spans
 
 
 def _cap_memory(memory_mb: int) -> None:
@@ -39,9 +41,24 @@ def _cap_cpu(seconds: float) -> None:
 
 
 def _warm_up() -> None:
-    """Import the parsers before the first file, so its time limit is spent parsing."""
+    """Import the parsers and pysbd before the first job, so its time limit is spent
+    working."""
     import pypdf  # noqa: F401
     import trafilatura  # noqa: F401
+
+    precise_sentence_spans("Warm. Up.")
+
+
+def split_one(data: bytes, options: dict) -> tuple:
+    """("ok", [start, end, start, end, …]): the passages :class:`Chunker` (``options``:
+    its fields) cuts from the UTF-8 text ``data``, as flat offsets (compact JSON)."""
+    text = data.decode("utf-8", "surrogatepass")  # the caller's str, offsets and all
+    try:
+        return ("ok", [n for span in Chunker(**options).spans(text) for n in span])
+    except MemoryError:
+        raise
+    except Exception as exc:  # a bug: said in one line, and the worker lives on
+        return ("refused", f"{type(exc).__name__}: {exc}")
 
 
 def parse_one(kind: str, data: bytes, name: str, max_pages: int, max_text: int) -> tuple:
@@ -71,8 +88,13 @@ def _answer(conn: Connection, answer: tuple) -> None:
     conn.send_bytes(json.dumps([status, value]).encode())
 
 
-def serve(conn: Connection, seconds: float, memory_mb: int, max_pages: int, max_text: int) -> None:
-    """Answer files until the pipe closes; exit after running out of memory (what a
+def _job(conn: Connection) -> tuple[list, bytes]:
+    """The next job: a JSON header (kind, name, options, seconds), then its data."""
+    return json.loads(conn.recv_bytes()), conn.recv_bytes()
+
+
+def serve(conn: Connection, memory_mb: int, max_pages: int, max_text: int) -> None:
+    """Answer jobs until the pipe closes; exit after running out of memory (what a
     parser leaves behind then cannot be trusted)."""
     _cap_memory(memory_mb)
     os.nice(10)  # parsing is background work: on busy cores, questions come first
@@ -88,12 +110,15 @@ def serve(conn: Connection, seconds: float, memory_mb: int, max_pages: int, max_
     _answer(conn, ("ready", None))
     while True:
         try:
-            kind, data, name = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
+            (kind, name, options, seconds), data = _job(conn)
+        except (EOFError, OSError, KeyboardInterrupt, ValueError):
             return
         _cap_cpu(seconds)
         try:
-            answer = parse_one(kind, data, name, max_pages, max_text)
+            if kind == "split":
+                answer = split_one(data, options)
+            else:
+                answer = parse_one(kind, data, name, max_pages, max_text)
         except MemoryError:
             answer = None
         del data
@@ -104,9 +129,9 @@ def serve(conn: Connection, seconds: float, memory_mb: int, max_pages: int, max_
 
 
 def main(argv: list[str]) -> None:
-    """``python -m rag.documents.worker FD SECONDS MEMORY_MB MAX_PAGES MAX_TEXT``."""
-    fd, seconds, memory_mb, max_pages, max_text = argv
-    serve(Connection(int(fd)), float(seconds), int(memory_mb), int(max_pages), int(max_text))
+    """``python -m rag.documents.worker FD MEMORY_MB MAX_PAGES MAX_TEXT``."""
+    fd, memory_mb, max_pages, max_text = argv
+    serve(Connection(int(fd)), int(memory_mb), int(max_pages), int(max_text))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from rag.core import compute
 from rag.core.bounds import check_document
-from rag.core.errors import StoreError
+from rag.core.errors import ShuttingDown, StoreError
 from rag.core.filters import DEFAULT_COLLECTION
 from rag.core.selection import place
 from rag.core.settings import Settings
@@ -67,18 +67,24 @@ def indexer_for(settings: Settings) -> Iterator[Indexer]:
     embedder = Embedder(settings.embedding_model)
     compute.compute(embedder.warm_up)
     store, _ = open_index(settings, embedder)
-    parser = Parser.from_settings(settings)
+    indexer = Indexer(
+        store, embedder, Chunker.from_settings(settings), Parser.from_settings(settings)
+    )
     try:
-        yield Indexer(store, embedder, Chunker.from_settings(settings), parser)
+        yield indexer
     finally:
-        parser.stop()
+        indexer.close()
         store.close()
 
 
 class Indexer:
-    """Adds and deletes documents of one store; writes are serialised. Files are read
-    through ``parser``, which bounds the time and memory of HTML and PDF parsing (default
-    limits unless given; its workers start when a page or PDF first comes)."""
+    """Adds and deletes documents of one store; writes are serialised. Files are read,
+    and long texts split into passages, through ``parser``, which bounds their time and
+    memory (default limits unless given; its workers start when first needed).
+
+    :meth:`stop` (SIGTERM) ends every write under way within about a second, with
+    :class:`ShuttingDown` and nothing stored: the parse or split is killed, an embedding
+    stops at its next slice. A write already storing finishes (one transaction)."""
 
     def __init__(
         self,
@@ -92,19 +98,23 @@ class Indexer:
         self.chunker = chunker
         self.parser = parser if parser is not None else Parser()
         self._write_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._closed = False
 
     def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
         """Chunk, embed (on the compute thread) and store; (stored, created?) for each.
         A document past the stores' bounds is refused before anything is embedded."""
         for document in documents:
             check_document(document)
-        chunked = [(document, self.chunker.split(document)) for document in documents]
+        chunked = [(document, self.parser.split(self.chunker, document)) for document in documents]
         vectors = self.embed([c.text for _, chunks in chunked for c in chunks])
         items, at = [], 0
         for document, chunks in chunked:
             items.append((document, chunks, vectors[at : at + len(chunks)]))
             at += len(chunks)
         with self._write_lock:
+            if self._closed:
+                raise ShuttingDown
             return self.store.add_many(items)
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -118,6 +128,8 @@ class Indexer:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
         for lo in range(0, len(order), SLICE):
+            if self._stopping.is_set():  # minutes of embedding must not hold a shutdown
+                raise ShuttingDown
             rows = order[lo : lo + SLICE]
             out[rows] = compute.compute(self.embedder.embed, [texts[i] for i in rows])
         return out
@@ -166,7 +178,22 @@ class Indexer:
 
     def delete(self, doc_id: str) -> bool:
         with self._write_lock:
+            if self._closed:
+                raise ShuttingDown
             return self.store.delete(doc_id)
+
+    def stop(self) -> None:
+        """Abandon the writes under way and refuse new ones (on SIGTERM, from a signal
+        handler's thread): nothing waits here."""
+        self._stopping.set()
+        self.parser.stop()
+
+    def close(self) -> None:
+        """:meth:`stop`, then wait for a write already storing, so that the store can be
+        closed under no one (a document is stored whole or not at all)."""
+        self.stop()
+        with self._write_lock:
+            self._closed = True
 
 
 def _read_checked(
@@ -200,9 +227,10 @@ def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
     store, _ = open_store(
         fresh, model_id=embedder.identity, dimension=embedder.dimension, flush_seconds=1e9
     )
-    parser = Parser.from_settings(settings)
+    indexer = Indexer(
+        store, embedder, Chunker.from_settings(settings), Parser.from_settings(settings)
+    )
     try:
-        indexer = Indexer(store, embedder, Chunker.from_settings(settings), parser)
         for lo in tqdm(range(0, len(documents), 256), desc="re-embedding", unit="256 docs"):
             indexer.add_documents(documents[lo : lo + 256])
         _, errors = indexer.index_paths(paths, progress=True)
@@ -210,7 +238,7 @@ def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
             log.warning("skipped %s", error)
         count = store.counts()[0]
     finally:
-        parser.stop()
+        indexer.close()
         store.close()
     old = target.with_name(target.name + ".old")
     shutil.rmtree(old, ignore_errors=True)

@@ -130,9 +130,16 @@ class Pipeline:
         self.feedback = FeedbackBook(self.store, self.answerer.threshold)
         return report
 
+    def stop_writes(self) -> None:
+        """On SIGTERM, at once: uploads under way end with :class:`ShuttingDown` (their
+        parse or split killed, their embedding stopped at the next slice), nothing of
+        them stored; questions go on until the server stops."""
+        if self.indexer is not None:
+            self.indexer.stop()
+
     def close(self) -> None:
         if self.indexer is not None:
-            self.indexer.parser.stop()  # its workers, and any parse under way
+            self.indexer.close()  # its workers, any parse under way, then the last write
         if self.store is not None:
             self.store.close()
 

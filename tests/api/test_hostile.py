@@ -1,6 +1,7 @@
 """The outside test's crafted files against a real `rag serve` (issue 31), and SIGTERM
-during a long parse (issue 32, item 7): every file answered for, none a 500, nothing
-partial stored, questions answered meanwhile, the server's memory flat."""
+during a long parse and a large text's splitting (issue 32, item 7; issue 37, item 5):
+every file answered for, none a 500, nothing partial stored, questions answered
+meanwhile, the server's memory flat."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from benchmarks.server import Server
+from rag.documents import ingest
 from tests.support import hostile
 from tests.support.processes import memory_mb, parse_workers
+from tests.support.texts import many_sentences
 
 pytestmark = pytest.mark.server
 
@@ -134,36 +138,68 @@ def test_too_many_files_in_one_request_are_refused_before_any_is_stored(server):
     assert not [d for d in listed if d["title"].startswith("Note ")]
 
 
-def test_sigterm_during_a_long_parse_stops_the_server_within_seconds(server):
-    """A parse of about 150 s (1,000 pages sharing one heavy content stream) is under
-    way when SIGTERM comes: the worker is killed, the server exits 0 at once."""
-    outcome: list[object] = []
+def test_sigterm_during_a_long_parse_and_a_large_text_answers_503_and_exits_at_once(server):
+    """A parse of about 150 s (1,000 pages sharing one heavy content stream) and the
+    sentence splitting of 5 MB of text (20-30 s) are under way when SIGTERM comes (issue
+    32, item 7; issue 37, item 5): both workers are killed, both uploads are answered
+    503 "the service is shutting down; retry" with Retry-After, the server exits 0
+    within seconds and logs no traceback, and a restart finds the text absent or whole."""
+    text = many_sentences(5_000_000)
+    outcome: dict[str, object] = {}
 
-    def upload() -> None:
+    def post(what: str, path: str, **body) -> None:
         try:
-            files = {"files": ("slow.pdf", hostile.slow_pdf(1000))}
-            outcome.append(httpx.post(f"{server.base}/documents/files", files=files, timeout=60))
-        except httpx.HTTPError as exc:
-            outcome.append(exc)
+            outcome[what] = httpx.post(f"{server.base}{path}", timeout=60, **body)
+        except httpx.HTTPError as exc:  # a dropped connection: asserted against below
+            outcome[what] = exc
 
-    thread = threading.Thread(target=upload, daemon=True)
-    thread.start()
+    logged = len(server.output())
+    pdf = {"files": {"files": ("slow.pdf", hostile.slow_pdf(1000))}}
+    threads = [threading.Thread(target=post, args=("pdf", "/documents/files"), kwargs=pdf)]
+    threads[0].start()
     deadline = time.monotonic() + 20
     while not (workers := parse_workers(server.proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert workers, "the parse started"
+    minutes = {"json": {"title": "Minutes", "text": text}}
+    threads.append(threading.Thread(target=post, args=("text", "/documents"), kwargs=minutes))
+    threads[1].start()
     time.sleep(1.0)
+    workers |= parse_workers(server.proc.pid)
     started = time.perf_counter()
     server.proc.send_signal(signal.SIGTERM)
     server.proc.wait(timeout=30)
     stopped_in = time.perf_counter() - started
-    thread.join(10)
+    for thread in threads:
+        thread.join(10)
+    log = server.output()[logged:]
     assert stopped_in < 5, f"SIGTERM took {stopped_in:.1f} s"
-    assert server.proc.returncode == 0, server.output()[-2000:]
-    assert all(not _running(worker) for worker in workers), "the worker was killed"
-    response = outcome[0]
-    if isinstance(response, httpx.Response):  # else the connection closed first
-        assert response.status_code == 503 and "stopping" in response.json()["detail"]
+    assert server.proc.returncode == 0, log[-2000:]
+    assert all(not _running(worker) for worker in workers), "the workers were killed"
+    assert "Traceback" not in log and "CancelledError" not in log, log
+    for what, name in (("pdf", "slow.pdf: "), ("text", "")):
+        response = outcome[what]
+        assert isinstance(response, httpx.Response), f"{what}: {response!r}"
+        assert response.status_code == 503, (what, response.text)
+        assert response.json()["detail"] == f"{name}the service is shutting down; retry"
+        assert response.headers["retry-after"] == "5"
+    _assert_absent_or_whole(server, "Minutes", ingest.clean_text(text))
+
+
+def _assert_absent_or_whole(stopped: Server, title: str, text: str) -> None:
+    """On a restart over the same index, a document titled ``title`` is not listed, or
+    holds all of ``text`` with every passage's vector (nothing half-stored)."""
+    env = stopped.env
+    again = Server(Path(env["RAG_DOCS_DIR"]), Path(env["RAG_INDEX_DIR"]), ENV).start()
+    try:
+        listed = httpx.get(f"{again.base}/documents", timeout=10).json()["documents"]
+        for found in [d for d in listed if d["title"] == title]:
+            stored = httpx.get(f"{again.base}/documents/{found['doc_id']}", timeout=30).json()
+            assert stored["text"] == text
+        health = httpx.get(f"{again.base}/health", timeout=10).json()
+        assert health["status"] == "ok" and health["vectors"] == health["chunks"], health
+    finally:
+        again.stop()
 
 
 def _running(pid: int) -> bool:

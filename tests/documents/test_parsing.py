@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from rag.core.errors import IngestError, LimitExceeded
+from rag.core.errors import IngestError, LimitExceeded, ShuttingDown
 from rag.documents import ingest
-from rag.documents.parsing import ParseLimits, Parser, ParserUnavailable
+from rag.documents.parsing import ParseLimits, Parser
 from tests.support import hostile
 from tests.support.pdfs import make_pdf
 from tests.support.processes import parse_workers
@@ -90,7 +90,7 @@ def test_stop_ends_a_parse_under_way_at_once_and_leaves_no_worker():
     def parse() -> None:
         try:
             bounded.read_bytes(hostile.slow_pdf(400), "slow.pdf")
-        except IngestError as exc:
+        except (IngestError, ShuttingDown) as exc:
             outcome.append(exc)
 
     thread = threading.Thread(target=parse)
@@ -100,7 +100,8 @@ def test_stop_ends_a_parse_under_way_at_once_and_leaves_no_worker():
     bounded.stop()
     thread.join(5)
     assert time.perf_counter() - started < 2
-    assert isinstance(outcome[0], ParserUnavailable) and "stopping" in str(outcome[0])
+    assert isinstance(outcome[0], ShuttingDown)
+    assert str(outcome[0]) == "the service is shutting down; retry"
     assert parse_workers() <= before, "every worker of its own was killed"
-    with pytest.raises(ParserUnavailable):
+    with pytest.raises(ShuttingDown):
         bounded.read_bytes(make_pdf([["Too late."]]), "late.pdf")
