@@ -1,5 +1,5 @@
-"""``python -m benchmarks …``: the benchmark commands (query, index, scale, conversation,
-load, crash, train)."""
+"""``python -m benchmarks …``: the benchmark commands (query, index, scale, filters,
+conversation, load, crash, train)."""
 
 from __future__ import annotations
 
@@ -142,6 +142,36 @@ def bench_scale(
     if plot is not None:
         scale.plot(report, plot)
     _bench_output(report, scale.table(report), as_json, out)
+
+
+@app.command("filters")
+def bench_filters(
+    passages: Annotated[int, typer.Option(min=100, help="Passages of the corpus.")] = 100_000,
+    queries: Annotated[int, typer.Option(min=1, help="Questions per selection.")] = 100,
+    ivf_queries: Annotated[int, typer.Option(min=1, help="… on SQLite's IVF index.")] = 30,
+    milvus_queries: Annotated[int, typer.Option(min=1, help="… on Milvus.")] = 10,
+    store: Annotated[list[str] | None, typer.Option(help="sqlite, milvus (repeat).")] = None,
+    dense: Annotated[list[str] | None, typer.Option(help="SQLite's: flat, ivf (repeat).")] = None,
+    random_filters: Annotated[int, typer.Option(min=0, help="Random filters checked.")] = 1000,
+    agreement_documents: Annotated[int, typer.Option(min=1, help="… over documents.")] = 1000,
+    workdir: Annotated[Path | None, typer.Option(help="For the indexes (default: temp).")] = None,
+    as_json: _Json = False,
+    out: _Out = None,
+) -> None:
+    """Filtered retrieval on both stores: exactness and time per selectivity, random filters."""
+    _check_outputs(out, folder=workdir)
+    from benchmarks import filters
+
+    stores, kinds = tuple(store or ("sqlite", "milvus")), tuple(dense or ("flat", "ivf"))
+    for given, known in ((stores, ("sqlite", "milvus")), (kinds, ("flat", "ivf"))):
+        if unknown := sorted(set(given) - set(known)):
+            fail(f"{unknown[0]}: expected {' or '.join(known)}")
+    counts = (queries, ivf_queries, milvus_queries)
+    with clear_errors():
+        report = filters.run(
+            passages, counts, stores, kinds, random_filters, agreement_documents, workdir
+        )
+    _bench_output(report, filters.table(report), as_json, out)
 
 
 @app.command("train")

@@ -11,12 +11,22 @@ dense search alone. In corpora of a few thousand passages every word is kept.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+
+import numpy as np
 
 from rag.core.text import content_words
 
 #: Passages BM25 may score per question (see the module docstring).
 LEXICAL_BUDGET = 4000
+#: Up to this many selected passages, a filtered search lists them all to SQLite, which
+#: checks each match against the list before scoring it; past it, the ids of the matches
+#: are read first (the budget bounds them) and only the selected ones are listed.
+LISTED_PASSAGES = 2_000
+#: Document frequencies remembered for one generation of the index (common words recur
+#: in questions, and counting one reads up to ``budget`` postings).
+FREQUENCIES_KEPT = 100_000
 
 #: BM25 keeps each collection's own statistics (document frequencies, average length), so
 #: that what one collection holds never changes another's scores: every collection has
@@ -78,6 +88,8 @@ class LexicalSearch:
     def __init__(self, db: sqlite3.Connection, budget: int = LEXICAL_BUDGET) -> None:
         self.db = db
         self.budget = budget
+        self._frequencies: dict[tuple[str, str], int] = {}
+        self._generation: int | None = None
 
     def tables(self, collections: tuple[str, ...] | None) -> list[str]:
         """The FTS5 tables of these collections (None: of every collection)."""
@@ -89,43 +101,60 @@ class LexicalSearch:
         text: str,
         k: int,
         collections: tuple[str, ...] | None = None,
-        restrict: tuple[str, list] | None = None,
+        allowed: np.ndarray | None = None,
+        generation: int | None = None,
     ) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score) best first; scores are positive, higher is better.
-        ``restrict``: SQL selecting the chunk ids allowed (a filter), applied inside the
-        search, so that the ``k`` best of the allowed chunks come back."""
+        """(chunk id, BM25 score) best first (ties: the smaller id); scores are positive,
+        higher is better. ``allowed``: the ascending ids of the chunks a filter selects,
+        applied inside the search, so that the ``k`` best of them come back.
+        ``generation``: the index's, under which word frequencies may be remembered."""
+        if generation != self._generation or len(self._frequencies) > FREQUENCIES_KEPT:
+            self._frequencies.clear()
+            self._generation = generation
+        if allowed is not None and not len(allowed):
+            return []
         hits: list[tuple[int, float]] = []
         for table in self.tables(collections):
-            hits += self._search_table(table, text, k, restrict)
+            hits += self._search_table(table, text, k, allowed)
         hits.sort(key=lambda hit: (-hit[1], hit[0]))
         return hits[:k]
 
     def _search_table(
-        self, table: str, text: str, k: int, restrict: tuple[str, list] | None
+        self, table: str, text: str, k: int, allowed: np.ndarray | None
     ) -> list[tuple[int, float]]:
         query = self.query(text, table)
         if not query:
             return []
-        allowed, params = (f" AND rowid IN ({restrict[0]})", restrict[1]) if restrict else ("", [])
+        select = f"SELECT rowid, bm25({table}) AS s FROM {table} WHERE {table} MATCH ?"
+        if allowed is None:
+            rows = self.db.execute(f"{select} ORDER BY s, rowid LIMIT ?", (query, k))
+            return [(int(r[0]), -float(r[1])) for r in rows]
+        if len(allowed) > LISTED_PASSAGES:
+            allowed = self._selected_matches(table, query, allowed)
+            if not len(allowed):
+                return []
+        # ``+rowid``: a plain filter on each match, before bm25() scores it. As ``rowid
+        # IN``, SQLite would hand FTS5 one rowid lookup per listed id, each a whole MATCH
+        # (0.45 s for 10,000 ids)
         rows = self.db.execute(
-            f"SELECT rowid, bm25({table}) AS s FROM {table} WHERE {table} MATCH ?{allowed}"
-            " ORDER BY s LIMIT ?",
-            (query, *params, k),
-        ).fetchall()
+            f"{select} AND +rowid IN (SELECT value FROM json_each(?)) ORDER BY s, rowid LIMIT ?",
+            (query, json.dumps(allowed.tolist()), k),
+        )
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def _selected_matches(self, table: str, query: str, allowed: np.ndarray) -> np.ndarray:
+        """The ids of ``table``'s matches of ``query`` that are ``allowed`` (ascending)."""
+        rows = self.db.execute(f"SELECT rowid FROM {table} WHERE {table} MATCH ?", (query,))
+        matched = np.fromiter((r[0] for r in rows), dtype=np.int64)
+        at = np.minimum(np.searchsorted(allowed, matched), len(allowed) - 1)
+        return matched[allowed[at] == matched]
 
     def query(self, text: str, table: str = DEFAULT_TABLE) -> str:
         """The FTS5 query for ``text``: its rarest content words within the budget."""
         words = content_words(text)
-        cap = self.budget + 1
-        # document frequency of each word, counted only up to the budget: FTS5 stops
-        # reading a word's posting list there, so a common word costs no more than a rare one
         ranked = []
         for i, word in enumerate(words):
-            (df,) = self.db.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT ?)",
-                (fts_query([word]), cap),
-            ).fetchone()
+            df = self._frequency(table, word)
             if 0 < df <= self.budget:
                 ranked.append((df, i))
         chosen, total = [], 0
@@ -135,3 +164,18 @@ class LexicalSearch:
             chosen.append(i)
             total += df
         return fts_query([words[i] for i in sorted(chosen)])
+
+    def _frequency(self, table: str, word: str) -> int:
+        """How many passages of ``table`` hold ``word``, counted only up to the budget:
+        FTS5 stops reading the posting list there, so a common word costs no more than a
+        rare one. Remembered for the generation the search was given."""
+        remember = self._generation is not None
+        if remember and (table, word) in self._frequencies:
+            return self._frequencies[table, word]
+        (df,) = self.db.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT ?)",
+            (fts_query([word]), self.budget + 1),
+        ).fetchone()
+        if remember:
+            self._frequencies[table, word] = df
+        return df

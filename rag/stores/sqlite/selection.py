@@ -144,13 +144,12 @@ class Selector:
             self._cache[key] = np.fromiter((r[0] for r in rows), dtype=np.int64)
         return self._cache[key]
 
-    def restriction(self, selection: Selection) -> tuple[str, list] | None:
-        """SQL of the chunk ids a lexical search may return, when the collections' own
-        tables are not restriction enough (a filter)."""
-        if selection.filter is None:
+    def filtered_ids(self, selection: Selection | None, generation: int) -> np.ndarray | None:
+        """The ids of the chunks a lexical search may return when the collections' own
+        tables are not restriction enough (a filter), ascending; None without a filter."""
+        if selection is None or selection.filter is None:
             return None
-        sql, params = where(selection)
-        return _CHUNKS_OF + sql, params
+        return self.chunk_ids(selection, generation)
 
     def documents(self, selection: Selection) -> list[str]:
         sql, params = where(selection)

@@ -280,7 +280,7 @@ class SQLiteStore(SQLiteFeedback):
         """BM25 through FTS5, each collection with its own statistics (see
         :mod:`rag.stores.sqlite.fts`); a filter restricts the search itself."""
         with self._lock, translated():
-            if selection is None:
-                return self._lexical.search(text, k)
-            restrict = self._selector.restriction(selection)
-            return self._lexical.search(text, k, selection.collections, restrict)
+            generation = self._vectors.source.generation()
+            allowed = self._selector.filtered_ids(selection, generation)
+            collections = None if selection is None else selection.collections
+            return self._lexical.search(text, k, collections, allowed, generation)

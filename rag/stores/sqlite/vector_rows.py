@@ -4,6 +4,7 @@ repaired from (a :class:`rag.stores.sqlite.vector_file.VectorSource`)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 
@@ -35,15 +36,21 @@ class SQLiteVectors:
         )
 
     def vectors(self, ids: list[int]) -> np.ndarray:
+        """The vectors of ``ids``, in that order (zeros for an id not stored), read with
+        one query (a filtered search under IVF reads every selected vector here)."""
         out = np.zeros((len(ids), self.dimension), dtype=np.float32)
-        pos = {cid: i for i, cid in enumerate(ids)}
-        for lo in range(0, len(ids), 500):
-            part = ids[lo : lo + 500]
-            marks = ",".join("?" * len(part))
-            for cid, blob in self.db.execute(
-                f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part
-            ):
-                out[pos[cid]] = np.frombuffer(blob, dtype=np.float32)
+        rows = self.db.execute(
+            "SELECT id, vector FROM chunks WHERE id IN (SELECT value FROM json_each(?))"
+            " ORDER BY id",
+            (json.dumps(ids),),
+        ).fetchall()
+        if not rows:
+            return out
+        found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        wanted = np.asarray(ids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(found, wanted), len(found) - 1)
+        hit = found[at] == wanted
+        out[hit] = self._decode([r[1] for r in rows])[at[hit]]
         return out
 
     def vector_batches(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
