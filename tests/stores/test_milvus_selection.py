@@ -25,7 +25,7 @@ from rag.stores.milvus import search
 from rag.stores.milvus.schema import partition
 from rag.stores.milvus.store import MilvusStore
 from tests.support.filters import random_filters, random_metadata
-from tests.support.stores import DIM, unit_vectors
+from tests.support.stores import DIM, add_text, unit_vectors
 
 pytestmark = pytest.mark.milvus
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
@@ -39,14 +39,7 @@ def _open(path, **kwargs) -> MilvusStore:
 
 def _put(store, text: str, collection: str, metadata: dict | None = None, seed: int = 0):
     """``text`` (one passage per blank-line paragraph) stored in ``collection``."""
-    doc = place(make_document(text), collection, metadata)
-    chunks, pos = [], 0
-    for i, part in enumerate(doc.text.split("\n\n")):
-        start = doc.text.index(part, pos)
-        chunks.append(Chunk(doc.doc_id, i, start, start + len(part), part))
-        pos = start + len(part)
-    vectors = unit_vectors(len(chunks), seed)
-    stored, _ = store.add(doc, chunks, vectors)
+    stored, _, vectors = add_text(store, text, seed=seed, collection=collection, metadata=metadata)
     return stored, vectors
 
 

@@ -12,12 +12,11 @@ import pytest
 
 from rag.core.errors import IngestError
 from rag.core.filters import parse_filter
-from rag.core.selection import Selection, place
-from rag.core.types import Chunk
+from rag.core.selection import Selection
 from rag.documents.ingest import make_document
 from rag.stores import open_store
 from tests.support.filters import random_filters, random_metadata
-from tests.support.stores import DIM, unit_vectors
+from tests.support.stores import DIM, add_text, unit_vectors
 
 BACKENDS = ["sqlite", pytest.param("milvus", marks=pytest.mark.milvus)]
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda".split()
@@ -25,15 +24,7 @@ WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda".split(
 
 def _put(store, text: str, collection: str, metadata: dict | None = None, seed: int = 0):
     """Store ``text`` (one chunk per blank-line paragraph) in ``collection``."""
-    doc = place(make_document(text), collection, metadata)
-    chunks, pos = [], 0
-    for i, part in enumerate(doc.text.split("\n\n")):
-        start = doc.text.index(part, pos)
-        chunks.append(Chunk(doc.doc_id, i, start, start + len(part), part))
-        pos = start + len(part)
-    vectors = unit_vectors(len(chunks), seed)
-    stored, created = store.add(doc, chunks, vectors)
-    return stored, created, vectors
+    return add_text(store, text, seed=seed, collection=collection, metadata=metadata)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rag.core.selection import place
 from rag.core.types import Chunk
 from rag.documents.ingest import make_document
 
@@ -15,9 +16,17 @@ def unit_vectors(n: int, seed: int = 0) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def add_text(store, text: str, doc_id: str | None = None, seed: int = 0):
-    """Store ``text`` with one chunk per blank-line paragraph: (document, created, vectors)."""
-    doc = make_document(text, doc_id=doc_id)
+def add_text(
+    store,
+    text: str,
+    doc_id: str | None = None,
+    seed: int = 0,
+    collection: str = "default",
+    metadata: dict | None = None,
+):
+    """Store ``text`` in ``collection`` (with ``metadata``), one chunk per blank-line
+    paragraph: (document, created, vectors)."""
+    doc = place(make_document(text, doc_id=doc_id), collection, metadata)
     chunks, pos = [], 0
     for i, part in enumerate(doc.text.split("\n\n")):
         start = doc.text.index(part, pos)
