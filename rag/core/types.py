@@ -35,6 +35,9 @@ class Document:
     collection: Annotated[
         str, Field(description="The collection it belongs to (keys are scoped to collections).")
     ] = "default"
+    #: Where each part of the text is in its file (:mod:`rag.core.locations`): carried from
+    #: the extractor to the chunker, stored with the passages, not shown as a field.
+    regions: Annotated[tuple, Field(exclude=True)] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Chunk:
     id: int | None = None
     #: The 1-based PDF pages it spans (a store fills it in; empty for other formats).
     pages: tuple[int, ...] = ()
+    #: The regions of its document it overlaps (:func:`rag.core.locations.regions_within`).
+    regions: tuple = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,15 @@ class Citation:
     pages: Annotated[
         list[int] | None,
         Field(description="The PDF pages (1-based) the passage spans; null for other formats."),
+    ] = None
+    location: Annotated[
+        dict | None,
+        Field(
+            description='Where the answer (else the passage) is in its file: {"page": 3}, '
+            '{"slide": 2}, {"sheet": "Prices", "row": 14}, {"row": 14} (CSV), '
+            '{"headings": ["Scope", "Notice"]}, {"part": "attachment.txt"}; '
+            "null where the file has no such structure."
+        ),
     ] = None
 
 

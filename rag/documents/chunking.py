@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from rag.core.locations import regions_within
 from rag.core.types import Chunk, Document
 
 if TYPE_CHECKING:  # the parse worker imports this module: no settings, no pydantic-settings
@@ -135,7 +136,14 @@ class Chunker:
         """The document's passages, each with its offsets into ``document.text``."""
         text = document.text
         return [
-            Chunk(document.doc_id, i, start, end, text[start:end])
+            Chunk(
+                document.doc_id,
+                i,
+                start,
+                end,
+                text[start:end],
+                regions=regions_within(document.regions, start, end),
+            )
             for i, (start, end) in enumerate(self.spans(text))
         ]
 

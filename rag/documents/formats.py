@@ -22,16 +22,10 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rag.core.errors import IngestError, LimitExceeded
+from rag.documents.kinds import ExtractLimits
 
-HTML_SUFFIXES = (".html", ".htm")
-PDF_SUFFIXES = (".pdf",)
-TEXT_SUFFIXES = (".txt", ".md")
-#: every file type the service reads: the one list that ``rag index``, the upload route
-#: and the page accept
-SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, *HTML_SUFFIXES, *PDF_SUFFIXES)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -43,24 +37,8 @@ class Extracted:
     text: str
     title: str | None = None
     metadata: dict = field(default_factory=dict)
-
-
-def kind_of(name: str, data: bytes) -> str:
-    """``"pdf"``, ``"html"`` or ``"text"``: a PDF by its signature whatever its name, else
-    by the name's suffix, else an HTML page by its first tag (a page saved without a
-    suffix); anything else is "text", for the caller to accept or refuse by its name."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    lower = name.lower()
-    if lower.endswith(PDF_SUFFIXES):
-        return "pdf"
-    if lower.endswith(HTML_SUFFIXES):
-        return "html"
-    if Path(lower).suffix in TEXT_SUFFIXES:
-        return "text"
-    if data[:1024].lstrip().lower().startswith((b"<!doctype html", b"<html")):
-        return "html"
-    return "text"
+    #: (offset, location) pairs in offset order (:mod:`rag.core.locations`)
+    regions: list = field(default_factory=list)
 
 
 def _tidy(text: str) -> str:
@@ -183,6 +161,7 @@ def extract_pdf(
     for i in range(len(pages) - 2, -1, -1):
         if not pages[i]:  # a page without text starts where the next one does
             starts[i] = starts[i + 1]
+    regions = [(start, {"page": i + 1}) for i, start in enumerate(starts) if pages[i]]
     metadata: dict = {"format": "pdf", "pages": len(pages), "page_starts": starts}
     author = info.get("/Author")
     if author:
@@ -193,4 +172,14 @@ def extract_pdf(
     title = _tidy(str(info.get("/Title") or ""))
     if len(title.split()) < 2 or re.search(r"\.\w{2,4}$", title):
         title = ""  # often a file name ("report.docx"), not a title: the first line is better
-    return Extracted(text, title or None, metadata)
+    return Extracted(text, title or None, metadata, regions)
+
+
+def read_pdf(data: bytes, name: str, limits: ExtractLimits) -> Extracted:
+    """:func:`extract_pdf` as the parse worker calls every extractor."""
+    return extract_pdf(data, name, limits.max_pages, limits.max_text_bytes)
+
+
+def read_html(data: bytes, name: str, limits: ExtractLimits) -> Extracted:
+    """:func:`extract_html` as the parse worker calls every extractor."""
+    return extract_html(data, name, limits.max_text_bytes)

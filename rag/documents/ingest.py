@@ -12,13 +12,15 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
+from rag.core import locations
 from rag.core.errors import IngestError
 from rag.core.types import Document
-from rag.documents import formats
+from rag.documents import formats, kinds
 
-SUPPORTED_SUFFIXES = formats.SUPPORTED_SUFFIXES
+SUPPORTED_SUFFIXES = kinds.SUPPORTED_SUFFIXES
 MAX_TITLE_CHARS = 200
 
 #: A line that starts the comment form: it and everything after it are dropped.
@@ -34,6 +36,8 @@ _JUNK_LINE = re.compile(
     re.I,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: A Markdown ATX heading: "## Scope", "# Title #".
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
 _CONTROL_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: A document id: a file name's stem or a content hash, after ``collection:`` outside the
 #: default collection (:func:`rag.core.selection.document_id`).
@@ -109,11 +113,12 @@ def make_document(
     source: str = "",
     metadata: dict | None = None,
     clean: bool = True,
+    regions: object = (),
 ) -> Document:
     """Clean ``text`` and build a document; the id defaults to a hash of the content.
 
     ``clean=False`` stores ``text`` as it is: text extracted from HTML or a PDF is
-    already clean, and its page offsets point into it."""
+    already clean, and its page offsets and ``regions`` point into it."""
     cleaned = clean_text(text) if clean else text
     if not cleaned:
         raise IngestError("the document has no text")
@@ -129,7 +134,20 @@ def make_document(
         source=source,
         content_hash=digest,
         metadata=metadata if metadata is not None else {},
+        regions=locations.checked(regions, len(cleaned)) if not clean else (),
     )
+
+
+def heading_regions(text: str) -> list[tuple[int, dict]]:
+    """The heading path in force at each Markdown heading of ``text`` (``# Scope`` then
+    ``## Notice`` gives ``["Scope", "Notice"]`` from that line on)."""
+    path: list[tuple[int, str]] = []
+    regions = []
+    for match in _HEADING.finditer(text):
+        level, title = len(match.group(1)), match.group(2).strip()
+        path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]
+        regions.append((match.start(), {"headings": [t for _, t in path]}))
+    return regions
 
 
 def decode(data: bytes, name: str) -> str:
@@ -159,18 +177,22 @@ def read_bytes(
     max_text_bytes: int | None = None,
 ) -> Document:
     """A document from a file's bytes: a PDF or an HTML page by its content and name
-    (see :func:`rag.documents.formats.kind_of`), UTF-8 text by its name; anything else is an
+    (see :func:`rag.documents.kinds.kind_of`), UTF-8 text by its name; anything else is an
     :class:`UnsupportedFileType`.
 
     ``extract(kind, data, name)`` parses a page or a PDF (default: here, unbounded; the
     service passes :meth:`rag.documents.parsing.Parser.extract`, which bounds time and
     memory); a text over ``max_text_bytes`` is refused."""
-    kind = formats.kind_of(name, data)
-    if kind == "text":
+    kind = kinds.kind_of(name, data)
+    if kind in kinds.IN_PROCESS:
         check_suffix(name)
         text = decode(data, name)
         formats.check_text_size(text, name, max_text_bytes)
-        return make_document(text, title=title, doc_id=doc_id, source=source)
+        document = make_document(text, title=title, doc_id=doc_id, source=source)
+        if kind == "markdown":
+            regions = locations.checked(heading_regions(document.text), len(document.text))
+            document = replace(document, regions=regions)
+        return document
     found = (extract or _extract_here)(kind, data, name)
     return make_document(
         found.text,
@@ -179,12 +201,12 @@ def read_bytes(
         source=source,
         metadata=found.metadata,
         clean=False,
+        regions=found.regions,
     )
 
 
 def _extract_here(kind: str, data: bytes, name: str) -> formats.Extracted:
-    extract = formats.extract_pdf if kind == "pdf" else formats.extract_html
-    return extract(data, name)
+    return kinds.extractor(kind)(data, name, kinds.ExtractLimits())
 
 
 def read_file(path: Path, reader: Callable[..., Document] = read_bytes) -> Document:

@@ -24,9 +24,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rag.core.errors import IngestError, LimitExceeded, ShuttingDown
+from rag.core.locations import regions_within
 from rag.core.settings import Settings
 from rag.core.types import Chunk, Document
-from rag.documents import ingest
+from rag.documents import ingest, kinds
 from rag.documents.chunking import Chunker
 from rag.documents.formats import Extracted, megabytes
 from rag.documents.pool import ParseLimits, ParserUnavailable, WorkerPool
@@ -38,7 +39,6 @@ __all__ = ["SPLIT_IN_PROCESS_CHARS", "ParseLimits", "Parser", "ParserUnavailable
 #: of the shutdown's grace. Longer ones go to a worker, where a shutdown can stop them;
 #: the hop costs 20 ms to a running worker, 0.5-0.9 s to start the first one.
 SPLIT_IN_PROCESS_CHARS = 100_000
-_KIND_NAMES = {"pdf": "PDF", "html": "HTML"}
 
 
 class Parser:
@@ -83,13 +83,13 @@ class Parser:
         """The text of an HTML page or a PDF, parsed by a worker within the limits."""
         status, value = self._pool.run([kind, name, {}], data, self.limits.seconds)
         if status == "ok":
-            text, title, metadata = value
-            return Extracted(text, title, metadata)
+            text, title, metadata, regions = value
+            return Extracted(text, title, metadata, regions)
         if status == "refused":
             raise IngestError(value)
         if status == "limit":
             raise LimitExceeded(value)
-        what = _KIND_NAMES.get(kind, kind)
+        what = kinds.label(kind)
         if status == "timeout":
             raise LimitExceeded(f"{name}: {what} parsing exceeded {self.limits.seconds:g} s")
         if status == "memory":
@@ -145,4 +145,7 @@ def _chunks(document: Document, offsets: object) -> list[Chunk]:
     pairs = list(zip(offsets[::2], offsets[1::2], strict=True))
     if not all(type(s) is int and type(e) is int and 0 <= s < e <= len(text) for s, e in pairs):
         raise IngestError("splitting the text into passages failed: bad offsets")
-    return [Chunk(document.doc_id, i, s, e, text[s:e]) for i, (s, e) in enumerate(pairs)]
+    return [
+        Chunk(document.doc_id, i, s, e, text[s:e], regions=regions_within(document.regions, s, e))
+        for i, (s, e) in enumerate(pairs)
+    ]

@@ -15,7 +15,7 @@ import signal
 from multiprocessing.connection import Connection
 
 from rag.core.errors import IngestError, LimitExceeded
-from rag.documents import formats
+from rag.documents import formats, kinds
 from rag.documents.chunking import Chunker, precise_sentence_spans
 
 
@@ -61,14 +61,13 @@ def split_one(data: bytes, options: dict) -> tuple:
         return ("refused", f"{type(exc).__name__}: {exc}")
 
 
-def parse_one(kind: str, data: bytes, name: str, max_pages: int, max_text: int) -> tuple:
-    """("ok", Extracted), ("limit", why) or ("refused", why), for one file."""
+def parse_one(kind: str, data: bytes, name: str, limits: kinds.ExtractLimits) -> tuple:
+    """("ok", Extracted), ("limit", why) or ("refused", why), for one file of a kind in
+    :data:`rag.documents.kinds.KINDS`."""
     try:
-        if kind == "pdf":
-            found = formats.extract_pdf(data, name, max_pages=max_pages, max_text_bytes=max_text)
-        else:
-            found = formats.extract_html(data, name, max_text_bytes=max_text)
-        return ("ok", found)
+        if kind not in kinds.BY_NAME or kind in kinds.IN_PROCESS:
+            return ("refused", f"{name}: not a file type this worker parses ({kind})")
+        return ("ok", kinds.extractor(kind)(data, name, limits))
     except LimitExceeded as exc:
         return ("limit", str(exc))
     except IngestError as exc:
@@ -76,7 +75,7 @@ def parse_one(kind: str, data: bytes, name: str, max_pages: int, max_text: int) 
     except MemoryError:
         raise
     except Exception as exc:  # the extractors catch their parser's errors; this is a bug
-        return ("refused", str(formats.unreadable(name, kind.upper(), exc)))
+        return ("refused", str(formats.unreadable(name, kinds.label(kind), exc)))
 
 
 def _answer(conn: Connection, answer: tuple) -> None:
@@ -84,7 +83,7 @@ def _answer(conn: Connection, answer: tuple) -> None:
     parser working on a hostile file could have shaped."""
     status, value = answer
     if isinstance(value, formats.Extracted):
-        value = [value.text, value.title, value.metadata]
+        value = [value.text, value.title, value.metadata, value.regions]
     conn.send_bytes(json.dumps([status, value]).encode())
 
 
@@ -118,7 +117,8 @@ def serve(conn: Connection, memory_mb: int, max_pages: int, max_text: int) -> No
             if kind == "split":
                 answer = split_one(data, options)
             else:
-                answer = parse_one(kind, data, name, max_pages, max_text)
+                limits = kinds.ExtractLimits(max_pages=max_pages, max_text_bytes=max_text)
+                answer = parse_one(kind, data, name, limits)
         except MemoryError:
             answer = None
         del data

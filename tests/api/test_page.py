@@ -586,7 +586,7 @@ def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
         "kite-record.html": PAGE.read_bytes(),
         "annual-report.pdf": report(),
         "scan.pdf": make_pdf([[]]),
-        "letter.docx": b"PK\x03\x04",
+        "setup.exe": b"MZ\x90\x00",
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)

@@ -6,7 +6,7 @@ import pytest
 
 from rag.core.errors import IngestError
 from rag.core.types import pages_of
-from rag.documents import formats, ingest
+from rag.documents import formats, ingest, kinds
 from tests.support.pdfs import make_pdf
 from tests.support.samples import BOILERPLATE, PAGE, report
 
@@ -54,12 +54,12 @@ def test_page_numbers_of_spans():
 
 
 def test_the_type_comes_from_the_content_and_the_name():
-    assert formats.kind_of("report", report()) == "pdf", "a PDF without a suffix"
-    assert formats.kind_of("page", b"<!DOCTYPE html><html>") == "html"
-    assert formats.kind_of("page.htm", b"anything") == "html"
-    assert formats.kind_of("notes.md", b"<html> in a markdown note") == "text"
+    assert kinds.kind_of("report", report()) == "pdf", "a PDF without a suffix"
+    assert kinds.kind_of("page", b"<!DOCTYPE html><html>") == "html"
+    assert kinds.kind_of("page.htm", b"anything") == "html"
+    assert kinds.kind_of("notes.md", b"<html> in a markdown note") == "markdown"
     with pytest.raises(ingest.UnsupportedFileType, match="unsupported file type"):
-        ingest.read_bytes(b"PK\x03\x04", "letter.docx")
+        ingest.read_bytes(b"MZ\x90\x00", "setup.exe")
 
 
 def test_bad_pdfs_and_empty_pages_get_clear_errors():

@@ -57,7 +57,7 @@ def test_empty_document_is_an_error():
         ingest.make_document(" \n\n Leave a Reply\nfoo")
 
 
-@pytest.mark.parametrize("name", ["x.docx", "noext", "photo.png"])
+@pytest.mark.parametrize("name", ["x.exe", "noext", "photo.png"])
 def test_unsupported_file_types(tmp_path: Path, name: str):
     path = tmp_path / name
     path.write_text("text")
@@ -86,7 +86,7 @@ def test_doc_ids_from_file_names_are_safe():
 def test_iter_files_skips_hidden_and_unsupported(tmp_path: Path):
     (tmp_path / "a.txt").write_text("a")
     (tmp_path / "b.md").write_text("b")
-    (tmp_path / "c.docx").write_text("c")
+    (tmp_path / "c.exe").write_text("c")
     (tmp_path / "e.pdf").write_bytes(b"%PDF-")
     (tmp_path / "f.HTML").write_text("<html>")
     (tmp_path / ".hidden").mkdir()
