@@ -119,7 +119,9 @@ function sourceItem(citation) {
               ? `p. ${citation.pages[0]}`
               : `pp. ${citation.pages[0]}–${citation.pages.at(-1)}`,
           })
-        : null,
+        : locationText(citation.location)
+          ? el("span", { class: "source-location", text: locationText(citation.location) })
+          : null,
       el("span", {
         class: "source-score",
         text: `match ${percent(citation.score)}`,
@@ -129,6 +131,18 @@ function sourceItem(citation) {
     passage,
     actions,
   );
+}
+
+// Where a passage is in its file, as people write it: "slide 2", "Prices!A14",
+// "row 14", "Scope › Notice", "attachment.txt" (rag.core.locations.describe).
+function locationText(location) {
+  if (!location) return "";
+  if (location.sheet) return location.row ? `${location.sheet}!A${location.row}` : location.sheet;
+  for (const key of ["page", "slide", "row"]) {
+    if (location[key]) return `${key} ${location[key]}`;
+  }
+  if (location.headings?.length) return location.headings.join(" › ");
+  return location.part || "";
 }
 
 function sourceList(citations) {

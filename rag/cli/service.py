@@ -14,6 +14,7 @@ import typer
 
 from rag.cli import options
 from rag.cli.app import app, clear_errors, fail
+from rag.core.locations import describe
 from rag.core.settings import Settings, get_settings
 
 
@@ -117,7 +118,8 @@ def ask(
         typer.echo(f"{result.answer}  (confidence {result.confidence:.2f})")
     sources = result.answers[0].sources if result.answer is not None else result.passages[:3]
     for c in sources:
-        typer.echo(f"  - {c.title} [{c.doc_id} {c.start}:{c.end}]")
+        where = f" · {describe(c.location)}" if c.location else ""
+        typer.echo(f"  - {c.title} [{c.doc_id} {c.start}:{c.end}]{where}")
 
 
 @app.command()

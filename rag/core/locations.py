@@ -93,7 +93,7 @@ def regions_within(regions: Sequence[Region], start: int, end: int) -> tuple[Reg
     lo = max(bisect.bisect_right(starts, start) - 1, 0)
     hi = bisect.bisect_left(starts, max(end, start + 1))
     chosen = tuple(regions[lo:hi])
-    while len(chosen) > 1 and len(dumps(chosen)) > MAX_REGIONS_BYTES:
+    while len(chosen) > 1 and len(dumps(chosen).encode()) > MAX_REGIONS_BYTES:
         chosen = chosen[: len(chosen) // 2]  # a passage of thousands of tiny rows
     return chosen
 

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from rag.core.locations import location_at
 from rag.core.text import normalize_answer
-from rag.core.types import Answer, Citation, Passage
+from rag.core.types import Answer, Chunk, Citation, Passage
 from rag.reading.base import Span
 from rag.reading.decoding import PREFER_SHORTER
 
@@ -42,7 +43,18 @@ def citation(passage: Passage, span: tuple[int, int] | None = None) -> Citation:
         answer_end=span[1] if span else None,
         score=passage.score,
         pages=list(chunk.pages) if chunk.pages else None,
+        location=location_of(chunk, span[0] if span else chunk.start),
     )
+
+
+def location_of(chunk: Chunk, offset: int) -> dict | None:
+    """Where ``offset`` of the document is in its file: the passage's region that holds
+    it; for a PDF passage stored before locations, its page."""
+    if chunk.regions:
+        return location_at(chunk.regions, offset)
+    if chunk.pages:
+        return {"page": chunk.pages[0]}
+    return None
 
 
 def answer_key(text: str) -> str:

@@ -32,6 +32,7 @@ from rag.core.selection import collection_of_id
 from rag.core.text import normalize_answer
 from rag.core.types import VERDICTS, Answer, AskResult, Chunk, Citation, Document, Feedback
 from rag.documents import ingest
+from rag.reading.merging import location_of
 from rag.stores.base import DocumentStore
 
 #: Longest span a user may mark as the answer (characters): an answer, not a page.
@@ -184,6 +185,8 @@ class FeedbackBook:
             answer_start=span[0],
             answer_end=span[1],
             score=1.0,
+            pages=list(chunk.pages) if chunk.pages else None,
+            location=location_of(chunk, span[0]),
         )
         same = normalize_answer(feedback.text)
         others = [a for a in result.answers if normalize_answer(a.text) != same]

@@ -6,7 +6,7 @@ import pytest
 
 from rag.core.errors import IngestError
 from rag.core.types import pages_of
-from rag.documents import formats, ingest, kinds
+from rag.documents import ingest, kinds
 from tests.support.pdfs import make_pdf
 from tests.support.samples import BOILERPLATE, PAGE, report
 

@@ -69,8 +69,13 @@ def test_corrupt_or_foreign_folders_are_refused(tmp_path):
 def test_read_documents_for_rebuilds(tmp_path):
     store = _open(tmp_path)
     add_text(store, "A\n\nb", "a")
+    regions = ((0, {"sheet": "One", "row": 1}), (7, {"sheet": "Two", "row": 1}))
+    add_text(store, "Sheets\n\nfirst\n\nsecond", "book", seed=1, regions=regions)
     store.close()
-    assert [d.doc_id for d in read_documents(tmp_path)] == ["a"]
+    documents = {d.doc_id: d for d in read_documents(tmp_path)}
+    assert set(documents) == {"a", "book"}
+    assert documents["book"].regions == regions, "a rebuild cuts passages with their regions"
+    assert documents["a"].regions == ()
     assert read_documents(tmp_path / "none") == []
 
 

@@ -174,6 +174,24 @@ def test_export_gives_what_another_store_takes(open_index, tmp_path):
     other.close()
 
 
+def test_passages_keep_their_locations(open_index, tmp_path):
+    """Each passage comes back with the regions it overlaps, from a search and from an
+    export alike; a document stored without regions has none."""
+    store = open_index()
+    text = "Deck\n\nFirst slide text\n\nSecond slide text"
+    regions = ((0, {"slide": 1}), (text.index("Second"), {"slide": 2}))
+    _, _, vectors = add_text(store, text, "deck", regions=regions)
+    add_text(store, "Plain\n\nno structure", "plain", seed=3)
+    hit = store.search_dense(vectors[2], 1)[0][0]
+    chunk, _ = store.chunks([hit])[hit]
+    assert chunk.text == "Second slide text" and chunk.regions == (regions[1],)
+    first = store.chunks([store.search_dense(vectors[0], 1)[0][0]])
+    assert [c.regions for c, _ in first.values()] == [(regions[0],)]
+    exported = {d.doc_id: chunks for b in store.export(batch=5) for d, chunks, _ in b}
+    assert [c.regions for c in exported["deck"]] == [(regions[0],), (regions[0],), (regions[1],)]
+    assert all(not c.regions for c in exported["plain"])
+
+
 def _feedback(key: str, verdict: str, doc_id: str | None, n: int, **span) -> Feedback:
     return Feedback(
         question=f"{key}?",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from rag.core.locations import regions_within
 from rag.core.selection import place
 from rag.core.types import Chunk
 from rag.documents.ingest import make_document
@@ -23,14 +26,17 @@ def add_text(
     seed: int = 0,
     collection: str = "default",
     metadata: dict | None = None,
+    regions: tuple = (),
 ):
-    """Store ``text`` in ``collection`` (with ``metadata``), one chunk per blank-line
-    paragraph: (document, created, vectors)."""
+    """Store ``text`` in ``collection`` (with ``metadata`` and the locations ``regions``),
+    one chunk per blank-line paragraph: (document, created, vectors)."""
     doc = place(make_document(text, doc_id=doc_id), collection, metadata)
+    doc = dataclasses.replace(doc, regions=regions)
     chunks, pos = [], 0
     for i, part in enumerate(doc.text.split("\n\n")):
         start = doc.text.index(part, pos)
-        chunks.append(Chunk(doc.doc_id, i, start, start + len(part), part))
+        within = regions_within(regions, start, start + len(part))
+        chunks.append(Chunk(doc.doc_id, i, start, start + len(part), part, regions=within))
         pos = start + len(part)
     vectors = unit_vectors(len(chunks), seed)
     stored, created = store.add(doc, chunks, vectors)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from rag.core import locations
 from rag.core.selection import collection_of_id
 from rag.core.types import Chunk, Document, DocumentSummary, pages_of
 from rag.stores.milvus.connection import MilvusConnection, is_in, quote
@@ -94,9 +95,8 @@ class MilvusReads:
         ids = [int(i) for i in ids]
         if not ids:
             return {}
-        rows = self.connection.query(
-            "passages", f"id in {ids}", ["id", "doc_id", "ord", "start", "end", "text"]
-        )
+        fields = ["id", "doc_id", "ord", "start", "end", "text", *self._region_field()]
+        rows = self.connection.query("passages", f"id in {ids}", fields)
         documents = self._titles(sorted({r["doc_id"] for r in rows}))
         found = {}
         for r in rows:
@@ -105,9 +105,22 @@ class MilvusReads:
                 continue  # a document's row is its commit mark
             starts = json.loads(document.get("metadata") or "{}").get("page_starts")
             pages = pages_of(r["start"], r["end"], starts) if starts else ()
-            chunk = Chunk(r["doc_id"], r["ord"], r["start"], r["end"], r["text"], r["id"], pages)
+            chunk = Chunk(
+                r["doc_id"],
+                r["ord"],
+                r["start"],
+                r["end"],
+                r["text"],
+                r["id"],
+                pages,
+                locations.loads(r.get("regions")),
+            )
             found[r["id"]] = (chunk, document["title"])
         return found
+
+    def _region_field(self) -> list[str]:
+        """``["regions"]`` where the passages have locations, else none."""
+        return ["regions"] if self.connection.layout.has_regions else []
 
     def _titles(self, doc_ids: list[str]) -> dict[str, dict]:
         """The committed documents among ``doc_ids``: title (and metadata, for pages)."""
@@ -126,7 +139,7 @@ class MilvusReads:
         for part in self.connection.scan("texts", where, ["doc_id", "ord", "text"]):
             texts.setdefault(part["doc_id"], []).append(part)
         passages: dict[str, list[dict]] = {}
-        fields = ["id", "doc_id", "ord", "start", "end", "text", "dense"]
+        fields = ["id", "doc_id", "ord", "start", "end", "text", "dense", *self._region_field()]
         for row in self.connection.scan("passages", where, fields):  # paged on a server
             passages.setdefault(row["doc_id"], []).append(row)
         found = {row["doc_id"]: row for row in rows}
@@ -135,7 +148,16 @@ class MilvusReads:
             document = self._joined(found[doc_id], texts.get(doc_id, []))
             mine = sorted(passages.get(doc_id, []), key=lambda r: r["ord"])
             chunks = [
-                Chunk(doc_id, r["ord"], r["start"], r["end"], r["text"], r["id"]) for r in mine
+                Chunk(
+                    doc_id,
+                    r["ord"],
+                    r["start"],
+                    r["end"],
+                    r["text"],
+                    r["id"],
+                    regions=locations.loads(r.get("regions")),
+                )
+                for r in mine
             ]
             vectors = np.array([r["dense"] for r in mine], dtype=np.float32)
             items.append((document, chunks, vectors.reshape(len(mine), self.connection.dimension)))

@@ -52,6 +52,9 @@ class Layout:
     #: Whether documents and passages have a ``collection`` field (before collections,
     #: none: a row's collection is the one its document id names).
     has_collections: bool = True
+    #: Whether passages have a ``regions`` field (their locations in the file; before
+    #: locations, none: such passages are cited without a location).
+    has_regions: bool = True
 
     @property
     def has_metadata(self) -> bool:
@@ -74,6 +77,7 @@ def read_layout(client, prefix: str, index_type: str) -> Layout:
         index_type=found if found in DENSE_INDEXES else index_type,
         has_collections=any(f["name"] == "collection" for f in documents)
         and any(f["name"] == "collection" for f in passages),
+        has_regions=any(f["name"] == "regions" for f in passages),
     )
 
 
@@ -144,6 +148,7 @@ class Collections:
         schema.add_field("start", DataType.INT64)
         schema.add_field("end", DataType.INT64)
         schema.add_field("text", DataType.VARCHAR, max_length=65_535, enable_analyzer=True)
+        schema.add_field("regions", DataType.VARCHAR, max_length=65_535)
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
         schema.add_function(

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from rag.core import locations
 from rag.core.selection import collection_of_id
 from rag.core.types import Chunk, Document
 from rag.stores.milvus.connection import MilvusConnection, is_in, slices
@@ -125,7 +126,7 @@ class MilvusWrites:
         parts, documents = [], []
         layout = self.connection.layout
         for document, chunks, vectors in items:
-            rows = passage_rows(document, chunks, vectors, first, layout.has_collections)
+            rows = passage_rows(document, chunks, vectors, first, layout)
             passages.setdefault(partition(document.collection), []).extend(rows)
             if first is not None:
                 first += len(chunks)
@@ -166,14 +167,15 @@ def passage_rows(
     chunks: list[Chunk],
     vectors: np.ndarray,
     first: int | None,
-    collection: bool = True,
+    layout: Layout,
 ) -> list[dict]:
-    """A document's passages; ids from ``first`` on, or Milvus' own where ``None``;
-    ``collection``: the collection has the field."""
+    """A document's passages; ids from ``first`` on, or Milvus' own where ``None``; the
+    ``collection`` and ``regions`` fields where ``layout`` has them."""
     return [
         {
             **({} if first is None else {"id": first + i}),
-            **({"collection": document.collection} if collection else {}),
+            **({"collection": document.collection} if layout.has_collections else {}),
+            **({"regions": locations.dumps(c.regions)} if layout.has_regions else {}),
             "doc_id": document.doc_id,
             "ord": c.index,
             "start": c.start,

@@ -14,10 +14,12 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from rag.core import locations
 from rag.core.errors import StorageFullError, StoreDamagedError, StoreError
 from rag.core.types import Chunk, Document
 from rag.stores.base import check_recorded
@@ -40,7 +42,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL,
     "end" INTEGER NOT NULL,
     text TEXT NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,
+    regions TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
 CREATE TABLE IF NOT EXISTS feedback (
@@ -220,8 +223,17 @@ def insert_rows(
     ids = []
     for chunk, vector in zip(chunks, vectors, strict=True):
         cur = db.execute(
-            'INSERT INTO chunks(doc_id, ord, start, "end", text, vector) VALUES (?, ?, ?, ?, ?, ?)',
-            (document.doc_id, chunk.index, chunk.start, chunk.end, chunk.text, vector.tobytes()),
+            'INSERT INTO chunks(doc_id, ord, start, "end", text, vector, regions)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                document.doc_id,
+                chunk.index,
+                chunk.start,
+                chunk.end,
+                chunk.text,
+                vector.tobytes(),
+                locations.dumps(chunk.regions),
+            ),
         )
         ids.append(cur.lastrowid)
     table = fts.table_of(db, document.collection, create=True)
@@ -242,7 +254,8 @@ def bump_generation(db: sqlite3.Connection, documents: int = 0, chunks: int = 0)
 
 
 def read_documents(directory: Path) -> list[Document]:
-    """Every document of an index folder, whatever model built it (for rebuilds)."""
+    """Every document of an index folder, whatever model built it, with its regions
+    gathered from its passages (for rebuilds, which cut the passages again)."""
     path = Path(directory) / DB_NAME
     if not path.is_file():
         return []
@@ -252,8 +265,18 @@ def read_documents(directory: Path) -> list[Document]:
             rows = db.execute(
                 f"SELECT {DOC_COLUMNS} FROM documents ORDER BY created_at, doc_id"
             ).fetchall()
+            regions: dict[str, list] = {}
+            if "regions" in migrate.columns(db, "chunks"):
+                for doc_id, stored in db.execute(
+                    "SELECT doc_id, regions FROM chunks WHERE regions != '' ORDER BY doc_id, ord"
+                ):
+                    regions.setdefault(doc_id, []).append(locations.loads(stored))
         finally:
             db.close()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable rag index ({exc})") from None
-    return [document_from_row(row) for row in rows]
+    documents = [document_from_row(row) for row in rows]
+    return [
+        replace(d, regions=locations.merged(regions[d.doc_id])) if d.doc_id in regions else d
+        for d in documents
+    ]

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from rag.core import locations
 from rag.core.types import Chunk, Document, Feedback
 from rag.stores.sqlite.db import Transaction, translated
 
@@ -95,11 +96,13 @@ class SQLiteFeedback:
                 for doc_id in ids[lo : lo + batch]:
                     document = self.document(doc_id)
                     rows = self.db.execute(
-                        'SELECT id, ord, start, "end", text, vector FROM chunks'
+                        'SELECT id, ord, start, "end", text, vector, regions FROM chunks'
                         " WHERE doc_id = ? ORDER BY ord",
                         (doc_id,),
                     ).fetchall()
-                    chunks = [Chunk(doc_id, *r[1:5], id=r[0]) for r in rows]
+                    chunks = [
+                        Chunk(doc_id, *r[1:5], id=r[0], regions=locations.loads(r[6])) for r in rows
+                    ]
                     vectors = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32)
                     items.append((document, chunks, vectors.reshape(len(rows), -1)))
             yield items

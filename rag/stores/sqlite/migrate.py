@@ -1,6 +1,8 @@
 """Indexes written by earlier versions, brought up to this one in place, nothing lost.
 
 * Before metadata (0.x): ``documents`` gains a ``metadata`` column.
+* Before locations: ``chunks`` gains a ``regions`` column (empty: no locations; re-adding
+  or rebuilding a file gives its passages theirs).
 * Before collections (schema 1): every document joins the ``default`` collection. A
   document's content was unique across the index; it is now unique within its collection,
   so ``documents`` is rebuilt without the old constraint (SQLite cannot drop one), the
@@ -52,6 +54,9 @@ def upgrade(db: sqlite3.Connection) -> bool:
         changed = True
     if "collection" not in columns(db, "documents"):
         _add_collections(db)
+        changed = True
+    if "regions" not in columns(db, "chunks"):  # an index from before locations
+        db.execute("ALTER TABLE chunks ADD COLUMN regions TEXT NOT NULL DEFAULT ''")
         changed = True
     if "collection" not in columns(db, "feedback"):
         db.execute("ALTER TABLE feedback ADD COLUMN collection TEXT NOT NULL DEFAULT 'default'")

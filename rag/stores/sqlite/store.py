@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.core import locations
 from rag.core.errors import StoreError
 from rag.core.selection import Selection
 from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation, pages_of
@@ -246,7 +247,7 @@ class SQLiteStore(SQLiteFeedback):
         with self._lock, translated():
             rows = self.db.execute(
                 f'SELECT c.id, c.doc_id, c.ord, c.start, c."end", c.text, d.title,'
-                " json_extract(d.metadata, '$.page_starts')"
+                " json_extract(d.metadata, '$.page_starts'), c.regions"
                 f" FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({marks})",
                 ids,
             ).fetchall()
@@ -256,6 +257,7 @@ class SQLiteStore(SQLiteFeedback):
                     *row[1:6],
                     id=row[0],
                     pages=pages_of(row[3], row[4], json.loads(row[7])) if row[7] else (),
+                    regions=locations.loads(row[8]),
                 ),
                 row[6],
             )
