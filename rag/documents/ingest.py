@@ -189,9 +189,10 @@ def read_bytes(
         text = decode(data, name)
         formats.check_text_size(text, name, max_text_bytes)
         document = make_document(text, title=title, doc_id=doc_id, source=source)
-        if kind == "markdown":
+        if kind == "markdown":  # its headings give locations, the first line a title
             regions = locations.checked(heading_regions(document.text), len(document.text))
-            document = replace(document, regions=regions)
+            named = title if title and title.strip() else document.title.lstrip("#").strip()
+            document = replace(document, regions=regions, title=named or document.title)
         return document
     found = (extract or _extract_here)(kind, data, name)
     return make_document(

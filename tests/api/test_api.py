@@ -175,7 +175,9 @@ def test_file_upload(own_client):
     assert r.status_code == 201
     (added,) = r.json()["documents"]
     assert added["file"] == "notes.md" and added["created"] and r.json()["errors"] == []
-    assert own_client.get(f"/documents/{added['doc_id']}").json()["title"] == "# Notes"
+    assert own_client.get(f"/documents/{added['doc_id']}").json()["title"] == "Notes", (
+        "a Markdown title without its #"
+    )
     again = own_client.post("/documents/files", files=files)
     assert again.status_code == 200 and not again.json()["documents"][0]["created"]
     bad = own_client.post("/documents/files", files={"files": ("a.exe", b"MZ\x90", "x/y")})

@@ -579,6 +579,7 @@ def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
     watched, page, base_url, tmp_path
 ):
     watched.allow_errors(FAILED_LOAD)  # the scanned PDF's 422
+    from tests.service.test_locations import HANDBOOK
     from tests.support.pdfs import make_pdf
     from tests.support.samples import PAGE, report
 
@@ -587,6 +588,7 @@ def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
         "annual-report.pdf": report(),
         "scan.pdf": make_pdf([[]]),
         "setup.exe": b"MZ\x90\x00",
+        "handbook.md": HANDBOOK.encode(),
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
@@ -598,12 +600,13 @@ def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
     page.set_input_files("#doc-file", [tmp_path / name for name in files])
     page.get_by_role("button", name="Add document").click()
     lines = page.locator("#upload-progress .upload")
-    expect(page.locator("#add-status")).to_have_text("2 files added, 2 not.", timeout=60_000)
-    expect(lines).to_have_count(4)
+    expect(page.locator("#add-status")).to_have_text("3 files added, 2 not.", timeout=60_000)
+    expect(lines).to_have_count(5)
     expect(lines.nth(0)).to_contain_text("added as “Kite stays aloft for 31 hours")
     expect(lines.nth(1)).to_contain_text("added as “Zorblax Annual Report 2023”")
     expect(lines.nth(2)).to_contain_text("no text layer")
     expect(lines.nth(3)).to_contain_text(f"only {', '.join(types)} files")
+    expect(lines.nth(4)).to_contain_text("added as “Staff handbook”")
     listed = httpx.get(f"{base_url}/documents").json()["documents"]
     ids = {d["title"]: d["doc_id"] for d in listed}
     kite = ids["Kite stays aloft for 31 hours over Lake Peipsi"]
@@ -613,6 +616,10 @@ def test_several_files_are_uploaded_with_a_line_each_and_pdf_pages_cited(
         source = turn.locator(".reply-answer > .sources .source").first
         expect(source.locator(".source-title")).to_have_text("Zorblax Annual Report 2023")
         expect(source.locator(".source-pages")).to_have_text("p. 3")
+        turn = ask(page, "Who do staff give notice of leave to?")
+        expect(turn.locator(".answer-text")).to_contain_text("Ilse Varmann")
+        source = turn.locator(".reply-answer > .sources .source").first
+        expect(source.locator(".source-location")).to_have_text("Staff handbook › Leave › Notice")
 
         page.goto(f"{base_url}/documents/{kite}/view")
         expect(page.locator("#doc-meta")).to_contain_text("by Liis Kask · 2024-05-19")
