@@ -50,7 +50,7 @@ class DocumentStore(Protocol):
         ...
 
     def add_many(
-        self, items: list[tuple[Document, list[Chunk], np.ndarray]]
+        self, items: list[tuple[Document, list[Chunk], np.ndarray]], remove: Iterable[str] = ()
     ) -> list[tuple[Document, bool]]:
         """Store documents, each with its chunks and one vector per chunk, each whole or
         not at all (SQLite commits the batch in one transaction, Milvus each document by
@@ -58,7 +58,23 @@ class DocumentStore(Protocol):
         stored in the same collection is not stored twice (the stored document comes back,
         created=False); new content under an existing id replaces that document. A
         document's id names its collection (:func:`rag.core.selection.document_id`), so a
-        write to one collection never replaces another's document."""
+        write to one collection never replaces another's document.
+
+        ``remove``: documents this write deletes or rewrites (a vanished, renamed or
+        re-read file's; ``rag sync``). Their content does not count as stored, so a
+        renamed file's document is stored under its new id, and an unchanged one can be
+        rewritten; one that no item replaces is deleted with its feedback, as
+        :meth:`delete` does. A new version is always stored before the old one is gone:
+        SQLite does all of it in one transaction; Milvus stores the new documents first
+        and removes the old rows after, so a crash between leaves both, never neither
+        (and opening the store keeps the version whose document row is there)."""
+        ...
+
+    def vectors_for_texts(self, collection: str, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        """The stored vector of each of ``texts`` that a passage of ``collection`` holds
+        (texts no passage holds are left out): a changed file's unchanged passages and a
+        renamed file's keep their vectors, so that only new text is embedded. Looked up,
+        not scanned (SQLite: an index on the text's first characters)."""
         ...
 
     def add(
@@ -187,8 +203,9 @@ def check_recorded(
         )
 
 
-#: Metadata no filter form offers: where a PDF's pages start (set by the service).
-UNOFFERED_FIELDS = ("meta.page_starts", "meta.pages")
+#: Metadata no filter form offers: where a PDF's pages start, which were read by OCR
+#: (set by the service).
+UNOFFERED_FIELDS = ("meta.page_starts", "meta.pages", "meta.ocr_pages")
 
 
 def distinct_values(rows: Iterable[tuple[str, str, object]], limit: int) -> dict[str, list]:

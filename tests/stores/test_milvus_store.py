@@ -26,14 +26,52 @@ class Crash(Exception):
 
 def _crash_before_document_rows(store: MilvusStore, monkeypatch) -> None:
     """Makes the next write stop after its passages and text, before its document rows."""
-    insert = store.client.insert
+    for method in ("insert", "upsert"):
+        write = getattr(store.client, method)
 
-    def failing(collection, rows, *args, **kwargs):
-        if collection.endswith("_documents"):
+        def failing(collection, rows, *args, _write=write, **kwargs):
+            if collection.endswith("_documents"):
+                raise Crash
+            return _write(collection, rows, *args, **kwargs)
+
+        monkeypatch.setattr(store.client, method, failing)
+
+
+def _crash_before_old_passages_go(store: MilvusStore, monkeypatch) -> None:
+    """Makes the next write stop after its document rows, before the old version's
+    passages are removed."""
+    delete = store.client.delete
+
+    def failing(collection, *args, filter="", **kwargs):
+        if collection.endswith("_passages") and filter.startswith("id in"):
             raise Crash
-        return insert(collection, rows, *args, **kwargs)
+        return delete(collection, *args, filter=filter, **kwargs)
 
-    monkeypatch.setattr(store.client, "insert", failing)
+    monkeypatch.setattr(store.client, "delete", failing)
+
+
+@pytest.mark.parametrize("crash", ["before the new rows", "before the old passages go"])
+def test_a_replacement_that_crashes_leaves_one_whole_version(tmp_path, monkeypatch, crash):
+    store = _open(tmp_path)
+    old, _, _ = add_text(store, "Old\n\nThe old tail about Lavrov.\n\nMore old text.", "doc")
+    (_crash_before_document_rows if crash == "before the new rows" else
+     _crash_before_old_passages_go)(store, monkeypatch)  # fmt: skip
+    with pytest.raises(Crash):
+        add_text(store, "New\n\nThe new text about Moscow.", "doc", seed=1)
+    monkeypatch.undo()
+    assert store.document("doc").title == ("Old" if crash == "before the new rows" else "New")
+    store.close()
+
+    reopened = _open(tmp_path)
+    kept = reopened.document("doc")
+    expected = old.text if crash == "before the new rows" else "New\n\nThe new text about Moscow."
+    assert kept.text == expected  # the parts of one version, never a mix
+    chunks = reopened.document_chunks("doc")
+    assert [kept.text[c.start : c.end] for c in chunks] == [c.text for c in chunks]
+    assert reopened.counts() == (1, len(chunks)) and len(chunks) == len(expected.split("\n\n"))
+    gone = "Moscow" if crash == "before the new rows" else "Lavrov"
+    assert not reopened.search_lexical(gone, 5)
+    reopened.close()
 
 
 def test_a_crashed_write_is_invisible_and_removed_on_open(tmp_path, monkeypatch):

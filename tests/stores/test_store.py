@@ -10,7 +10,7 @@ import pytest
 
 from rag.core.types import Feedback
 from rag.stores import DocumentStore, IndexMismatchError, StoreError, open_store
-from tests.support.stores import DIM, add_text, text_of
+from tests.support.stores import DIM, add_text, item, text_of
 
 BACKENDS = ["sqlite", pytest.param("milvus", marks=pytest.mark.milvus)]
 
@@ -190,6 +190,54 @@ def test_passages_keep_their_locations(open_index, tmp_path):
     exported = {d.doc_id: chunks for b in store.export(batch=5) for d, chunks, _ in b}
     assert [c.regions for c in exported["deck"]] == [(regions[0],), (regions[0],), (regions[1],)]
     assert all(not c.regions for c in exported["plain"])
+
+
+def test_stored_vectors_are_found_by_their_text_in_their_collection(open_index):
+    """What lets a changed or renamed file keep its passages' vectors (rag sync)."""
+    store = open_index()
+    prefix = "A long shared opening of more than sixty-four characters, word after word, "
+    text = f"Title\n\n{prefix}then one end.\n\n{prefix}then another."
+    _, _, vectors = add_text(store, text, "a")
+    add_text(store, "Other\n\nGamma passage.", "b", collection="hr", seed=3)
+    asked = [f"{prefix}then another.", f"{prefix}then one end.", "Gamma passage.", "Missing."]
+    found = store.vectors_for_texts("default", asked)
+    assert sorted(found) == sorted(asked[:2])
+    assert float(found[asked[0]] @ vectors[2]) == pytest.approx(1.0, abs=1e-5)
+    assert float(found[asked[1]] @ vectors[1]) == pytest.approx(1.0, abs=1e-5)
+    assert list(store.vectors_for_texts("hr", asked)) == ["Gamma passage."]
+    assert store.vectors_for_texts("default", []) == {}
+    store.delete("a")
+    assert store.vectors_for_texts("default", asked) == {}
+
+
+def test_a_write_moves_rewrites_and_removes_documents(open_index):
+    """``remove``: a rename (the same content under a new id, the old id gone), a
+    rewrite of unchanged content, a swap, and plain removals, each in one write."""
+    store = open_index()
+    add_text(store, "Moved\n\nalpha", "old")
+    add_text(store, "Gone\n\nbeta", "gone", seed=1)
+    add_text(store, "Kept\n\ngamma", "kept", seed=2)
+    gone = _feedback("what is beta", "corrected", "gone", 1, start=0, end=4, text="Gone")
+    store.add_feedback(gone)
+    kept = _feedback("what is gamma", "corrected", "kept", 2, start=0, end=4, text="Kept")
+    store.add_feedback(kept)
+    assert store.add_many([item("Moved\n\nalpha", "new")])[0][0].doc_id == "old"  # dedup
+    results = store.add_many([item("Moved\n\nalpha", "new")], remove=["old", "gone", "none"])
+    assert [(d.doc_id, created) for d, created in results] == [("new", True)]
+    assert store.document("old") is None and store.document("gone") is None
+    assert [text_of(store, i) for i, _ in store.search_lexical("alpha", 5)] == ["alpha"]
+    assert store.search_lexical("beta", 5) == []
+    assert store.feedback() == [kept]  # the removed document's feedback went with it
+    ((rewritten, created),) = store.add_many([item("Kept\n\ngamma", "kept", seed=2)], ["kept"])
+    assert created and rewritten.doc_id == "kept" and store.feedback() == [kept]
+    store.add_many([item("X\n\nfirst", "x"), item("Y\n\nsecond", "y", seed=5)])
+    store.add_many([item("Y\n\nsecond", "x", seed=5), item("X\n\nfirst", "y")], ["x", "y"])
+    assert store.document("x").title == "Y" and store.document("y").title == "X"
+    assert store.counts() == (4, 8) and store.vector_count() == 8
+    assert store.add_many([], remove=["x", "y"]) == []
+    assert sorted(d.doc_id for d in store.documents()) == ["kept", "new"]
+    store.close()
+    assert open_index().counts() == (2, 4)
 
 
 def _feedback(key: str, verdict: str, doc_id: str | None, n: int, **span) -> Feedback:

@@ -19,8 +19,7 @@ def unit_vectors(n: int, seed: int = 0) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def add_text(
-    store,
+def item(
     text: str,
     doc_id: str | None = None,
     seed: int = 0,
@@ -28,8 +27,9 @@ def add_text(
     metadata: dict | None = None,
     regions: tuple = (),
 ):
-    """Store ``text`` in ``collection`` (with ``metadata`` and the locations ``regions``),
-    one chunk per blank-line paragraph: (document, created, vectors)."""
+    """What ``add_many`` takes for ``text`` in ``collection`` (with ``metadata`` and the
+    locations ``regions``), one chunk per blank-line paragraph: (document, chunks,
+    vectors)."""
     doc = place(make_document(text, doc_id=doc_id), collection, metadata)
     doc = dataclasses.replace(doc, regions=regions)
     chunks, pos = [], 0
@@ -38,7 +38,13 @@ def add_text(
         within = regions_within(regions, start, start + len(part))
         chunks.append(Chunk(doc.doc_id, i, start, start + len(part), part, regions=within))
         pos = start + len(part)
-    vectors = unit_vectors(len(chunks), seed)
+    return doc, chunks, unit_vectors(len(chunks), seed)
+
+
+def add_text(store, text: str, doc_id: str | None = None, seed: int = 0, **where):
+    """Store :func:`item` of ``text`` (``where``: collection, metadata, regions):
+    (document, created, vectors)."""
+    doc, chunks, vectors = item(text, doc_id, seed, **where)
     stored, created = store.add(doc, chunks, vectors)
     return stored, created, vectors
 

@@ -187,10 +187,16 @@ class MilvusConnection:
         self.client.delete(self.collection(collection), filter=filter)
 
     def insert(
-        self, collection: str, rows: list[dict], batch: int, partition: str | None = None
+        self,
+        collection: str,
+        rows: list[dict],
+        batch: int,
+        partition: str | None = None,
+        upsert: bool = False,
     ) -> None:
         """``rows`` in requests of ``batch`` (a gRPC message stays under its 64 MB cap),
-        into ``partition`` (created where missing) or the default one."""
+        into ``partition`` (created where missing) or the default one; ``upsert``: each
+        row replaces the row of its key, in one operation."""
         name = self.collection(collection)
         extra = {}
         if partition is not None:
@@ -199,8 +205,9 @@ class MilvusConnection:
                 self._partitions.pop(collection, None)
                 if not self.client.has_partition(name, partition):  # another replica's?
                     self.client.create_partition(name, partition)
+        write = self.client.upsert if upsert else self.client.insert
         for lo in range(0, len(rows), batch):
-            self.client.insert(name, rows[lo : lo + batch], **extra)
+            write(name, rows[lo : lo + batch], **extra)
 
     def partitions(self, collection: str) -> set[str]:
         """The partitions of one of the index's collections (remembered: this process

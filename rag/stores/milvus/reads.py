@@ -17,8 +17,10 @@ from rag.core import locations
 from rag.core.selection import collection_of_id
 from rag.core.types import Chunk, Document, DocumentSummary, pages_of
 from rag.stores.milvus.connection import MilvusConnection, is_in, quote
-from rag.stores.milvus.schema import DOC_FIELDS
+from rag.stores.milvus.schema import DOC_FIELDS, partition
 
+#: Texts looked up per query of :meth:`MilvusReads.vectors_for_texts`.
+LOOKUP_TEXTS = 100
 _SUMMARY_FIELDS = ["doc_id", "title", "source", "created_at", "characters", "chunks"]
 
 
@@ -32,14 +34,19 @@ class MilvusReads:
         #: write of this store empties it.
         self.cache: dict[tuple[str, ...] | None, list] = {}
 
-    def document_of(self, row: dict) -> Document:
-        """The document of a ``documents`` row, its text joined from its parts."""
-        parts = self.connection.query("texts", f"doc_id == {quote(row['doc_id'])}", ["ord", "text"])
+    def document_of(self, row: dict, parts: list[dict] | None = None) -> Document:
+        """The document of a ``documents`` row, its text joined from its parts (read
+        here unless given)."""
+        if parts is None:
+            where = f"doc_id == {quote(row['doc_id'])}"
+            parts = self.connection.query("texts", where, ["part_id", "ord", "text"])
         return self._joined(row, parts)
 
     def _joined(self, row: dict, parts: list[dict]) -> Document:
-        """The document of a ``documents`` row and its text's parts."""
-        text = "".join(p["text"] for p in sorted(parts, key=lambda p: p["ord"]))
+        """The document of a ``documents`` row and its text's parts (those of the version
+        the row names: see :func:`version_parts`)."""
+        mine = version_parts(row, parts)
+        text = "".join(p["text"] for p in sorted(mine, key=lambda p: p["ord"]))
         return Document(
             row["doc_id"],
             row["title"],
@@ -136,7 +143,7 @@ class MilvusReads:
         where = is_in("doc_id", doc_ids)
         rows = self.connection.query("documents", where, self.connection.layout.doc_fields)
         texts: dict[str, list[dict]] = {}
-        for part in self.connection.scan("texts", where, ["doc_id", "ord", "text"]):
+        for part in self.connection.scan("texts", where, ["doc_id", "part_id", "ord", "text"]):
             texts.setdefault(part["doc_id"], []).append(part)
         passages: dict[str, list[dict]] = {}
         fields = ["id", "doc_id", "ord", "start", "end", "text", "dense", *self._region_field()]
@@ -162,3 +169,36 @@ class MilvusReads:
             vectors = np.array([r["dense"] for r in mine], dtype=np.float32)
             items.append((document, chunks, vectors.reshape(len(mine), self.connection.dimension)))
         return items
+
+    def vectors_for_texts(self, collection: str, texts: list[str]) -> dict[str, np.ndarray]:
+        """The vectors of committed passages of ``collection`` holding these texts, asked
+        for by value (strings as JSON literals, which Milvus' filters read) in the
+        collection's partition; a batch Milvus cannot parse is left unmatched (those
+        texts are embedded again: slower, never wrong)."""
+        from pymilvus.exceptions import MilvusException
+
+        wanted = sorted(set(texts))
+        found: dict[str, np.ndarray] = {}
+        name = partition(collection)
+        if name not in self.connection.partitions("passages"):
+            return found
+        for lo in range(0, len(wanted), LOOKUP_TEXTS):
+            where = "text in " + json.dumps(wanted[lo : lo + LOOKUP_TEXTS], ensure_ascii=False)
+            try:
+                rows = self.connection.query("passages", where, ["doc_id", "text", "dense"], [name])
+            except MilvusException:
+                continue
+            live = self._titles(sorted({r["doc_id"] for r in rows}))
+            for r in rows:
+                if r["doc_id"] in live and collection_of_id(r["doc_id"]) == collection:
+                    found.setdefault(r["text"], np.asarray(r["dense"], dtype=np.float32))
+        return found
+
+
+def version_parts(row: dict, parts: list[dict]) -> list[dict]:
+    """The text parts of the version a document row names: those named ``doc@hash:n``
+    after its content hash, else (a document written before parts were named so) the
+    parts named ``doc:n``. A write that crashed may have left another version's."""
+    named = f"{row['doc_id']}@{row['content_hash'][:16]}:"
+    mine = [p for p in parts if p.get("part_id", "").startswith(named)]
+    return mine or [p for p in parts if "@" not in p.get("part_id", "")]

@@ -99,12 +99,15 @@ class MilvusStore(MilvusFeedback):
         return self.add_many([(document, chunks, vectors)])[0]
 
     def add_many(
-        self, items: list[tuple[Document, list[Chunk], np.ndarray]]
+        self, items: list[tuple[Document, list[Chunk], np.ndarray]], remove: Iterable[str] = ()
     ) -> list[tuple[Document, bool]]:
         """See :meth:`rag.stores.base.DocumentStore.add_many` and :mod:`.writes`."""
         check_items(items)
         with self._lock:
-            return self._writes.add_many(items)
+            results, deleted = self._writes.add_many(items, remove)
+            for doc_id in deleted:
+                self._drop_feedback(doc_id)
+            return results
 
     def delete(self, doc_id: str) -> bool:
         """Remove a document, its passages, text and feedback; False when there was none."""
@@ -113,6 +116,11 @@ class MilvusStore(MilvusFeedback):
             if deleted:
                 self._drop_feedback(doc_id)
             return deleted
+
+    def vectors_for_texts(self, collection: str, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        """See :meth:`rag.stores.base.DocumentStore.vectors_for_texts`."""
+        with self._lock:
+            return self._reads.vectors_for_texts(collection, list(texts))
 
     # ------------------------------------------------------------------ reads
 

@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     regions TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
+-- the passages whose vectors a changed or moved file reuses (vector_rows.stored_vectors)
+CREATE INDEX IF NOT EXISTS chunks_text ON chunks(substr(text, 1, 64));
 CREATE TABLE IF NOT EXISTS feedback (
     id TEXT PRIMARY KEY,
     key TEXT NOT NULL,
@@ -211,6 +213,16 @@ def remove_rows(db: sqlite3.Connection, doc_id: str) -> tuple[int, list[int]]:
     db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
     deleted = db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
     return deleted, [r[0] for r in rows]
+
+
+def remove_many(db: sqlite3.Connection, doc_ids: list[str]) -> tuple[int, list[int]]:
+    """:func:`remove_rows` of each of ``doc_ids``: (documents deleted, chunk ids)."""
+    deleted, ids = 0, []
+    for doc_id in doc_ids:
+        found, removed = remove_rows(db, doc_id)
+        deleted += found
+        ids.extend(removed)
+    return deleted, ids
 
 
 def insert_rows(

@@ -18,6 +18,7 @@ import numpy as np
 from rag.core import locations
 from rag.core.types import Chunk, Document, Feedback
 from rag.stores.sqlite.db import Transaction, translated
+from rag.stores.sqlite.vector_rows import stored_vectors
 
 _COLUMNS = (
     'question, resolved_question, answer, verdict, doc_id, start, "end", text, key, created_at, id,'
@@ -56,6 +57,12 @@ class SQLiteFeedback:
                     feedback.collection,
                 ),
             )
+
+    def vectors_for_texts(self, collection: str, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of the passages of ``collection`` holding these texts
+        (:func:`rag.stores.sqlite.vector_rows.stored_vectors`)."""
+        with self._lock, translated():
+            return stored_vectors(self.db, collection, list(texts))
 
     def feedback(
         self, key: str | None = None, collections: Iterable[str] | None = None

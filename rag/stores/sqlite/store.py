@@ -117,21 +117,20 @@ class SQLiteStore(SQLiteFeedback):
         return self.add_many([(document, chunks, vectors)])[0]
 
     def add_many(
-        self, items: list[tuple[Document, list[Chunk], np.ndarray]]
+        self, items: list[tuple[Document, list[Chunk], np.ndarray]], remove: Iterable[str] = ()
     ) -> list[tuple[Document, bool]]:
-        """Store documents with their chunks and vectors in one transaction; for each,
-        (stored document, created?). Content already stored (under any id) is not
-        stored twice: the existing document is returned. A document with the same
-        id but new content replaces the old one in the same transaction."""
+        """Remove the documents of ``remove`` (first: their content no longer counts as
+        stored) and store the items, in one transaction; (stored document, created?) of
+        each (:meth:`rag.stores.base.DocumentStore.add_many`)."""
         check_items(items)
         results: list[tuple[Document, bool]] = []
+        remove = list(dict.fromkeys(remove))
         with self._lock, translated():
             created_at = datetime.now(UTC).isoformat(timespec="seconds")
-            old_ids: list[int] = []
-            new_ids: list[int] = []
-            new_vectors: list[np.ndarray] = []
-            doc_delta = chunk_delta = 0
+            new_ids, new_vectors = [], []
             with Transaction(self.db) as db:
+                deleted, old_ids = sqlite_db.remove_many(db, remove)
+                doc_delta, chunk_delta = -deleted, -len(old_ids)
                 seen: dict[tuple[str, str], Document] = {}
                 for document, chunks, vectors in items:
                     place = (document.collection, document.content_hash)
@@ -149,6 +148,8 @@ class SQLiteStore(SQLiteFeedback):
                     new_vectors.append(blobs)
                     seen[place] = stored
                     results.append((stored, True))
+                for doc_id in set(remove) - {d.doc_id for d, created in results if created}:
+                    feedback_rows.remove(db, doc_id)  # removed, not replaced: as delete()
                 if new_ids or old_ids:
                     sqlite_db.bump_generation(db, doc_delta, chunk_delta)
             if new_ids or old_ids:

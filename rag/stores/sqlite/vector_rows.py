@@ -10,6 +10,33 @@ from collections.abc import Iterator
 
 import numpy as np
 
+#: Characters of a passage's text the ``chunks_text`` expression index holds: enough to
+#: tell passages apart, a fraction of the text's size on disk.
+TEXT_KEY_CHARS = 64
+#: Texts looked up per query (SQLite's bound parameters stay well under its limit).
+LOOKUP_TEXTS = 500
+
+
+def stored_vectors(db: sqlite3.Connection, collection: str, texts: list[str]) -> dict:
+    """The stored vector of each of ``texts`` that a passage of ``collection`` holds,
+    found through the ``chunks_text`` index on the text's first characters (an indexed
+    look-up, not a scan of every passage); the exact text is compared here."""
+    wanted = set(texts)
+    found: dict[str, np.ndarray] = {}
+    keys = sorted({t[:TEXT_KEY_CHARS] for t in wanted})
+    for lo in range(0, len(keys), LOOKUP_TEXTS):
+        part = keys[lo : lo + LOOKUP_TEXTS]
+        rows = db.execute(
+            f"SELECT c.text, c.vector FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
+            f" WHERE substr(c.text, 1, {TEXT_KEY_CHARS}) IN ({','.join('?' * len(part))})"
+            " AND d.collection = ?",
+            (*part, collection),
+        )
+        for text, blob in rows:
+            if text in wanted and text not in found:
+                found[text] = np.frombuffer(blob, dtype=np.float32).copy()
+    return found
+
 
 class SQLiteVectors:
     """The vectors kept in the database, as the FAISS file reads them (a ``VectorSource``)."""
