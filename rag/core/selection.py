@@ -133,8 +133,9 @@ class Selection:
         return matches(self.filter, document)
 
 
-#: Metadata keys the service sets itself (a PDF's pages): a user may not set them.
-RESERVED_META = ("page_starts", "pages", "format")
+#: Metadata keys the service sets itself (a PDF's pages, those read by OCR): a user may
+#: not set them.
+RESERVED_META = ("page_starts", "pages", "format", "ocr_pages")
 
 
 def check_metadata(metadata: object, path: str = "metadata") -> dict:

@@ -155,6 +155,21 @@ class Settings(BaseSettings):
         description="Parse worker processes (HTML, PDF, long texts' splitting) at most, "
         "started on demand.",
     )
+    ocr: bool = Field(
+        True,
+        description="Read PDF pages that are scans (no text layer, an image) with tesseract "
+        "OCR; off: such a PDF is refused as today.",
+    )
+    ocr_max_pages: int = Field(
+        20, ge=1, description="Most scanned pages of one PDF read by OCR; more is a 413."
+    )
+    ocr_page_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Most seconds one scanned page may take to render and read by OCR; the "
+        "PDF's parse gets this much more time for each of its scanned pages.",
+    )
+    ocr_command: str = Field("tesseract", description="The tesseract program (a name on PATH).")
     upload_seconds: float = Field(
         120.0,
         gt=0,

@@ -5,7 +5,8 @@ advertisements, related-story lists. ``trafilatura`` (a maintained main-content
 extractor) keeps the article's text and reads its title, canonical URL, author and
 publication date; we write no HTML cleaning of our own. A PDF's text comes per page
 from ``pypdf``; the offset where each page starts in the stored text is kept, so that a
-passage can be cited with its page numbers.
+passage can be cited with its page numbers. A page that is a scan, with no text layer, is
+read by OCR (:mod:`rag.documents.ocr`) and listed in the metadata's ``ocr_pages``.
 
 What comes out is the stored text itself: every offset the service returns points
 into it, so no later step may change it.
@@ -24,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from rag.core.errors import IngestError, LimitExceeded
+from rag.documents import ocr
 from rag.documents.kinds import ExtractLimits
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
@@ -118,8 +120,10 @@ def _pdf_page_text(page) -> str:
 
 
 def _pdf_pages(data: bytes, name: str, max_pages: int | None, max_text_bytes: int | None):
-    """Each page's text and the document information; past ``max_pages`` pages, or
-    ``max_text_bytes`` of text, a :class:`LimitExceeded` before reading any further."""
+    """Each page's text, the document information, and the pages that look scanned
+    (:func:`rag.documents.ocr.lacks_text` and :func:`~rag.documents.ocr.shows_image`);
+    past ``max_pages`` pages, or ``max_text_bytes`` of text, a :class:`LimitExceeded`
+    before reading any further."""
     from pypdf import PdfReader
 
     try:
@@ -129,13 +133,15 @@ def _pdf_pages(data: bytes, name: str, max_pages: int | None, max_text_bytes: in
         count = len(reader.pages)
         if max_pages is not None and count > max_pages:
             raise LimitExceeded(f"{name}: more than {max_pages} pages ({count})")
-        pages, size = [], 0
+        pages, scans, size = [], [], 0
         for page in reader.pages:
             pages.append(_pdf_page_text(page))
+            if ocr.lacks_text(pages[-1]) and ocr.shows_image(page):
+                scans.append(len(pages) - 1)
             size += len(pages[-1].encode()) + 2
             if max_text_bytes is not None and size > max_text_bytes:
                 raise LimitExceeded(f"{name}: extracted text over {megabytes(max_text_bytes)} MB")
-        return pages, reader.metadata or {}
+        return pages, reader.metadata or {}, scans
     except (IngestError, MemoryError):
         raise
     except Exception as exc:  # pypdf's own errors, and what crafted files make of it
@@ -143,15 +149,21 @@ def _pdf_pages(data: bytes, name: str, max_pages: int | None, max_text_bytes: in
 
 
 def extract_pdf(
-    data: bytes, name: str, max_pages: int | None = None, max_text_bytes: int | None = None
+    data: bytes,
+    name: str,
+    max_pages: int | None = None,
+    max_text_bytes: int | None = None,
+    ocr_options: ocr.OcrOptions | None = None,
 ) -> Extracted:
     """A PDF's text page by page (pages separated by a blank line); ``page_starts`` in
-    the metadata gives the offset where each page starts."""
-    pages, info = _pdf_pages(data, name, max_pages, max_text_bytes)
+    the metadata gives the offset where each page starts. Scanned pages are read by OCR
+    where it can run (``ocr_options``, default on), and listed in ``ocr_pages``."""
+    pages, info, scans = _pdf_pages(data, name, max_pages, max_text_bytes)
+    options = ocr_options if ocr_options is not None else ocr.OcrOptions()
+    read = _read_scans(data, name, pages, scans, options)
     if not any(pages):
-        raise IngestError(
-            f"{name}: the PDF has no text layer (a scanned document?): run OCR on it first"
-        )
+        raise IngestError(_no_text(name, scans, options))
+    check_text_size("\n\n".join(pages), name, max_text_bytes)
     text, starts = "", []
     for page in pages:
         if text and page:
@@ -163,6 +175,8 @@ def extract_pdf(
             starts[i] = starts[i + 1]
     regions = [(start, {"page": i + 1}) for i, start in enumerate(starts) if pages[i]]
     metadata: dict = {"format": "pdf", "pages": len(pages), "page_starts": starts}
+    if read:
+        metadata["ocr_pages"] = read
     author = info.get("/Author")
     if author:
         metadata["author"] = _tidy(str(author))[:500]
@@ -175,9 +189,34 @@ def extract_pdf(
     return Extracted(text, title or None, metadata, regions)
 
 
+def _read_scans(
+    data: bytes, name: str, pages: list[str], scans: list[int], options: ocr.OcrOptions
+) -> list[int]:
+    """Put the text OCR reads on the scanned pages ``scans`` into ``pages``, if OCR can
+    run here; the numbers (1-based) of the pages it read text on."""
+    if not scans or options.unavailable():
+        return []
+    texts = ocr.read_pages(data, name, scans, options, options.started)
+    for index, text in zip(scans, texts, strict=True):
+        pages[index] = text or pages[index]  # a blank scan keeps its page number
+    return [index + 1 for index, text in zip(scans, texts, strict=True) if text]
+
+
+def _no_text(name: str, scans: list[int], options: ocr.OcrOptions) -> str:
+    """Why a PDF gave no text: no text layer and nothing to OCR, OCR unable to run
+    here, or OCR reading nothing."""
+    if not scans:
+        return f"{name}: the PDF has no text layer (a scanned document?), and no page image for OCR"
+    reason = options.unavailable()
+    if reason:
+        return f"{name}: the PDF has no text layer (a scanned document?): {reason}"
+    pages = f"{len(scans)} scanned pages" if len(scans) > 1 else "scanned page"
+    return f"{name}: the PDF has no text layer, and OCR read no text on its {pages}"
+
+
 def read_pdf(data: bytes, name: str, limits: ExtractLimits) -> Extracted:
     """:func:`extract_pdf` as the parse worker calls every extractor."""
-    return extract_pdf(data, name, limits.max_pages, limits.max_text_bytes)
+    return extract_pdf(data, name, limits.max_pages, limits.max_text_bytes, limits.ocr)
 
 
 def read_html(data: bytes, name: str, limits: ExtractLimits) -> Extracted:

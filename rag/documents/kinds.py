@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from rag.documents.ocr import OcrOptions
 
 #: Kinds read in the calling process, without a worker.
 IN_PROCESS = ("text", "markdown")
@@ -29,12 +31,14 @@ class ExtractLimits:
 
     ``max_pages`` bounds pages, slides and sheets alike; ``max_entries`` and
     ``max_unpacked_bytes`` bound a zip container (DOCX, XLSX, ODT, EPUB, …) before any
-    member is read, so that a zip bomb is refused by its directory, not by unpacking it."""
+    member is read, so that a zip bomb is refused by its directory, not by unpacking it.
+    ``ocr`` bounds the OCR of scanned PDF pages (:mod:`rag.documents.ocr`)."""
 
     max_pages: int = 2000
     max_text_bytes: int = 5 * 1024 * 1024
     max_entries: int = 10_000
     max_unpacked_bytes: int = 200 * 1024 * 1024
+    ocr: OcrOptions = field(default_factory=OcrOptions)
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,10 @@ class Parser:
         return ingest.make_document(text, **fields)
 
     def extract(self, kind: str, data: bytes, name: str) -> Extracted:
-        """The text of an HTML page or a PDF, parsed by a worker within the limits."""
-        status, value = self._pool.run([kind, name, {}], data, self.limits.seconds)
+        """The text of an HTML page or a PDF, parsed by a worker within the limits (a
+        PDF's scanned pages read by OCR within theirs)."""
+        options = {"ocr": self.limits.ocr.to_json()} if kind == "pdf" else {}
+        status, value = self._pool.run([kind, name, options], data, self.limits.seconds)
         if status == "ok":
             text, title, metadata, regions = value
             return Extracted(text, title, metadata, regions)
@@ -90,6 +92,10 @@ class Parser:
         if status == "limit":
             raise LimitExceeded(value)
         what = kinds.label(kind)
+        if status == "timeout" and type(value) is int:  # past the OCR of its scanned pages
+            seconds = self.limits.ocr_seconds(value)
+            pages = f"{value} scanned pages" if value > 1 else "its scanned page"
+            raise LimitExceeded(f"{name}: OCR of {pages} exceeded {seconds:g} s")
         if status == "timeout":
             raise LimitExceeded(f"{name}: {what} parsing exceeded {self.limits.seconds:g} s")
         if status == "memory":

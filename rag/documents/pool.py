@@ -20,12 +20,13 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from rag.core.errors import IngestError, ShuttingDown
 from rag.core.settings import Settings
+from rag.documents.ocr import OcrOptions
 
 #: Seconds a new worker may take to import its parsers (a busy machine is slow).
 START_SECONDS = 60.0
@@ -46,13 +47,14 @@ class ParserUnavailable(IngestError):
 @dataclass(frozen=True)
 class ParseLimits:
     """What one HTML or PDF file, or splitting one long text, may cost; see
-    ``RAG_PARSE_*`` in docs/configuration.md."""
+    ``RAG_PARSE_*`` and ``RAG_OCR_*`` in docs/configuration.md."""
 
     seconds: float = 20.0
     memory_mb: int = 1024
     max_pages: int = 2000
     max_text_bytes: int = 5 * 1024 * 1024
     workers: int = 2
+    ocr: OcrOptions = field(default_factory=OcrOptions)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ParseLimits:
@@ -62,7 +64,13 @@ class ParseLimits:
             max_pages=settings.max_pdf_pages,
             max_text_bytes=settings.max_text_bytes,
             workers=settings.parse_workers,
+            ocr=OcrOptions.from_settings(settings),
         )
+
+    def ocr_seconds(self, pages: int) -> float:
+        """The time a parse gets once it starts reading ``pages`` scanned pages by OCR:
+        each page's own limit (it is stopped at it), and ``seconds`` for the rest."""
+        return pages * self.ocr.page_seconds + self.seconds
 
 
 class Worker:
@@ -93,6 +101,7 @@ class Worker:
             theirs.close()
         self.conn = Connection(ours.detach())
         self.jobs = 0
+        self.limits = limits
 
     def wait_ready(self) -> None:
         """Wait for the worker to have imported its parsers (apart from the start, so that
@@ -113,7 +122,11 @@ class Worker:
         """Send ``job`` (a JSON header: kind, name, options) and ``data``; ("ok", value),
         ("refused" or "limit", a line), ("memory", None), ("died", None) or ("timeout",
         None) after ``seconds``; the worker is killed unless it answered ok, refused or
-        limit."""
+        limit.
+
+        A PDF with scanned pages says ("ocr", pages) before reading them: from then on
+        the job has :meth:`ParseLimits.ocr_seconds` instead (once, for at most
+        ``limits.ocr.max_pages`` pages), and a timeout is ("timeout", pages)."""
         self.jobs += 1
         try:
             self.conn.send_bytes(json.dumps([*job, seconds]).encode())
@@ -121,13 +134,24 @@ class Worker:
         except (BrokenPipeError, OSError):
             self.kill()
             return ("died", None)
-        if not self.conn.poll(seconds):
-            self.kill()
-            return ("timeout", None)
-        answer = self._receive()
+        answer = self._wait(seconds)
+        if answer[0] == "ocr":
+            pages = answer[1]
+            if type(pages) is int and 0 < pages <= self.limits.ocr.max_pages:
+                answer = self._wait(self.limits.ocr_seconds(pages))
+                if answer[0] == "timeout":
+                    answer = ("timeout", pages)
+            else:
+                answer = ("died", None)  # not what a worker says: it cannot be trusted
         if answer[0] not in ("ok", "refused", "limit"):
             self.kill()
         return answer
+
+    def _wait(self, seconds: float) -> tuple[str, object]:
+        """The worker's next message, or ("timeout", None) after ``seconds``."""
+        if not self.conn.poll(seconds):
+            return ("timeout", None)
+        return self._receive()
 
     @property
     def alive(self) -> bool:

@@ -12,11 +12,13 @@ import json
 import os
 import resource
 import signal
+from dataclasses import replace
 from multiprocessing.connection import Connection
 
 from rag.core.errors import IngestError, LimitExceeded
 from rag.documents import formats, kinds
 from rag.documents.chunking import Chunker, precise_sentence_spans
+from rag.documents.ocr import OcrOptions
 
 
 def _cap_memory(memory_mb: int) -> None:
@@ -78,6 +80,22 @@ def parse_one(kind: str, data: bytes, name: str, limits: kinds.ExtractLimits) ->
         return ("refused", str(formats.unreadable(name, kinds.label(kind), exc)))
 
 
+def _ocr_options(conn: Connection, options: dict, seconds: float) -> OcrOptions:
+    """The job's OCR options (off unless the service sent them), which tell the service
+    when OCR starts and how many pages it reads, so that it waits for them, and give
+    the process the CPU time of those pages."""
+    sent = options.get("ocr")
+    if not isinstance(sent, dict):
+        return OcrOptions(enabled=False)
+    found = OcrOptions(**sent)
+
+    def started(pages: int) -> None:
+        _cap_cpu(seconds + pages * found.page_seconds)
+        _answer(conn, ("ocr", pages))
+
+    return replace(found, started=started)
+
+
 def _answer(conn: Connection, answer: tuple) -> None:
     """Send an answer as JSON, never a pickle: the service unpickles nothing that a
     parser working on a hostile file could have shaped."""
@@ -117,7 +135,11 @@ def serve(conn: Connection, memory_mb: int, max_pages: int, max_text: int) -> No
             if kind == "split":
                 answer = split_one(data, options)
             else:
-                limits = kinds.ExtractLimits(max_pages=max_pages, max_text_bytes=max_text)
+                limits = kinds.ExtractLimits(
+                    max_pages=max_pages,
+                    max_text_bytes=max_text,
+                    ocr=_ocr_options(conn, options, seconds),
+                )
                 answer = parse_one(kind, data, name, limits)
         except MemoryError:
             answer = None

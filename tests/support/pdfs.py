@@ -1,7 +1,10 @@
 """Small real PDFs for the tests, written byte by byte (no PDF writer is a dependency):
-one page per list of lines, in Helvetica, with a text layer; or pages with none."""
+one page per list of lines, in Helvetica, with a text layer; pages with none; or scanned
+pages (an image and no text layer)."""
 
 from __future__ import annotations
+
+import zlib
 
 
 def _escape(text: str) -> str:
@@ -70,3 +73,39 @@ def serialise(objects: list[bytes], root: int = 1, trailer: bytes = b"") -> byte
         xref,
     )
     return bytes(out)
+
+
+def make_scanned_pdf(
+    pages: list[list[str] | tuple[int, int, bytes]], media: tuple[int, int] = (612, 792)
+) -> bytes:
+    """A PDF of ``media``-sized pages: a list of lines is a page with a text layer (as in
+    :func:`make_pdf`); ``(width, height, pixels)`` a scanned page, an 8-bit grey image of
+    that many pixels drawn over the whole page, with no text layer."""
+    objects: list[bytes] = [b"", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for page in pages:
+        if isinstance(page, tuple):
+            width, height, pixels = page
+            packed = zlib.compress(pixels)
+            objects.append(
+                b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace "
+                b"/DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\n"
+                b"stream\n%s\nendstream" % (width, height, len(packed), packed)
+            )
+            resources = b"/XObject << /Im1 %d 0 R >>" % len(objects)
+            stream = b"q %d 0 0 %d 0 0 cm /Im1 Do Q" % media
+        else:
+            resources = b"/Font << /F1 3 0 R >>"
+            ops = ["BT", "/F1 11 Tf", "14 TL", f"72 {media[1] - 52} Td"]
+            ops += [op for line in page for op in (f"({_escape(line)}) Tj", "T*")]
+            stream = "\n".join([*ops, "ET"]).encode("latin-1")
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << %s >> "
+            b"/Contents %d 0 R >>" % (*media, resources, len(objects))
+        )
+        kids.append(len(objects))
+    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    refs = b" ".join(b"%d 0 R" % kid for kid in kids)
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, len(kids))
+    return serialise(objects)
