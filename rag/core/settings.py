@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     ocr: bool = Field(
         True,
         description="Read PDF pages that are scans (no text layer, an image) with tesseract "
-        "OCR; off: such a PDF is refused as today.",
+        "OCR; off: a PDF of scans only is refused, as without tesseract.",
     )
     ocr_max_pages: int = Field(
         20, ge=1, description="Most scanned pages of one PDF read by OCR; more is a 413."
