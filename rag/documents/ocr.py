@@ -111,7 +111,17 @@ def lacks_text(text: str) -> bool:
 def shows_image(page) -> bool:
     """Whether a pypdf page draws an image XObject, itself or in a form it draws (up to
     three forms deep): what a scanner or an OCR-less PDF printer makes of a page. Only the
-    resources are read, not the content, so it costs next to nothing."""
+    resources are read, not the content, so it costs next to nothing. Broken resources
+    are no image: a PDF read before OCR existed must not become unreadable by it."""
+    try:
+        return _shows_image(page)
+    except MemoryError:
+        raise
+    except Exception:  # pypdf's errors on what a crafted file makes of its resources
+        return False
+
+
+def _shows_image(page) -> bool:
     stack, seen = [(page.get("/Resources"), 0)], 0
     while stack:
         resources, depth = stack.pop()

@@ -22,6 +22,7 @@ from rag.core.types import pages_of
 from rag.documents import ingest
 from rag.documents.ocr import OcrOptions
 from rag.documents.parsing import ParseLimits, Parser
+from tests.support.hostile import pdf_of
 from tests.support.pdfs import make_scanned_pdf
 
 LIGHTHOUSE = "The lighthouse at Varne Point was built in 1874 by Margaret Ellison."
@@ -112,6 +113,27 @@ def _extract(limits: ParseLimits):
         return kinds.extractor(kind)(data, name, kinds.ExtractLimits(ocr=limits.ocr))
 
     return extract
+
+
+def test_a_page_of_broken_resources_is_no_scan_and_the_pdf_stays_readable():
+    """A text-less page whose image is a dangling reference, or whose XObjects are not a
+    dictionary: no image to read, and the PDF's text page is read as before OCR."""
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources %s /Contents %d 0 R >>"
+    text = b"BT /F1 11 Tf 72 740 Td (Readable text page) Tj ET"
+    pdf = pdf_of(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R 5 0 R 6 0 R] /Count 3 >>",
+            page % (b"<< /Font << /F1 7 0 R >> >>", 4),
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+            page % (b"<< /XObject << /Im1 99 0 R >> >>", 8),
+            page % (b"<< /XObject 42 >>", 8),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            b"<< /Length 0 >>\nstream\n\nendstream",
+        ]
+    )
+    document = ingest.read_bytes(pdf, "broken.pdf")
+    assert document.text == "Readable text page" and "ocr_pages" not in document.metadata
 
 
 def test_without_tesseract_a_scan_is_refused_as_before_and_text_pages_are_kept(tmp_path):
