@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -70,3 +71,13 @@ def checked_placement(collection: str, metadata_text: str | None) -> dict | None
         return check_metadata(metadata, "--metadata") if metadata else None
     except IngestError as exc:
         fail(str(exc))
+
+
+Watch = Annotated[
+    Path | None,
+    typer.Option(
+        "--watch",
+        help="Keep the index in sync with this folder (`rag sync` at start and whenever it "
+        "changes), instead of indexing RAG_DOCS_DIR on first start.",
+    ),
+]

@@ -159,14 +159,16 @@ def serve(
             "writes still only from this machine)."
         ),
     ] = False,
+    watch: options.Watch = None,
 ) -> None:
     """Run the HTTP API (builds the index from RAG_DOCS_DIR on first start)."""
     from api.app import create_app
     from api.deps import is_loopback
     from api.logs import log_config
     from api.server import serve as serve_app
+    from rag.cli.sync import check_folder, watching
 
-    settings = get_settings()
+    settings, watch = get_settings(), watch and check_folder(watch, "--watch")
     if not is_loopback(host) and not allow_insecure and not _keys_guard(settings):
         fail(
             f"refusing to listen on {host} without a key: set RAG_API_KEY or make one with "
@@ -193,10 +195,10 @@ def serve(
     try:
         with clear_errors():
             pipeline.load()
-            pipeline.ensure_index(progress=True)
-        # on SIGTERM the uploads under way are stopped first (their parse workers
-        # killed, their embedding cut at the next slice): each ends at once with a 503
-        serve_app(create_app(settings, pipeline), settings, host, port, pipeline.stop_writes)
+        # RAG_DOCS_DIR indexed on first start, or --watch kept in sync; on SIGTERM uploads
+        # under way stop at once (parse killed, embedding cut at its next slice): a 503 each
+        with watching(pipeline, watch) as stop_writes:
+            serve_app(create_app(settings, pipeline), settings, host, port, stop_writes)
     finally:
         pipeline.close()
         if _signalled:

@@ -24,7 +24,7 @@ from rag.core.errors import ShuttingDown, StoreError
 from rag.core.filters import DEFAULT_COLLECTION
 from rag.core.selection import place
 from rag.core.settings import Settings
-from rag.core.types import Document
+from rag.core.types import Chunk, Document
 from rag.documents import ingest
 from rag.documents.chunking import Chunker
 from rag.documents.parsing import Parser
@@ -104,10 +104,23 @@ class Indexer:
     def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
         """Chunk, embed (on the compute thread) and store; (stored, created?) for each.
         A document past the stores' bounds is refused before anything is embedded."""
+        return self.write(documents)[0]
+
+    def write(
+        self, documents: list[Document], remove: Iterable[str] = (), reuse: bool = False
+    ) -> tuple[list[tuple[Document, bool]], int]:
+        """:meth:`add_documents`, removing the documents of ``remove`` in the same store
+        write (:meth:`rag.stores.base.DocumentStore.add_many`): (results, passages
+        embedded).
+
+        ``reuse``: a passage whose text a stored passage of its collection holds takes
+        that vector, and each new text is embedded once, so that an edited file
+        re-embeds its changed passages only and a renamed one nothing (``rag sync``).
+        The passage itself (offsets, order, regions) is always the new chunking's."""
         for document in documents:
             check_document(document)
         chunked = [(document, self.parser.split(self.chunker, document)) for document in documents]
-        vectors = self.embed([c.text for _, chunks in chunked for c in chunks])
+        vectors, embedded = self._vectors(chunked, reuse)
         items, at = [], 0
         for document, chunks in chunked:
             items.append((document, chunks, vectors[at : at + len(chunks)]))
@@ -115,7 +128,28 @@ class Indexer:
         with self._write_lock:
             if self._closed:
                 raise ShuttingDown
-            return self.store.add_many(items)
+            return self.store.add_many(items, remove), embedded
+
+    def _vectors(
+        self, chunked: list[tuple[Document, list[Chunk]]], reuse: bool
+    ) -> tuple[np.ndarray, int]:
+        """One vector per chunk, in order, and how many texts were embedded."""
+        keys = [(d.collection, c.text) for d, chunks in chunked for c in chunks]
+        if not reuse:
+            return self.embed([text for _, text in keys]), len(keys)
+        known: dict[tuple[str, str], np.ndarray] = {}
+        for collection in sorted({c for c, _ in keys}):
+            found = self.store.vectors_for_texts(
+                collection, [t for c, t in keys if c == collection]
+            )
+            known.update(((collection, text), vector) for text, vector in found.items())
+        missing = list(dict.fromkeys(key for key in keys if key not in known))
+        if missing:  # else no model is loaded: a sync that moves files embeds nothing
+            known.update(zip(missing, self.embed([t for _, t in missing]), strict=True))
+        out = np.zeros((len(keys), len(next(iter(known.values()), ()))), dtype=np.float32)
+        for i, key in enumerate(keys):
+            out[i] = known[key]
+        return out, len(missing)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embeddings of ``texts``, computed :data:`SLICE` at a time on the compute thread.

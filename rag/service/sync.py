@@ -1,0 +1,294 @@
+"""`rag sync`: make the index match a folder (new files added, changed ones replaced,
+deleted ones removed, renamed ones moved) and keep a manifest of what was stored.
+
+A file whose size and mtime equal its manifest row is not read. Any other is read and its
+bytes hashed (never its name or times): equal bytes only update the row, so touching every
+file embeds nothing. A changed file is parsed, and its document written with the stored
+vectors of every passage whose text is already in the collection (an edit re-embeds the
+passages it changed, a rename nothing). What to write, move and delete is decided by
+:mod:`rag.service.sync_plan`; here it is carried out in an order that survives a crash at
+any point:
+
+1. a file's intent (path, document id) is recorded in the manifest before its write;
+2. the new version is stored, the old one removed in the same store write (a rename's old
+   id, a replaced version: never neither);
+3. the file's row is recorded, with its passage ids read back from the store: a file
+   counts as synced only once its vectors are stored;
+4. the documents of vanished files are deleted last, then their rows.
+
+A crash anywhere leaves rows and intents the next sync reconciles against the store (the
+source of truth), which makes the index equal to a clean build of the folder. A file that
+cannot be read is reported in ``failed`` and its previous version stays indexed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rag.core.bounds import check_document
+from rag.core.errors import IngestError, StoreError
+from rag.core.filters import DEFAULT_COLLECTION
+from rag.core.selection import place
+from rag.core.types import Document
+from rag.documents.chunking import Chunker
+from rag.service import folder
+from rag.service.indexing import BATCH_DOCUMENTS, Indexer
+from rag.service.manifest import Entry, Manifest
+from rag.service.sync_plan import Known, Plan, Seen, Write, make_plan
+
+#: Bump when reading or cleaning a file changes what its text is: every file is re-read
+#: (its passages' vectors are still reused).
+READER_VERSION = "1"
+#: Documents written per store write (each batch is recorded once stored), deleted per one.
+SYNC_BATCH, DELETE_BATCH = BATCH_DOCUMENTS, 512
+
+
+def parser_version(chunker: Chunker) -> str:
+    """What makes a file's passages: the reader's version and the chunking settings."""
+    c = chunker
+    return f"{READER_VERSION}/{c.target_words}/{c.max_words}/{c.overlap_words}/{c.max_chars}"
+
+
+@dataclass
+class SyncReport:
+    """Files added, changed, unchanged, deleted and renamed; the files that failed (their
+    previous version kept); passages embedded (the rest reused stored vectors)."""
+
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    renamed: int = 0
+    failed: list[dict] = field(default_factory=list)
+    embedded_passages: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class FolderSync:
+    """One sync of ``root`` into ``collection`` of the indexer's store."""
+
+    def __init__(
+        self,
+        indexer: Indexer,
+        manifest: Manifest,
+        root: Path,
+        collection: str = DEFAULT_COLLECTION,
+        batch: int | None = None,
+    ) -> None:
+        """``batch``: documents per store write (default :data:`SYNC_BATCH`)."""
+        self.indexer = indexer
+        self.store = indexer.store
+        self.manifest = manifest
+        self.root = Path(root).resolve()
+        self.key = str(self.root)
+        self.collection = collection
+        self.batch = batch or SYNC_BATCH
+        self.versions = (parser_version(indexer.chunker), indexer.embedder.identity)
+        #: Documents a write that could not be made would have replaced: not deleted.
+        self._held: set[str] = set()
+
+    def run(self, progress: bool = False) -> SyncReport:
+        """Sync once (holding the index's sync lock); what changed."""
+        if not self.root.is_dir():
+            raise StoreError(f"{self.root}: no such folder")
+        with self.manifest.lock():
+            self._claim_root()
+            known = Known(
+                self.collection,
+                self.manifest.entries(self.collection, self.key),
+                self.manifest.pending(self.collection, self.key),
+                {d.doc_id: d.chunks for d in self.store.documents([self.collection])},
+                self.versions,
+            )
+            seen, failed = self._look(folder.scan(self.root), known)
+            plan = make_plan(known, seen, set(failed), self._adopt)
+            self._keep(plan, seen, known)
+            embedded = self._write(plan, seen, known, failed, progress)
+            self._delete(plan, seen, known, failed)
+        report = SyncReport(**plan.counts, embedded_passages=embedded)
+        report.failed = [{"file": p, "detail": failed[p]} for p in sorted(failed)]
+        return report
+
+    def _claim_root(self) -> None:
+        """One folder per collection (ids come from paths, so two folders would take each
+        other's documents); a folder that moved (its old path gone) takes over its rows."""
+        for other in self.manifest.roots(self.collection):
+            if other == self.key:
+                continue
+            if Path(other).exists():
+                raise StoreError(
+                    f"collection {self.collection!r} is kept in sync with {other}: sync "
+                    f"{self.root} into another collection (--collection)"
+                )
+            self.manifest.move_root(self.collection, other, self.key)
+
+    def _look(self, files: dict[str, folder.FileState], known: Known) -> tuple[dict, dict]:
+        """Each file as :class:`Seen` (read and parsed only where needed), and the files
+        that could not be read: {path: one line}."""
+        seen: dict[str, Seen] = {}
+        failed: dict[str, str] = {}
+        pending = {path for path, _ in known.pending}
+        for path, state in files.items():
+            entry = known.entries.get(path)
+            current = entry is not None and (entry.parser, entry.model) == known.versions
+            current = current and path not in pending
+            if current and (entry.size, entry.mtime_ns) == (state.size, state.mtime_ns):
+                seen[path] = Seen(state, entry.content_hash, entry.file_hash)
+                continue
+            try:
+                data, state, digest = folder.read(self.root, state)
+                if current and entry.file_hash == digest:  # touched, not changed
+                    seen[path] = Seen(state, entry.content_hash, digest)
+                    continue
+                document = self._document(path, data)
+            except OSError as exc:
+                failed[path] = f"cannot read ({exc.strerror or exc})"
+                continue
+            except IngestError as exc:
+                failed[path] = _one_line(exc, path)
+                continue
+            seen[path] = Seen(state, document.content_hash, digest, document)
+        return seen, failed
+
+    def _document(self, path: str, data: bytes) -> Document:
+        """The document of a file's bytes, named and placed as a synced file."""
+        parsed = self.indexer.parser.read_bytes(
+            data, path, doc_id=folder.path_id(path), source=path
+        )
+        document = place(parsed, self.collection)
+        check_document(document)
+        return document
+
+    def _adopt(self, doc_id: str, content_hash: str) -> tuple[int, ...] | None:
+        """The passage ids of a stored document already holding this content."""
+        document = self.store.document(doc_id)
+        if document is None or document.content_hash != content_hash:
+            return None
+        return tuple(c.id for c in self.store.document_chunks(doc_id))
+
+    def _keep(self, plan: Plan, seen: dict[str, Seen], known: Known) -> None:
+        """Rows for the contents already stored (only those that differ)."""
+        rows = [
+            self._entry(path, seen[path], keep.doc_id, keep.passages)
+            for keep in plan.kept
+            for path in keep.members
+        ]
+        changed = [row for row in rows if known.entries.get(row.path) != row]
+        if changed:
+            self.manifest.record(self.collection, self.key, changed)
+
+    def _entry(self, path: str, seen: Seen, doc_id: str, passages: tuple[int, ...]) -> Entry:
+        state = seen.state
+        return Entry(
+            path, state.size, state.mtime_ns, seen.file_hash, seen.content_hash, doc_id,
+            *self.versions, passages,
+        )  # fmt: skip
+
+    def _write(
+        self, plan: Plan, seen: dict[str, Seen], known: Known, failed: dict, progress: bool
+    ) -> int:
+        """Carry out the writes, a batch at a time; the passages embedded."""
+        embedded = 0
+        early = set(plan.early)  # with the first batch
+        quiet = not progress or not plan.writes
+        bar = tqdm(total=len(plan.writes), desc="syncing", unit="doc", disable=quiet)
+        with bar:
+            for batch in _batches(plan.writes, self.batch):
+                embedded += self._write_batch(batch, seen, failed, early)
+                early = set()
+                bar.update(len(batch))
+        return embedded
+
+    def _write_batch(
+        self, batch: list[Write], seen: dict[str, Seen], failed: dict, early: set[str]
+    ) -> int:
+        """Intents, one store write, then the files' rows; the passages embedded."""
+        documents, ready = [], []
+        for write in batch:
+            document = self._owner_document(write, seen, failed)
+            if document is None:
+                self._held |= write.remove  # its files' documents stay as they were
+            else:
+                documents.append(document)
+                ready.append(write)
+        remove = early.union(*(w.remove for w in ready))
+        intents = [(m, w.doc_id) for w in ready for m in w.members]
+        self.manifest.begin(self.collection, self.key, intents)
+        results, embedded = self.indexer.write(documents, sorted(remove), reuse=True)
+        rows = []
+        for write, (stored, _) in zip(ready, results, strict=True):
+            passages = tuple(c.id for c in self.store.document_chunks(stored.doc_id))
+            rows += [self._entry(m, seen[m], stored.doc_id, passages) for m in write.members]
+        self.manifest.record(self.collection, self.key, rows, done=intents)
+        return embedded
+
+    def _owner_document(self, write: Write, seen: dict[str, Seen], failed: dict) -> Document | None:
+        """The document of a write's file, parsed now if it was not (an unchanged file
+        whose content moves to its id); None, and the file failed, if it cannot be."""
+        found = seen[write.owner].document
+        if found is not None:
+            return found
+        try:
+            data, _, _ = folder.read(self.root, seen[write.owner].state)
+            document = self._document(write.owner, data)
+        except OSError as exc:
+            failed[write.owner] = f"cannot read ({exc.strerror or exc})"
+            return None
+        except IngestError as exc:
+            failed[write.owner] = _one_line(exc, write.owner)
+            return None
+        if document.content_hash != write.content_hash:  # changed since it was looked at
+            failed[write.owner] = "changed while it was synced; the next sync takes it"
+            return None
+        return document
+
+    def _delete(self, plan: Plan, seen: dict[str, Seen], known: Known, failed: dict) -> None:
+        """Delete the sync's documents nothing holds, then forget vanished files and the
+        intents now settled (a failed file's are kept: its document may be mid-write)."""
+        doomed = [doc_id for doc_id in plan.deletions if doc_id not in self._held]
+        for lo in range(0, len(doomed), DELETE_BATCH):
+            self.indexer.write([], doomed[lo : lo + DELETE_BATCH])
+        gone = [p for p in known.entries if p not in seen and p not in failed]
+        settled = [(p, d) for p, d in known.pending if p not in failed]
+        self.manifest.record(self.collection, self.key, [], gone=gone, done=settled)
+
+
+def _batches(writes: list[Write], size: int) -> Iterator[list[Write]]:
+    """Writes in batches of about ``size``; a write whose ``remove`` names another write's
+    document goes in that write's batch (a swap of two files' contents is one store
+    write: neither content is ever missing)."""
+    by_id = {w.doc_id: w for w in writes}
+    done: set[str] = set()
+    batch: list[Write] = []
+    for write in writes:
+        for member in _linked(write, by_id, done):
+            batch.append(member)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _linked(write: Write, by_id: dict[str, Write], done: set[str]) -> Iterable[Write]:
+    """``write`` and the writes its removals reach, each once."""
+    stack = [write]
+    while stack:
+        current = stack.pop()
+        if current.doc_id in done:
+            continue
+        done.add(current.doc_id)
+        yield current
+        stack += [by_id[d] for d in current.remove if d in by_id and d not in done]
+
+
+def _one_line(exc: Exception, path: str) -> str:
+    """An error's message as one line, without the file name the list already gives."""
+    text = " ".join(str(exc).split())
+    return text.removeprefix(f"{path}: ") or type(exc).__name__
