@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from rag.core.errors import IngestError, LimitExceeded
 from rag.documents import ocr
+from rag.documents.headings import article_headings
 from rag.documents.kinds import ExtractLimits
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
@@ -107,7 +108,8 @@ def extract_html(data: bytes, name: str, max_text_bytes: int | None = None) -> E
         if value:
             metadata[key] = _tidy(str(value))[:500]
     title = _tidy(found.title or "") or None
-    return Extracted("\n\n".join(paragraphs), title, metadata)
+    text = "\n\n".join(paragraphs)
+    return Extracted(text, title, metadata, article_headings(found.body, text))
 
 
 def _pdf_page_text(page) -> str:

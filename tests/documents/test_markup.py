@@ -10,6 +10,7 @@ from lxml import etree
 
 from rag.core.errors import IngestError
 from rag.core.locations import location_at
+from rag.documents.formats import extract_html
 from rag.documents.headings import article_headings
 from rag.documents.markup import Blocks, html_blocks, parse_html, parse_xml
 from tests.support.hostile_zips import ENTITY_BOMB, EXTERNAL_ENTITY
@@ -102,3 +103,17 @@ def test_a_saved_pages_headings_are_found_in_its_text():
         (47, {"headings": ["Guide", "Fees"]}),
     ]
     assert article_headings(None, text) == []
+
+
+def test_a_saved_page_keeps_its_text_and_gains_heading_regions():
+    filler = "Words that make the article long enough to be kept by the extractor. " * 6
+    page = (
+        "<html><head><title>Guide</title></head><body><nav>Home | About</nav><article>"
+        f"<h1>Staff guide</h1><p>{filler}</p><h2>Notice</h2><p>The notice period is 47 days."
+        f" {filler}</p><h2>Holidays</h2><p>Staff get 28 days. {filler}</p></article></body></html>"
+    )
+    found = extract_html(page.encode(), "guide.html")
+    assert found.text.split("\n\n")[::2] == ["Staff guide", "Notice", "Holidays"]
+    at = found.text.index
+    assert location_at(found.regions, at("47 days")) == {"headings": ["Staff guide", "Notice"]}
+    assert location_at(found.regions, at("28 days")) == {"headings": ["Staff guide", "Holidays"]}
