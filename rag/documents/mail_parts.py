@@ -93,18 +93,22 @@ class Parts:
             self.unread.append(filename)
 
     def _read(self, filename: str, content_type: str, payload: bytes | str):
-        """(text, regions) of an attachment; ("", []) if it has none that can be read."""
+        """(text, regions) of an attachment; ("", []) if it has none that can be read. A
+        file of a kind the service reads goes through its extractor (a CSV's rows as
+        "Header: value" lines with their row numbers), else a text part is read as text."""
         suffix = PurePosixPath(filename.lower()).suffix
+        data = payload if isinstance(payload, bytes) else payload.encode("utf-8", "replace")
+        kind = kinds.kind_of(filename, data)
+        is_text = content_type.startswith("text/") or suffix in TEXT_SUFFIXES + HTML_SUFFIXES
+        if kinds.BY_NAME[kind].extractor and kind not in NOT_NESTED:
+            text, regions = self._extract(kind, filename, data)
+            if text or not is_text:
+                return text, regions
+        if not is_text:
+            return "", []
         if isinstance(payload, bytes):
-            kind = kinds.kind_of(filename, payload)
-            if kinds.BY_NAME[kind].extractor and kind not in NOT_NESTED:
-                return self._extract(kind, filename, payload)
-            if not (content_type.startswith("text/") or suffix in TEXT_SUFFIXES):
-                return "", []
             payload = payload.decode("utf-8", "replace")
         html = content_type == "text/html" or suffix in HTML_SUFFIXES
-        if not (content_type.startswith("text/") or suffix in TEXT_SUFFIXES or html):
-            return "", []
         part = text_blocks(payload, self.name, html)
         if suffix in (".md", ".markdown"):
             return part.value, heading_regions(part.value)

@@ -52,7 +52,7 @@ def test_headers_body_and_each_attachment_as_a_part():
     assert where(found, "47 days") == {"part": "guide.html", "headings": ["Scope"]}
     assert "x()" not in found.text
     assert where(found, "12 EUR") == {"part": "readme.md", "headings": ["Intro", "Fees"]}
-    assert where(found, "night") == {"part": "rota.csv"}
+    assert where(found, "night") == {"part": "rota.csv", "row": 2}, "through the CSV reader"
     assert where(found, "Odt fact") == {"part": "book.odt"}
     assert where(found, "7 keys") == {"part": "report.pdf", "page": 2}
     assert where(found, "300 euros") == {"part": "Old deposit thread"}
