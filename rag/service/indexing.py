@@ -29,6 +29,7 @@ from rag.documents import ingest
 from rag.documents.chunking import Chunker
 from rag.documents.parsing import Parser
 from rag.retrieval.embedding import Embedder
+from rag.service.progress import PassageBar, Progress
 from rag.stores import DocumentStore, Reconciliation, open_store, store_options
 from rag.stores.sqlite.db import read_documents
 
@@ -101,13 +102,20 @@ class Indexer:
         self._stopping = threading.Event()
         self._closed = False
 
-    def add_documents(self, documents: list[Document]) -> list[tuple[Document, bool]]:
+    def add_documents(
+        self, documents: list[Document], progress: Progress | None = None
+    ) -> list[tuple[Document, bool]]:
         """Chunk, embed (on the compute thread) and store; (stored, created?) for each.
-        A document past the stores' bounds is refused before anything is embedded."""
-        return self.write(documents)[0]
+        A document past the stores' bounds is refused before anything is embedded.
+        ``progress``: passages embedded, before each slice (:mod:`rag.service.progress`)."""
+        return self.write(documents, progress=progress)[0]
 
     def write(
-        self, documents: list[Document], remove: Iterable[str] = (), reuse: bool = False
+        self,
+        documents: list[Document],
+        remove: Iterable[str] = (),
+        reuse: bool = False,
+        progress: Progress | None = None,
     ) -> tuple[list[tuple[Document, bool]], int]:
         """:meth:`add_documents`, removing the documents of ``remove`` in the same store
         write (:meth:`rag.stores.base.DocumentStore.add_many`): (results, passages
@@ -120,7 +128,7 @@ class Indexer:
         for document in documents:
             check_document(document)
         chunked = [(document, self.parser.split(self.chunker, document)) for document in documents]
-        vectors, embedded = self._vectors(chunked, reuse)
+        vectors, embedded = self._vectors(chunked, reuse, progress)
         items, at = [], 0
         for document, chunks in chunked:
             items.append((document, chunks, vectors[at : at + len(chunks)]))
@@ -131,12 +139,12 @@ class Indexer:
             return self.store.add_many(items, remove), embedded
 
     def _vectors(
-        self, chunked: list[tuple[Document, list[Chunk]]], reuse: bool
+        self, chunked: list[tuple[Document, list[Chunk]]], reuse: bool, progress: Progress | None
     ) -> tuple[np.ndarray, int]:
         """One vector per chunk, in order, and how many texts were embedded."""
         keys = [(d.collection, c.text) for d, chunks in chunked for c in chunks]
         if not reuse:
-            return self.embed([text for _, text in keys]), len(keys)
+            return self.embed([text for _, text in keys], progress), len(keys)
         known: dict[tuple[str, str], np.ndarray] = {}
         for collection in sorted({c for c, _ in keys}):
             found = self.store.vectors_for_texts(
@@ -145,13 +153,13 @@ class Indexer:
             known.update(((collection, text), vector) for text, vector in found.items())
         missing = list(dict.fromkeys(key for key in keys if key not in known))
         if missing:  # else no model is loaded: a sync that moves files embeds nothing
-            known.update(zip(missing, self.embed([t for _, t in missing]), strict=True))
+            known.update(zip(missing, self.embed([t for _, t in missing], progress), strict=True))
         out = np.zeros((len(keys), len(next(iter(known.values()), ()))), dtype=np.float32)
         for i, key in enumerate(keys):
             out[i] = known[key]
         return out, len(missing)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         """Embeddings of ``texts``, computed :data:`SLICE` at a time on the compute thread.
 
         Questions share that thread: each slice is its own job, so a question asked
@@ -164,8 +172,12 @@ class Indexer:
         for lo in range(0, len(order), SLICE):
             if self._stopping.is_set():  # minutes of embedding must not hold a shutdown
                 raise ShuttingDown
+            if progress is not None:  # it may raise: a cancelled job stops here
+                progress(lo, len(texts))
             rows = order[lo : lo + SLICE]
             out[rows] = compute.compute(self.embedder.embed, [texts[i] for i in rows])
+        if progress is not None:
+            progress(len(texts), len(texts))
         return out
 
     def index_paths(
@@ -187,7 +199,7 @@ class Indexer:
         files = list(ingest.iter_files(paths))
         results: list[tuple[Document, bool]] = []
         errors: list[str] = []
-        with tqdm(total=len(files), desc="indexing", unit="doc", disable=not progress) as bar:
+        with PassageBar("indexing", disable=not progress) as bar:  # passages embedded
             for lo in range(0, len(files), batch_documents):
                 documents = []
                 for path in files[lo : lo + batch_documents]:
@@ -196,8 +208,7 @@ class Indexer:
                         documents.append(document)
                     except ingest.IngestError as exc:
                         errors.append(str(exc))
-                results += self.add_documents(documents)
-                bar.update(len(files[lo : lo + batch_documents]))
+                results += self.add_documents(documents, progress=bar.write())
         return results, errors
 
     def ensure_index(self, docs_dir: Path, progress: bool = False) -> int:
