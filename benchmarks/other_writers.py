@@ -236,14 +236,28 @@ def rtf_escape(text: str) -> str:
     return "".join(out)
 
 
-def make_rtf(paragraphs: list[str], title: str = "", author: str = "") -> bytes:
-    """An RTF document of paragraphs, with an ``\\info`` group naming title and author."""
+def make_rtf(paragraphs: list, title: str = "", author: str = "") -> bytes:
+    """An RTF document of paragraphs (a ``("h1".."h9", text)`` pair is a heading, marked
+    with a heading style and its outline level as Word and LibreOffice write them), with
+    an ``\\info`` group naming title and author."""
     info = (
         f"{{\\info{{\\title {rtf_escape(title)}}}{{\\author {rtf_escape(author)}}}"
         "{\\creatim\\yr2024\\mo3\\dy15\\hr10\\min0}}"
     )
-    body = "".join(f"\\pard {rtf_escape(p)}\\par\n" for p in paragraphs)
+    styles = "{\\stylesheet{\\s0 Normal;}" + "".join(
+        f"{{\\s{n}\\outlinelevel{n - 1} heading {n};}}" for n in range(1, 4)
+    )
+    body = []
+    for paragraph in paragraphs:
+        if isinstance(paragraph, tuple):
+            level = int(paragraph[0][1:])
+            body.append(
+                f"\\pard\\plain\\s{level}\\keepn\\outlinelevel{level - 1}\\b\\fs32 "
+                f"{rtf_escape(paragraph[1])}\\par\n"
+            )
+        else:
+            body.append(f"\\pard\\plain\\s0 {rtf_escape(paragraph)}\\par\n")
     return (
         "{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0\\fswiss Helvetica;}}"
-        f"{{\\colortbl;\\red0\\green0\\blue0;}}{info}\n\\f0\\fs24 {body}}}"
+        f"{{\\colortbl;\\red0\\green0\\blue0;}}{styles}}}{info}\n\\f0\\fs24 {''.join(body)}}}"
     ).encode("ascii")

@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.other_writers import make_rtf
 from rag.core.errors import IngestError, LimitExceeded
+from rag.core.locations import location_at
 from rag.documents import ingest
 from rag.documents.kinds import ExtractLimits
 from rag.documents.parsing import ParseLimits, Parser
@@ -28,6 +29,19 @@ def test_text_paragraphs_unicode_and_info():
     assert found.title == "Boiler Manual – Kessel"
     assert found.metadata == {"format": "rtf", "author": "Ann Lee", "date": "2024-03-15"}
     assert found.regions == []
+
+
+def test_outline_levels_give_heading_regions():
+    paragraphs = [("h1", "Scope"), "Intro.", ("h2", "Notice"), "The notice is 47 days."]
+    paragraphs += [("h1", "Holidays"), "Staff get 28 days.", r"Own mark \u57344? kept"]
+    found = extract_rtf(make_rtf(paragraphs), "h.rtf", LIMITS)
+    assert found.text.split("\n")[:4] == ["Scope", "Intro.", "Notice", "The notice is 47 days."]
+    assert location_at(found.regions, found.text.index("47")) == {"headings": ["Scope", "Notice"]}
+    assert location_at(found.regions, found.text.index("28")) == {"headings": ["Holidays"]}
+    assert found.text.endswith("Own mark \\u57344? kept"), "escaped: the text as written"
+    mark = rb"{\rtf1 \pard\outlinelevel0 Title\par\pard x\u57344?y\u-8192?z\par}"
+    found = extract_rtf(mark, "m.rtf", LIMITS)
+    assert found.text == "Title\nx y z" and found.regions == [(0, {"headings": ["Title"]})]
 
 
 def test_fonts_colours_pictures_and_hidden_groups_are_not_text():
