@@ -176,6 +176,13 @@ class Settings(BaseSettings):
         description="Seconds one upload request may spend reading and storing its files; "
         "the files not begun by then are refused (503), each named.",
     )
+    job_threshold_bytes: int = Field(
+        65_536,
+        ge=0,
+        description="Bytes of text or files past which POST /documents and /documents/files "
+        "answer 202 with a job instead of holding the request (?wait=true: never; "
+        "?wait=false: always).",
+    )
     max_in_flight: int = Field(32, ge=1, description="Requests served at once; 503 past it.")
     request_timeout: float = Field(30.0, gt=0, description="Seconds before /ask gives up (503).")
     cors_origins: list[str] = Field(

@@ -41,6 +41,8 @@ from rag.retrieval.hybrid import HybridRetriever
 from rag.service.answering import Answerer
 from rag.service.feedback import FeedbackBook
 from rag.service.indexing import Indexer, open_index
+from rag.service.job_store import JobStore
+from rag.service.jobs import Describe, Jobs, plain_failure
 from rag.stores.base import DocumentStore, Reconciliation
 
 __all__ = ["MAX_QUESTION_CHARS", "Pipeline", "QuestionError"]
@@ -79,6 +81,7 @@ class Pipeline:
         self.indexer: Indexer | None = None
         self.answerer: Answerer | None = None
         self.feedback: FeedbackBook | None = None
+        self.jobs: Jobs | None = None  # started by the server only (start_jobs)
         self.repairs = Reconciliation()
         # the answerer is looked up per batch, so that it can be swapped (tests, reloads)
         self._questions = compute.Batcher(lambda items: self.answerer.run(items), MAX_BATCH)
@@ -130,14 +133,29 @@ class Pipeline:
         self.feedback = FeedbackBook(self.store, self.answerer.threshold)
         return report
 
+    def start_jobs(self, describe: Describe = plain_failure) -> Jobs:
+        """The long writes' jobs of this index (:mod:`rag.service.jobs`), started once:
+        jobs a stop left are run again or reported failed. Only a server starts them, so
+        that a command such as ``rag ask`` on the same index never runs a job."""
+        if self.jobs is None:
+            self.jobs = Jobs(JobStore(self.settings.index_dir), self.indexer, describe)
+            self.jobs.start()
+        return self.jobs
+
     def stop_writes(self) -> None:
         """On SIGTERM, at once: uploads under way end with :class:`ShuttingDown` (their
         parse or split killed, their embedding stopped at the next slice), nothing of
-        them stored; questions go on until the server stops."""
+        them stored; questions go on until the server stops. A job under way is left to
+        run again on the next start."""
+        if self.jobs is not None:
+            self.jobs.stop()
         if self.indexer is not None:
             self.indexer.stop()
 
     def close(self) -> None:
+        if self.jobs is not None:
+            self.stop_writes()  # the running job ends at its next slice, left to resume
+            self.jobs.close()
         if self.indexer is not None:
             self.indexer.close()  # its workers, any parse under way, then the last write
         if self.store is not None:
