@@ -2,9 +2,9 @@
 
 A scanned PDF is pictures of pages: pypdf finds no text in it, and before OCR the service
 refused such a file. A page is read by OCR only when it needs it: its text layer holds
-fewer than :data:`MIN_LETTERS` letters (a page number or a stamp is no text layer) and
-it shows an image (a scan is an image XObject; a blank separator page costs nothing).
-Pages with a text layer keep it: it is exact, and OCR would only approximate it.
+fewer than :data:`MIN_LETTERS` letters (a page number, a stamp or a running header is no
+text layer) and it shows an image (a scan is an image XObject; a blank separator page
+costs nothing). Pages with a text layer keep it: it is exact, and OCR only approximates.
 
 Why these tools: pdfium (``pypdfium2``, Apache-2.0/BSD wheels) renders without poppler
 or ghostscript (GPL/AGPL); Debian's ``tesseract-ocr`` reads English print well. It is
@@ -27,6 +27,7 @@ needs OCR.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import shutil
@@ -37,8 +38,12 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rag.core.errors import IngestError, LimitExceeded
+
+if TYPE_CHECKING:
+    from rag.core.settings import Settings
 
 #: Rendering resolution (see the module's docstring for the measurement).
 RENDER_DPI = 200
@@ -48,8 +53,10 @@ MAX_PIXELS = 12_000_000
 #: Longest side of a rendered page, in pixels (a page a metre long and a centimetre wide
 #: stays within what tesseract reads).
 MAX_SIDE = 10_000
-#: A text layer of fewer letters than this is taken as no text layer.
-MIN_LETTERS = 3
+#: A text layer of fewer letters than this is taken as no text layer ("Page 3 of 12" and
+#: a Bates stamp are below it). A page of a caption and a picture is read by OCR then,
+#: caption included: a second or two, and no text lost.
+MIN_LETTERS = 20
 #: A rendered page whose darkest grey level is lighter than this is blank: no OCR.
 BLANK_LEVEL = 224
 #: Image XObjects looked at per page (forms within forms included), at most.
@@ -73,7 +80,7 @@ class OcrOptions:
     started: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_settings(cls, settings) -> OcrOptions:
+    def from_settings(cls, settings: Settings) -> OcrOptions:
         return cls(
             enabled=settings.ocr,
             max_pages=settings.ocr_max_pages,
@@ -105,7 +112,7 @@ class OcrOptions:
 
 def lacks_text(text: str) -> bool:
     """Whether a page's text layer is as good as none (fewer than MIN_LETTERS letters)."""
-    return len(_LETTER.findall(text, 0, 200)) < MIN_LETTERS
+    return sum(1 for _ in itertools.islice(_LETTER.finditer(text), MIN_LETTERS)) < MIN_LETTERS
 
 
 def shows_image(page) -> bool:

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from rag.core.errors import IngestError, LimitExceeded, ShuttingDown
 from rag.core.types import pages_of
 from rag.documents import ingest
-from rag.documents.ocr import OcrOptions
+from rag.documents.ocr import OcrOptions, lacks_text
 from rag.documents.parsing import ParseLimits, Parser
 from tests.support.hostile import pdf_of
 from tests.support.pdfs import make_scanned_pdf
@@ -60,6 +60,11 @@ def parser():
     bounded = Parser(LIMITS)
     yield bounded
     bounded.stop()
+
+
+def test_a_text_layer_of_a_page_number_or_a_stamp_is_no_text_layer():
+    assert lacks_text("") and lacks_text("Page 2 of 10") and lacks_text("CONFIDENTIAL 000123")
+    assert not lacks_text(TEXT_PAGE[0])
 
 
 def test_a_scanned_page_of_clear_print_is_read_by_ocr():
