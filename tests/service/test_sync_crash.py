@@ -1,0 +1,124 @@
+"""A `rag sync` killed with SIGKILL at random moments, ten times over a folder that keeps
+changing, then one sync to the end: the index equals a clean build of the folder (the
+same documents, passages and answers). The child is the real command with a model-free,
+deliberately slow embedder (tests/support/sync_child.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.core.settings import Settings
+from rag.service.manifest import MANIFEST_NAME, Manifest
+from rag.service.pipeline import Pipeline
+from tests.support.embedding import HashEmbedder
+from tests.support.paths import ROOT
+from tests.support.syncing import SyncIndex, paragraphs, write
+
+KILLS = 10
+QUESTIONS = ["What does paragraph 2 of the f3 file mention?", "Which file mentions f7x1word?"]
+
+
+def _child(docs: Path, index: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.sync_child", str(docs), "--json"],
+        cwd=ROOT,
+        env={**os.environ, "RAG_INDEX_DIR": str(index)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _mutate(docs: Path, rng: random.Random, round_: int) -> None:
+    """A few random edits, shortenings, deletions, renames, copies and new files."""
+    files = sorted(docs.rglob("*.txt"))
+    for path in rng.sample(files, min(3, len(files))):
+        move = rng.choice(["edit", "shorten", "delete", "rename", "copy"])
+        if move == "edit":
+            write(path, path.read_text().replace("little", f"round{round_} little", 1))
+        elif move == "shorten":
+            write(path, "\n\n".join(path.read_text().split("\n\n")[:2]))
+        elif move == "delete":
+            path.unlink()
+        elif move == "rename":
+            path.rename(docs / "sub" / f"r{round_}-{path.name}")
+        else:
+            write(docs / f"copy{round_}.txt", path.read_text())
+    write(docs / f"new{round_}.txt", paragraphs(f"n{round_}x", rng.randint(1, 12)))
+
+
+def _kill_during_a_sync(docs: Path, index: Path, rng: random.Random) -> bool:
+    """Start a sync, SIGKILL it at a random moment; whether it was still running."""
+    child = _child(docs, index)
+    assert child.stderr.readline().strip() == "ready"
+    time.sleep(rng.uniform(0.05, 1.0))
+    running = child.poll() is None
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=30)
+    return running
+
+
+@pytest.mark.model
+def test_a_sync_killed_anywhere_is_finished_by_the_next_one(tmp_path, reader):
+    rng = random.Random(37)
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    (docs / "sub").mkdir(parents=True)
+    for n in range(12):
+        write(docs / f"f{n}.txt", paragraphs(f"f{n}x", rng.randint(1, 30)))
+    kills, round_, mid_write = 0, 0, 0
+    while kills < KILLS:
+        assert round_ < 3 * KILLS, "the syncs kept finishing before their kill"
+        _mutate(docs, rng, round_)
+        kills += _kill_during_a_sync(docs, index, rng)
+        mid_write += _writes_begun(index, docs) > 0
+        round_ += 1
+    assert mid_write > 0, "no kill fell between a write's intent and its record"
+    finished = _child(docs, index)
+    out, err = finished.communicate(timeout=120)
+    assert finished.returncode == 0, err
+    assert json.loads(out)["failed"] == []
+
+    synced, clean = SyncIndex(index), SyncIndex(tmp_path / "clean")
+    try:
+        clean.sync(docs)
+        assert synced.documents() == clean.documents()
+        assert synced.passages() == clean.passages()
+        assert synced.store.vector_count() == clean.store.vector_count()
+    finally:
+        synced.close()
+        clean.close()
+    assert _answers(index, reader) == _answers(tmp_path / "clean", reader)
+
+
+def _writes_begun(index: Path, docs: Path) -> int:
+    """Intents a killed sync left in the manifest (writes begun, not recorded)."""
+    if not (index / MANIFEST_NAME).exists():
+        return 0
+    manifest = Manifest(index)
+    try:
+        return len(manifest.pending("default", str(docs.resolve())))
+    finally:
+        manifest.close()
+
+
+def _answers(index: Path, reader) -> list[tuple]:
+    """Each question's answer and the (document, offsets) of what it cites."""
+    pipeline = Pipeline(Settings(index_dir=index), reader=reader, embedder=HashEmbedder())
+    pipeline.load()
+    try:
+        results = [pipeline.ask(q) for q in QUESTIONS]
+    finally:
+        pipeline.close()
+    return [
+        (r.answer, round(r.confidence, 4), [(c.doc_id, c.start, c.end) for c in r.passages])
+        for r in results
+    ]
