@@ -37,8 +37,15 @@ class Server:
     """
 
     def __init__(
-        self, docs: Path, index: Path, env: dict | None = None, log: Path | None = None
+        self,
+        docs: Path,
+        index: Path,
+        env: dict | None = None,
+        log: Path | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
+        """``args``: more options of ``rag serve`` (``--watch DIR``)."""
+        self.args = args
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         inherited = {k: v for k, v in os.environ.items() if k != "RAG_API_KEY"}
@@ -63,7 +70,7 @@ class Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("a") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "rag", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "rag", "serve", "--port", str(self.port), *self.args],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -6,10 +6,14 @@ records to fall between). A real model would spend most of each run loading."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 from rag.service import sync, watch
 from tests.support.embedding import HashEmbedder
+from tests.support.paths import ROOT
 
 #: Seconds of "embedding" per passage.
 DELAY = 0.05
@@ -23,6 +27,18 @@ def main() -> None:
     sys.argv = ["rag", "sync", *sys.argv[1:]]
     print("ready", file=sys.stderr, flush=True)
     rag_main()
+
+
+def run(index: Path, *args: str) -> subprocess.CompletedProcess:
+    """This command with ``args`` (after ``rag sync``) into ``index``, run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.support.sync_child", *args],
+        cwd=ROOT,
+        env={**os.environ, "RAG_INDEX_DIR": str(index)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 if __name__ == "__main__":
