@@ -1,13 +1,15 @@
-"""Benchmark commands about documents: every file type read and cited (``formats``)."""
+"""Benchmark commands about documents: every file type read and cited (``formats``), a
+folder kept in sync (``sync``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from benchmarks.cli import JsonOption, OutOption, app, bench_output, check_outputs
-from rag.cli import clear_errors
+from rag.cli import clear_errors, fail
 
 
 @app.command("formats")
@@ -25,3 +27,29 @@ def bench_formats(
     with clear_errors():
         report = formats.run(per_format, seed)
     bench_output(report, formats.table(report), as_json, out)
+
+
+@app.command("sync")
+def bench_sync(
+    files: Annotated[int, typer.Option(min=10, help="Small files in the folder.")] = 10_000,
+    changes: Annotated[
+        int, typer.Option(min=1, help="Files edited, shortened, deleted and renamed, each.")
+    ] = 10,
+    store: Annotated[list[str] | None, typer.Option(help="sqlite, milvus (repeat).")] = None,
+    workdir: Annotated[Path | None, typer.Option(help="For the folders (default: temp).")] = None,
+    as_json: JsonOption = False,
+    out: OutOption = None,
+) -> None:
+    """`rag sync` processes on a folder: first build, unchanged, mtimes touched, a few
+    edits, shortenings, deletions and renames: seconds and passages embedded."""
+    check_outputs(out, folder=workdir)
+    from benchmarks import sync
+
+    stores = tuple(store or ("sqlite",))
+    if unknown := sorted(set(stores) - {"sqlite", "milvus"}):
+        fail(f"--store {unknown[0]}: the stores are sqlite and milvus")
+    if 4 * changes > files:
+        fail(f"--changes {changes}: at most a quarter of --files")
+    with clear_errors():
+        report = sync.run(files, changes, stores, workdir)
+    bench_output(report, sync.table(report), as_json, out)

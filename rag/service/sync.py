@@ -23,7 +23,6 @@ cannot be read is reported in ``failed`` and its previous version stays indexed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,11 +37,14 @@ from rag.documents.chunking import Chunker
 from rag.service import folder
 from rag.service.indexing import BATCH_DOCUMENTS, Indexer
 from rag.service.manifest import Entry, Manifest
-from rag.service.sync_plan import Known, Plan, Seen, Write, make_plan
+from rag.service.sync_plan import Known, Plan, Seen, Write, batches, make_plan
 
 #: Bump when reading or cleaning a file changes what its text is: every file is re-read
 #: (its passages' vectors are still reused).
 READER_VERSION = "1"
+#: Characters of parsed documents held between looking and writing; past them a file is
+#: parsed again when written (a first sync of 10,000 large PDFs must not hold every text).
+KEEP_CHARS = 200_000_000
 #: Documents written per store write (each batch is recorded once stored), deleted per one.
 SYNC_BATCH, DELETE_BATCH = BATCH_DOCUMENTS, 512
 
@@ -133,7 +135,7 @@ class FolderSync:
         that could not be read: {path: one line}."""
         seen: dict[str, Seen] = {}
         failed: dict[str, str] = {}
-        pending = {path for path, _ in known.pending}
+        pending, kept = known.pending_paths, 0
         for path, state in files.items():
             entry = known.entries.get(path)
             current = entry is not None and (entry.parser, entry.model) == known.versions
@@ -153,7 +155,9 @@ class FolderSync:
             except IngestError as exc:
                 failed[path] = _one_line(exc, path)
                 continue
-            seen[path] = Seen(state, document.content_hash, digest, document)
+            kept += len(document.text)
+            keep = document if kept <= KEEP_CHARS else None  # else parsed again to be written
+            seen[path] = Seen(state, document.content_hash, digest, keep)
         return seen, failed
 
     def _document(self, path: str, data: bytes) -> Document:
@@ -199,7 +203,7 @@ class FolderSync:
         quiet = not progress or not plan.writes
         bar = tqdm(total=len(plan.writes), desc="syncing", unit="doc", disable=quiet)
         with bar:
-            for batch in _batches(plan.writes, self.batch):
+            for batch in batches(plan.writes, self.batch):
                 embedded += self._write_batch(batch, seen, failed, early)
                 early = set()
                 bar.update(len(batch))
@@ -257,35 +261,6 @@ class FolderSync:
         gone = [p for p in known.entries if p not in seen and p not in failed]
         settled = [(p, d) for p, d in known.pending if p not in failed]
         self.manifest.record(self.collection, self.key, [], gone=gone, done=settled)
-
-
-def _batches(writes: list[Write], size: int) -> Iterator[list[Write]]:
-    """Writes in batches of about ``size``; a write whose ``remove`` names another write's
-    document goes in that write's batch (a swap of two files' contents is one store
-    write: neither content is ever missing)."""
-    by_id = {w.doc_id: w for w in writes}
-    done: set[str] = set()
-    batch: list[Write] = []
-    for write in writes:
-        for member in _linked(write, by_id, done):
-            batch.append(member)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _linked(write: Write, by_id: dict[str, Write], done: set[str]) -> Iterable[Write]:
-    """``write`` and the writes its removals reach, each once."""
-    stack = [write]
-    while stack:
-        current = stack.pop()
-        if current.doc_id in done:
-            continue
-        done.add(current.doc_id)
-        yield current
-        stack += [by_id[d] for d in current.remove if d in by_id and d not in done]
 
 
 def _one_line(exc: Exception, path: str) -> str:

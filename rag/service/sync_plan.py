@@ -25,8 +25,9 @@ previous document.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from rag.core.types import Document
 from rag.service.folder import FileState, sync_id
@@ -56,10 +57,40 @@ class Known:
     stored: dict[str, int]
     versions: tuple[str, str]
 
+    @cached_property
     def owned(self) -> set[str]:
         """The documents this sync wrote: their id is their path's."""
         rows = [(e.path, e.doc_id) for e in self.entries.values()] + self.pending
         return {doc_id for path, doc_id in rows if sync_id(self.collection, path) == doc_id}
+
+    @cached_property
+    def pending_paths(self) -> set[str]:
+        return {path for path, _ in self.pending}
+
+    @cached_property
+    def pending_docs(self) -> set[str]:
+        return {doc_id for _, doc_id in self.pending}
+
+    @cached_property
+    def holders(self) -> dict[str, set[str]]:
+        """The sync's documents that hold (or may hold) each content: by the rows' content
+        hashes, and a pending write's under its file's recorded content (looked up once:
+        a folder of 10,000 renamed files must not compare every row with every file)."""
+        found: dict[str, set[str]] = {}
+        for entry in self.entries.values():
+            found.setdefault(entry.content_hash, set()).add(entry.doc_id)
+        for path, doc_id in self.pending:
+            if path in self.entries:
+                found.setdefault(self.entries[path].content_hash, set()).add(doc_id)
+        return {digest: ids & self.owned for digest, ids in found.items()}
+
+    @cached_property
+    def pending_at(self) -> dict[str, set[str]]:
+        """The documents of the writes pending for each path."""
+        found: dict[str, set[str]] = {}
+        for path, doc_id in self.pending:
+            found.setdefault(path, set()).add(doc_id)
+        return found
 
 
 @dataclass(frozen=True)
@@ -106,8 +137,8 @@ def make_plan(
     """The plan; ``adopt(doc_id, content_hash)`` gives the passage ids of a stored document
     of that id already holding that content (a manifest lost, or a crash before a row was
     written: recorded, not rewritten), else None."""
-    owned = known.owned()
-    pending_docs = {doc_id for _, doc_id in known.pending}
+    owned = known.owned
+    pending_docs = known.pending_docs
     protected = {known.entries[p].doc_id for p in failed if p in known.entries}
     groups: dict[str, list[str]] = {}
     for path in sorted(seen):
@@ -141,14 +172,12 @@ def _confirmed(
 ) -> tuple[str, tuple[int, ...]] | None:
     """(document id, passage ids) of the content, where a member's manifest row shows it
     stored as it should be (under ``target``, or shared with a document not the sync's)."""
-    pending_paths = {p for p, _ in known.pending}
-    pending_docs = {d for _, d in known.pending}
     for path in paths:
         entry = known.entries.get(path)
         if (
             entry is None
-            or path in pending_paths
-            or entry.doc_id in pending_docs
+            or path in known.pending_paths
+            or entry.doc_id in known.pending_docs
             or entry.content_hash != digest
             or (entry.parser, entry.model) != known.versions
             or known.stored.get(entry.doc_id) != len(entry.passages)
@@ -165,14 +194,9 @@ def _displaced(
     """What a write of ``digest`` under ``target`` removes: ``target``'s old version, and
     the sync's documents that hold (or, a write of theirs pending, may hold) the content."""
     remove = {target} if target in known.stored or target in owned else set()
-    members = set(paths)
-    for entry in known.entries.values():
-        if entry.content_hash == digest and entry.doc_id in owned:
-            remove.add(entry.doc_id)
-    for path, doc_id in known.pending:
-        entry = known.entries.get(path)
-        if doc_id in owned and (path in members or (entry and entry.content_hash == digest)):
-            remove.add(doc_id)
+    remove |= known.holders.get(digest, set())
+    for path in paths:
+        remove |= known.pending_at.get(path, set()) & owned
     return remove
 
 
@@ -199,3 +223,32 @@ def _counts(known: Known, seen: dict[str, Seen], failed: set[str]) -> dict[str, 
         "deleted": len(vanished) - renamed,
         "renamed": renamed,
     }
+
+
+def batches(writes: list[Write], size: int) -> Iterator[list[Write]]:
+    """Writes in batches of about ``size``; a write whose ``remove`` names another write's
+    document goes in that write's batch (a swap of two files' contents is one store
+    write: neither content is ever missing)."""
+    by_id = {w.doc_id: w for w in writes}
+    done: set[str] = set()
+    batch: list[Write] = []
+    for write in writes:
+        for member in _linked(write, by_id, done):
+            batch.append(member)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _linked(write: Write, by_id: dict[str, Write], done: set[str]) -> Iterable[Write]:
+    """``write`` and the writes its removals reach, each once."""
+    stack = [write]
+    while stack:
+        current = stack.pop()
+        if current.doc_id in done:
+            continue
+        done.add(current.doc_id)
+        yield current
+        stack += [by_id[d] for d in current.remove if d in by_id and d not in done]

@@ -37,12 +37,17 @@ def sync_indexer(settings: Settings) -> Iterator[Indexer]:
     """An indexer over the index of ``settings`` whose model loads only if it embeds
     (a new index needs its dimension, hence the model, at once)."""
     embedder = Embedder(settings.embedding_model)
-    if settings.store == "sqlite" and index_exists(settings.index_dir):
-        store, _ = open_store(
-            settings.index_dir, model_id=embedder.identity, dimension=None,
-            **store_options(settings),
-        )  # fmt: skip
-    else:
+    store = None
+    if index_exists(settings.index_dir, settings.store):  # Milvus: its server knows
+        try:
+            store, _ = open_store(
+                settings.index_dir, model_id=embedder.identity, dimension=None,
+                **store_options(settings),
+            )  # fmt: skip
+        except StoreError as exc:
+            if "no rag index" not in str(exc):
+                raise
+    if store is None:
         compute.compute(embedder.warm_up)
         store, _ = open_index(settings, embedder)
     indexer = Indexer(
