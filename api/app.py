@@ -19,10 +19,11 @@ from mcp.server import MCPServer
 from api.access import RANKS, Requirement, requirement_of, resolve_caller
 from api.bodies import BodyTimeout
 from api.errors import add_error_handlers
+from api.jobs import failure_of
 from api.limits import AllowHeader, BodySizeLimit, InFlightLimit
 from api.mcp import create_mcp
 from api.metrics import Metrics, RequestMetrics
-from api.routers import ask, collections, documents, feedback, health, keys, metrics, ui
+from api.routers import ask, collections, documents, feedback, health, jobs, keys, metrics, ui
 from api.schemas import errors
 from api.security import Authenticate, ScopeGuard, SecurityHeaders
 from rag import __version__
@@ -39,6 +40,7 @@ ROUTERS = (
     documents.router,
     feedback.router,
     health.router,
+    jobs.router,
     keys.router,
     metrics.router,
     ui.router,
@@ -81,6 +83,7 @@ def _lifespan(
         async with app.state.mcp.session_manager.run():
             if pipeline is not None:
                 app.state.pipeline = pipeline
+                await run_in_threadpool(pipeline.start_jobs, failure_of)
                 yield
                 return
             p = Pipeline(settings)
@@ -88,6 +91,7 @@ def _lifespan(
             def load() -> None:  # off the event loop: it takes seconds
                 p.load()
                 p.ensure_index(progress=True)
+                p.start_jobs(failure_of)  # jobs a restart interrupted run again
 
             await run_in_threadpool(load)
             app.state.pipeline = p

@@ -242,6 +242,7 @@ def errors(*codes: int) -> dict[int, dict]:
         404: "No such document or collection (or none the key may read: the same answer).",
         405: "Method not allowed (the Allow header lists those that are).",
         408: "The request body stalled.",
+        409: "The job has already finished.",
         413: "The body is over the size limit.",
         415: "Not a supported file type or content type.",
         422: "The request is not valid; the first problems are listed.",

@@ -84,7 +84,8 @@ def ask_during_upload(megabytes: float = 1.0) -> dict:
         def post() -> None:
             t0 = time.perf_counter()
             with httpx.Client(base_url=server.base, timeout=1800) as writer:
-                r = writer.post("/documents", json={"title": "A long report", "text": text})
+                body = {"title": "A long report", "text": text}  # held, not a job
+                r = writer.post("/documents", json=body, params={"wait": "true"})
             upload.update(status=r.status_code, seconds=time.perf_counter() - t0)
 
         writer = threading.Thread(target=post)

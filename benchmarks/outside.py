@@ -69,7 +69,10 @@ def _upload_pdf(base: str, pages: int) -> dict:
     """A PDF of ``pages`` one-line pages (its page_starts pass 65,535 bytes past ~7,000)."""
     pdf = make_pdf([[f"Page {i} of the long report."] for i in range(pages)])
     files = {"files": ("long.pdf", pdf, "application/pdf")}
-    r = httpx.post(f"{base}/documents/files", files=files, headers=attacks.AUTH, timeout=600)
+    wait = {"wait": "true"}  # held to the end, not a job (issue 38, item 4)
+    r = httpx.post(
+        f"{base}/documents/files", files=files, headers=attacks.AUTH, params=wait, timeout=600
+    )
     return {"pages": pages, "pdf_bytes": len(pdf), "status": r.status_code, "detail": r.text[:300]}
 
 

@@ -79,7 +79,8 @@ def batch(server: Server, seconds: float) -> None:
 
     threading.Thread(target=sample, daemon=True).start()
     files = [("files", f) for f in crafted()]
-    r = httpx.post(f"{server.base}/documents/files", files=files, timeout=600)
+    wait = {"wait": "true"}  # held to the end, not a job (issue 38, item 4)
+    r = httpx.post(f"{server.base}/documents/files", files=files, params=wait, timeout=600)
     ended = time.time()
     done.set()
     asked = json.loads(asker.communicate()[0])

@@ -37,7 +37,10 @@ def one_run(text: str, after: float, keep_log: Path | None = None) -> dict:
         def upload() -> None:
             try:
                 body = {"title": "Minutes", "text": text}
-                outcome.append(httpx.post(f"{server.base}/documents", json=body, timeout=120))
+                wait = {"wait": "true"}  # held, not a job (issue 38, item 4)
+                outcome.append(
+                    httpx.post(f"{server.base}/documents", json=body, params=wait, timeout=120)
+                )
             except httpx.HTTPError as exc:
                 outcome.append(exc)
             answered.append(time.perf_counter())

@@ -23,7 +23,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.access import CallerDep, Requires
 from api.deps import PipelineDep
-from api.errors import retry_after, status_of
+from api.errors import retry_after
+from api.jobs import JobInfo, Wait, as_job, failure_of, files_job, text_job
 from api.schemas import (
     CollectionName,
     DocumentCreated,
@@ -34,12 +35,11 @@ from api.schemas import (
     errors,
 )
 from api.scoping import deletable_document, readable_document, writable_collection
-from rag.core.errors import IngestError, ShuttingDown, StoreError
+from rag.core.errors import IngestError
 from rag.core.selection import check_metadata, place
 from rag.core.types import Document
 from rag.documents import ingest
 from rag.documents.ingest import SUPPORTED_SUFFIXES
-from rag.documents.parsing import ParserUnavailable
 from rag.service.pipeline import Pipeline
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -96,16 +96,24 @@ def get_document(doc_id: str, pipeline: PipelineDep, caller: CallerDep) -> Docum
     dependencies=[Requires("write"), Depends(_json_body)],
     responses={
         200: {"model": DocumentCreated, "description": "Already indexed."},
-        **errors(401, 403, 404, 408, 413, 415, 422, 507),
+        202: {"model": JobInfo, "description": "A job (long text, or ?wait=false)."},
+        **errors(401, 403, 404, 408, 413, 415, 422, 503, 507),
     },
 )
 async def add_document(
-    body: NewDocument, response: Response, pipeline: PipelineDep, caller: CallerDep
+    body: NewDocument,
+    response: Response,
+    pipeline: PipelineDep,
+    caller: CallerDep,
+    wait: Wait = None,
 ) -> dict:
     """Index a text into a collection, with metadata; it is answerable as soon as this
     returns. A text of more than 100,000 characters is split into passages by a parse
-    worker, within ``RAG_PARSE_SECONDS`` a MB (413 past it); on shutdown, 503."""
+    worker, within ``RAG_PARSE_SECONDS`` a MB (413 past it); on shutdown, 503. Past
+    ``RAG_JOB_THRESHOLD_BYTES``, or with ``?wait=false``: 202 with a job (``GET /jobs/{id}``)."""
     collection = writable_collection(caller, body.collection)
+    if as_job(pipeline, wait, len(body.text.encode("utf-8", "surrogatepass"))):
+        return await text_job(pipeline, collection, body.text, body.title, body.metadata)
     # cleaning a long text takes a while: never on the event loop, which serves /health
     parser = pipeline.indexer.parser  # refuses a text over RAG_MAX_TEXT_BYTES
     made = await run_in_threadpool(parser.make_document, body.text, title=body.title, source="api")
@@ -132,16 +140,10 @@ async def _read_upload(
 
 def _failure(name: str, exc: Exception) -> FileFailure:
     """One file's failure, with the status it alone would get and a one-line reason."""
-    if isinstance(exc, HTTPException):
-        return FileFailure(file=name, status=exc.status_code, detail=str(exc.detail))
-    code = status_of(exc)
-    if code >= 500 and not isinstance(exc, ParserUnavailable | ShuttingDown | StoreError):
+    code, detail = failure_of(name, exc)
+    if detail.endswith("(internal error)"):
         log.error("upload of %s failed: %s", name, exc, exc_info=exc)
-        return FileFailure(file=name, status=code, detail=f"{name}: not stored (internal error)")
-    detail = " ".join(str(exc).split())
-    return FileFailure(
-        file=name, status=code, detail=detail if name in detail else f"{name}: {detail}"
-    )
+    return FileFailure(file=name, status=code, detail=detail)
 
 
 async def _upload_one(
@@ -178,6 +180,7 @@ def _late(upload: UploadFile, budget: float) -> FileFailure:
     dependencies=[Requires("write")],
     responses={
         200: {"model": UploadResult, "description": "Nothing new: all already indexed."},
+        202: {"model": JobInfo, "description": "A job (large files, or ?wait=false)."},
         **errors(401, 403, 404, 408, 413, 415, 422, 503, 507),
     },
 )
@@ -202,13 +205,15 @@ async def upload_files(
         str | None,
         Form(max_length=65_535, description="A JSON object of metadata for every file sent."),
     ] = None,
+    wait: Wait = None,
 ) -> UploadResult:
     """Index uploaded files, each on its own: a bad file is reported, the others kept.
     HTML and PDF files are parsed within time, memory, page and text limits (413 past
     one, naming it); at most ``RAG_MAX_UPLOAD_FILES`` files per request (413); files not
     begun within ``RAG_UPLOAD_SECONDS`` are refused (503), so that the answer comes.
 
-    When every file fails, the status is the first failure's (415, 413, 422)."""
+    When every file fails, the status is the first failure's (415, 413, 422). Files of
+    more than ``RAG_JOB_THRESHOLD_BYTES`` in all, or ``?wait=false``: 202 with a job."""
     into = (writable_collection(caller, collection), _metadata_form(metadata))
     most = pipeline.settings.max_upload_files
     if len(files) > most:
@@ -216,6 +221,8 @@ async def upload_files(
             http.HTTP_413_CONTENT_TOO_LARGE,
             f"{len(files)} files in one request: at most {most}; send them in several requests",
         )
+    if as_job(pipeline, wait, sum(upload.size or 0 for upload in files)):
+        return await files_job(pipeline, into, files, title)
     added: list[DocumentCreated] = []
     failed: list[FileFailure] = []
     budget = pipeline.settings.upload_seconds

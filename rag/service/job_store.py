@@ -233,13 +233,14 @@ class JobStore:
         """On start: jobs a stop left running are queued again, unless their input is
         gone or they were started ``max_attempts`` times already (each such start ended
         with the server: a job that kills it must not do so forever), then failed with
-        the reason; inputs without a job are deleted. The jobs failed here are returned."""
+        the reason; inputs of no job (a crash before its row committed) or of a finished
+        one (a crash before it was deleted) are deleted. The jobs failed here are returned."""
         failed = []
         with self._db() as db:
             rows = db.execute(
                 f"SELECT {_COLUMNS} FROM jobs WHERE state IN ('queued', 'running')"
             ).fetchall()
-            known = {row[0] for row in db.execute("SELECT id FROM jobs").fetchall()}
+        known = {row[0] for row in rows}  # an input of no job, or of a finished one, goes
         for job in map(_job, rows):
             if self.read_inputs(job) is None:
                 job.error = "its input was lost while the server restarted; send it again"

@@ -135,7 +135,9 @@ class Jobs:
         False when it has already finished."""
         if self.store.cancel_queued(job_id):
             return True
-        live = self.live
+        live, job = self.live, self.store.get(job_id)
+        if job is None or job.finished:
+            return False
         if live is not None and live.job_id == job_id:
             live.cancel = True
             return True
@@ -159,42 +161,57 @@ class Jobs:
             self._thread.join(timeout)
 
     def _work(self) -> None:
-        while True:
-            with self._wake:
-                job = None if self._stopping else self.store.next_queued()
-                while job is None and not self._stopping:
-                    self._wake.wait(5.0)
-                    job = self.store.next_queued()
-                if self._stopping:
-                    return
-            if self.store.start(job.id):
-                self._run(job)
+        """Run queued jobs until stopped; a failure of the job table (a full disk) is
+        logged and tried again, so that the worker never dies silently."""
+        while not self._stopping:
+            try:
+                self._next()
+            except Exception as exc:
+                log.error("the jobs' worker failed; trying again in 5 s", exc_info=exc)
+                self.live = None
+                time.sleep(5.0)
+
+    def _next(self) -> None:
+        with self._wake:
+            job = None if self._stopping else self.store.next_queued()
+            while job is None and not self._stopping:
+                self._wake.wait(5.0)
+                job = self.store.next_queued()
+        if job is None:
+            return
+        self.live = Live(job.id)  # before it is running: a cancel always finds it
+        if self.store.start(job.id):
+            self._run(job)
+        self.live = None
 
     def _run(self, job: Job) -> None:
         """Run one job to its end; on a stop, leave it running (it resumes on start)."""
-        self.live = Live(job.id)
+        state = self._outcome(job)
+        if state is None:
+            return
+        if state == "failed" and job.error is None and job.errors:
+            job.error, job.status = job.errors[0]["detail"], job.errors[0]["status"]
+        job.done, job.total = self.live.done, self.live.total
+        self.store.finish(job, state)
+        self.store.prune()
+
+    def _outcome(self, job: Job) -> str | None:
+        """The final state the job's write came to, or None when a stop ended it."""
         try:
             inputs = self.store.read_inputs(job)
             if inputs is None:
                 raise FileNotFoundError("its input is gone")
             self._write(job, inputs)
-            state = "done" if job.documents else "failed"
+            return "done" if job.documents else "failed"
         except ShuttingDown:
             log.info("job %s stopped by the shutdown; it runs again on the next start", job.id)
-            return
+            return None
         except JobCancelled:
-            state = "cancelled"
+            return "cancelled"
         except Exception as exc:  # a job's failure is reported in it, never raised
             log.error("job %s failed", job.id, exc_info=exc)
             job.status, job.error = self.describe(None, exc)
-            state = "failed"
-        finally:
-            live, self.live = self.live, None
-        if state == "failed" and job.error is None and job.errors:
-            job.error, job.status = job.errors[0]["detail"], job.errors[0]["status"]
-        job.done, job.total = live.done, live.total
-        self.store.finish(job, state)
-        self.store.prune()
+            return "failed"
 
     def _write(self, job: Job, inputs: list[bytes]) -> None:
         """Store each input as its synchronous route would, recording each outcome."""

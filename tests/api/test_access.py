@@ -99,6 +99,9 @@ def test_every_route_declares_its_scope(tmp_path):
     assert scopes[("/keys/{key_id}", "DELETE")] == scopes[("/metrics", "GET")] == "admin"
     assert scopes[("/documents", "POST")] == scopes[("/documents/{doc_id}", "DELETE")] == "write"
     assert scopes[("/documents/files", "POST")] == "write"
+    # a job is seen only by keys that could write there (issue 38, item 4)
+    assert scopes[("/jobs", "GET")] == scopes[("/jobs/{job_id}", "GET")] == "write"
+    assert scopes[("/jobs/{job_id}", "DELETE")] == "write"
 
 
 def test_a_route_without_a_declared_scope_is_found():

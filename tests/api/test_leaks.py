@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -53,13 +54,25 @@ def world(shared_service, tmp_path_factory):
         mine = {"text": "Team notes\n\nThe team meets on Tuesdays.", "collection": "team"}
         as_team = {"Authorization": f"Bearer {team}"}
         assert client.post("/documents", json=mine, headers=as_team).status_code == 201
+        _canary_job(client, body, as_admin)
         yield client, as_team, as_admin, secret_id, settings
         client.delete(f"/documents/{secret_id}", headers=as_admin)
 
 
+def _canary_job(client: TestClient, body: dict, headers: dict) -> str:
+    """A job of the canary's collection (its text again: nothing new is stored), ended."""
+    r = client.post("/documents", json=body, headers=headers, params={"wait": "false"})
+    assert r.status_code == 202, r.text
+    for _ in range(600):
+        if client.get(f"/jobs/{r.json()['id']}", headers=headers).json()["state"] == "done":
+            return r.json()["id"]
+        time.sleep(0.1)
+    raise AssertionError("the canary job did not end")
+
+
 def _cases() -> dict[tuple[str, str], list[dict]]:
     """Requests for every route: ``{X}`` is the secret id or collection, then an unknown
-    one. Route templates with ``{…}`` get them in the path."""
+    one (``{J}``: the canary job's id). Route templates with ``{…}`` get them in the path."""
     ask = {"question": QUESTION}
     upload = {"files": [("files", ("x.txt", b"Some text.", "text/plain"))]}
     return {
@@ -71,7 +84,10 @@ def _cases() -> dict[tuple[str, str], list[dict]]:
         ("GET", "/collections"): [{}],
         ("GET", "/collections/{name}/fields"): [{"path": {"name": "{C}"}}],
         ("GET", "/documents"): [{}, {"params": {"collection": "{C}"}}],
-        ("POST", "/documents"): [{"json": {"text": "Some text.", "collection": "{C}"}}],
+        ("POST", "/documents"): [
+            {"json": {"text": "Some text.", "collection": "{C}"}},
+            {"json": {"text": "Some text.", "collection": "{C}"}, "params": {"wait": "false"}},
+        ],
         ("POST", "/documents/files"): [{**upload, "data": {"collection": "{C}"}}],
         ("GET", "/documents/{doc_id}"): [{"path": {"doc_id": "{D}"}}],
         ("DELETE", "/documents/{doc_id}"): [{"path": {"doc_id": "{D}"}}],
@@ -93,22 +109,25 @@ def _cases() -> dict[tuple[str, str], list[dict]]:
         ("GET", "/keys"): [{}],
         ("POST", "/keys"): [{"json": {"scope": "read", "collections": ["{C}"]}}],
         ("DELETE", "/keys/{key_id}"): [{"path": {"key_id": "{D}"}}],
+        ("GET", "/jobs"): [{}],
+        ("GET", "/jobs/{job_id}"): [{"path": {"job_id": "{J}"}}],
+        ("DELETE", "/jobs/{job_id}"): [{"path": {"job_id": "{J}"}}],
     }
 
 
-def _fill(value, secret_id: str, collection: str):
+def _fill(value, secret_id: str, collection: str, job_id: str):
     text = json.dumps(value).replace("{D}", secret_id).replace("{C}", collection)
-    return json.loads(text)
+    return json.loads(text.replace("{J}", job_id))
 
 
-def _send(client, method, template, case, headers, doc_id, collection):
-    case = _fill({k: v for k, v in case.items() if k != "files"}, doc_id, collection)
+def _send(client, method, template, case, headers, doc_id, collection, job_id):
+    case = _fill({k: v for k, v in case.items() if k != "files"}, doc_id, collection, job_id)
     path = template
     for name, value in case.pop("path", {}).items():
         path = path.replace("{" + name + "}", value)
     files = [("files", ("x.txt", b"Some text.", "text/plain"))] if "data" in case else None
     r = client.request(method, path, headers=headers, files=files, **case)
-    return r.status_code, _shown(r.text, doc_id, collection)
+    return r.status_code, _shown(r.text.replace(job_id, doc_id), doc_id, collection)
 
 
 def _shown(text: str, doc_id: str, collection: str) -> str:
@@ -130,8 +149,10 @@ def test_every_route_declares_its_scope(world):
 
 
 def test_a_scoped_key_learns_nothing_of_another_collection(world):
-    client, as_team, _, secret_id, _ = world
+    client, as_team, as_admin, secret_id, _ = world
     unknown_id = secret_id.split(":")[0] + ":" + "0" * 16
+    jobs = client.get("/jobs", headers=as_admin).json()["jobs"]
+    job_id = next(job["id"] for job in jobs if job["collection"] == "secret")
     cases = _cases()
     schema = client.get("/openapi.json").json()
     routes = {(m.upper(), p) for p, ops in schema["paths"].items() for m in ops if m != "head"}
@@ -139,8 +160,8 @@ def test_a_scoped_key_learns_nothing_of_another_collection(world):
     assert routes == set(cases), "a new route needs a case in this test (and a scope)"
     for (method, template), requests in cases.items():
         for case in requests:
-            real = _send(client, method, template, case, as_team, secret_id, "secret")
-            fake = _send(client, method, template, case, as_team, unknown_id, NEVER)
+            real = _send(client, method, template, case, as_team, secret_id, "secret", job_id)
+            fake = _send(client, method, template, case, as_team, unknown_id, NEVER, "0" * 32)
             assert real == fake, (method, template, case, real, fake)
             for leaked in (CANARY, "4711", secret_id, '"secret"'):
                 assert leaked not in real[1], (method, template, leaked, real)

@@ -120,10 +120,8 @@ def test_a_job_runs_to_done_showing_its_progress_and_stores_its_document(seeded)
     assert any(0 < done < total for done, total in seen if total), f"no progress seen: {seen}"
     stored = seeded.store.document(finished.documents[0]["doc_id"])
     assert stored.title == "Minutes 7" and stored.metadata["year"] == 2024
-    assert (
-        finished.documents[0]["created"]
-        and not (seeded.settings.index_dir / "jobs" / job.id).exists()
-    )
+    assert finished.documents[0]["created"]
+    _gone(seeded.settings.index_dir / "jobs" / job.id)
     found = seeded.search("Zorblax Kite Society minutes", top_k=3)
     assert stored.doc_id in {c.doc_id for c in found}, "answerable at once"
 
@@ -149,7 +147,7 @@ def test_cancel_drops_a_queued_job_and_stops_a_running_one_with_nothing_stored(s
     queued, _ = _text_job(jobs, 20_000, seed=2)
     _wait(jobs, running.id, lambda j: j.state == "running" and (j.done or 0) > 0)
     assert jobs.cancel(queued.id) and jobs.get(queued.id).state == "cancelled"
-    assert not (seeded.settings.index_dir / "jobs" / queued.id).exists()
+    _gone(seeded.settings.index_dir / "jobs" / queued.id)
     t0 = time.perf_counter()
     assert jobs.cancel(running.id) and jobs.cancelling(running.id)
     ended = _wait(jobs, running.id)
@@ -173,6 +171,14 @@ def test_a_restart_during_a_job_runs_it_again_and_stores_it_whole(settings, make
     assert resumed.state == "done" and resumed.documents[0]["created"]
     stored = second.store.document(resumed.documents[0]["doc_id"])
     assert stored.text.strip() == text.strip() and second.store.counts()[0] == 4
+
+
+def _gone(path: Path) -> None:
+    """The input is deleted just after the final state is committed."""
+    deadline = time.monotonic() + 10
+    while path.exists():
+        assert time.monotonic() < deadline, f"{path} is still there"
+        time.sleep(0.02)
 
 
 def _count(index_dir: Path) -> int:
