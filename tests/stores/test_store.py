@@ -279,6 +279,17 @@ def test_feedback_is_kept_listed_by_question_and_dropped_with_its_document(open_
     assert open_index().feedback() == [none, other]
 
 
+def test_feedback_keys_of_any_characters_are_found(open_index):
+    """A question key is looked up exactly whatever it holds: Milvus' filter parser
+    refused the \\u escapes of "russia’s" (a 500 on every such /ask, issue 37)."""
+    store = open_index()
+    keys = ["russia’s minister", 'a "quoted" \\u0041 key', "ctl\x01\x1f end", "emoji 😀"]
+    for n, key in enumerate(keys):
+        store.add_feedback(_feedback(key, "unanswerable", None, n))
+    for key in keys:
+        assert [f.key for f in store.feedback(key)] == [key]
+
+
 def test_documents_at_the_bounds_are_kept_whole_and_past_them_refused(open_index):
     """Both stores accept the same documents (issue 32: a PDF's metadata over 65,535
     characters was stored by SQLite and a 500 on Milvus): at every bound of

@@ -8,6 +8,7 @@ against the embedding model on open) and the queries every part of the store run
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,14 +28,23 @@ from rag.stores.milvus.schema import (
 FILTER_VALUES = 1_000
 
 
+#: A backslash-u00XX escape that JSON writes for a control character (not an escaped backslash
+#: followed by "u00").
+_CONTROL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u00([0-9a-fA-F]{2})")
+
+
 def quote(value: str) -> str:
-    """A string literal of a Milvus filter expression."""
-    return json.dumps(value)
+    """A string literal of a Milvus filter expression: JSON's quoting, but non-ASCII
+    characters as they are and control characters raw, since Milvus' expression parser
+    refuses every backslash-u escape ("unknown escape sequence"): a question with a curly
+    apostrophe made a feedback lookup, and so ``/ask``, fail on the Milvus store."""
+    quoted = json.dumps(value, ensure_ascii=False)
+    return _CONTROL_ESCAPE.sub(lambda m: m.group(1) + chr(int(m.group(2), 16)), quoted)
 
 
 def is_in(field: str, values: list[str]) -> str:
-    """A filter matching ``field`` against ``values`` (strings quoted as JSON)."""
-    return f"{field} in {json.dumps(values)}"
+    """A filter matching ``field`` against ``values`` (strings quoted by :func:`quote`)."""
+    return f"{field} in [{', '.join(quote(v) for v in values)}]"
 
 
 def slices(values: list[str], size: int = FILTER_VALUES) -> Iterator[list[str]]:
