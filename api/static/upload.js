@@ -1,10 +1,12 @@
 // Adding documents: files (picked or dropped, one request and one progress line each)
 // or pasted text, into the chosen collection (`default` when all are chosen), then the
-// lists and the status line are refreshed.
+// lists and the status line are refreshed. A large one is answered with a job (202),
+// whose progress bar its line shows until it ends (jobs.js).
 
 import { ApiError, api, describeError, el, plural, setStatus } from "./common.js";
 import { refreshCollections } from "./collections.js";
 import { refreshDocuments, refreshHealth } from "./documents.js";
+import { followJob, isJob } from "./jobs.js";
 import { ensureKey, writeFailed } from "./key.js";
 import { currentCollection, uploadCollection } from "./scope.js";
 
@@ -46,16 +48,31 @@ document.addEventListener("rag:health", (event) => {
 const supported = (name) =>
   !fileTypes.length || fileTypes.some((t) => name.toLowerCase().endsWith(t));
 
-/** One line per file: its name, then what became of it. */
+/** One line per file: its name, then what became of it (`show.line`: the item). */
 function progressLine(name) {
   const status = el("span", { class: "upload-state", text: "waiting…" });
   const line = el("li", { class: "upload", attrs: { "data-state": "waiting" } },
     el("span", { class: "upload-name", text: name }), status);
   ui.uploads.append(line);
-  return (text, kind) => {
+  const show = (text, kind) => {
     status.textContent = text;
     line.dataset.state = kind;
   };
+  show.line = line;
+  return show;
+}
+
+/**
+ * The reply of an upload, or, when it is a job, what the job stored once it has ended
+ * (its bar shown in the line meanwhile): `{documents, errors}` as a file upload answers.
+ */
+async function outcome(reply, show) {
+  if (!isJob(reply)) return reply;
+  show("accepted: runs on the server", "busy");
+  const job = await followJob(reply, show.line);
+  if (job.state === "done") return job;
+  const detail = job.state === "cancelled" ? "the upload was cancelled" : job.error;
+  throw new ApiError(job.status || 500, detail || "the upload failed");
 }
 
 function addedMessage(doc) {
@@ -83,7 +100,8 @@ async function uploadFiles(files, title) {
     form.append("collection", target());
     if (title && files.length === 1) form.append("title", title);
     try {
-      const reply = await api("/documents/files", { method: "POST", form, auth: true });
+      const sent = await api("/documents/files", { method: "POST", form, auth: true });
+      const reply = await outcome(sent, show);
       const doc = reply?.documents?.[0];
       last = doc;
       show(doc?.created === false ? `already indexed as “${doc.title}”` : `added as “${doc?.title}”`,
@@ -134,11 +152,16 @@ async function addDocuments(event) {
       }
     } else {
       setStatus(ui.addStatus, "Adding the text…");
-      const reply = await api("/documents", {
+      const sent = await api("/documents", {
         method: "POST",
         json: { ...(title ? { title } : {}), text, collection: target() },
         auth: true,
       });
+      let reply = sent;
+      if (isJob(sent)) {  // a long text: its progress in a line of its own
+        ui.uploads.replaceChildren();
+        reply = (await outcome(sent, progressLine("the pasted text"))).documents[0];
+      }
       setStatus(ui.addStatus, addedMessage(reply), "success");
     }
     ui.addForm.reset();
