@@ -20,12 +20,20 @@ DELAY = 0.05
 
 
 def main() -> None:
+    """Runs ``rag sync``; says ``ready`` on stderr as the sync itself starts (the store
+    open, Milvus Lite's server up), so that a kill lands in the sync, not the start."""
     watch.Embedder = lambda model, **_: HashEmbedder(delay=DELAY)
     sync.SYNC_BATCH = 2
+    run = sync.FolderSync.run
+
+    def announced(self, *args, **kwargs):
+        print("ready", file=sys.stderr, flush=True)
+        return run(self, *args, **kwargs)
+
+    sync.FolderSync.run = announced
     from rag.cli import main as rag_main
 
     sys.argv = ["rag", "sync", *sys.argv[1:]]
-    print("ready", file=sys.stderr, flush=True)
     rag_main()
 
 
