@@ -100,23 +100,36 @@ def content_text(part: EmailMessage) -> str:
         return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
+def forwarded(attachment: EmailMessage, name: str) -> EmailMessage | None:
+    """The message a ``message/rfc822`` part (or an attachment named ``.eml``) holds; None
+    if it holds none that parses (it is then an unread attachment)."""
+    inner = attachment.get_payload()
+    inner = inner[0] if isinstance(inner, list) and inner else inner
+    if isinstance(inner, EmailMessage):
+        return inner
+    try:
+        return parse(attachment.get_payload(decode=True) or b"", name)
+    except IngestError:
+        return None
+
+
 def read_message(message: EmailMessage, parts: Parts, label: str, level: int) -> None:
-    """A message's header lines, body and attachments into ``parts``."""
+    """A message's header lines, body and attachments into ``parts``; a forwarded message
+    the same way, as the part named by its file name or subject, :data:`MAX_NESTED`
+    levels deep (deeper ones are unread attachments)."""
     body, html = body_of(message)
     parts.message(label, header_fields(message), body, html)
     for index, attachment in enumerate(leaves(message), 1):
         filename = part_name(attachment.get_filename(), f"attachment {index}")
         kind = attachment.get_content_type()
         if kind == "message/rfc822" or filename.lower().endswith(".eml"):
-            inner = attachment.get_payload()
-            inner = inner[0] if isinstance(inner, list) and inner else inner
-            if isinstance(inner, str | bytes):
-                inner = parse(inner.encode() if isinstance(inner, str) else inner, parts.name)
-            if isinstance(inner, EmailMessage) and level < MAX_NESTED:
+            inner = forwarded(attachment, parts.name) if level < MAX_NESTED else None
+            if inner is not None:
                 subject = str(inner.get("subject") or "")
                 name = filename if attachment.get_filename() else part_name(subject, filename)
+                parts.count(name)
                 read_message(inner, parts, name, level + 1)
-            continue
+                continue
         payload = content_text(attachment) if kind.startswith("text/") else None
         if payload is None:
             payload = attachment.get_payload(decode=True) or b""

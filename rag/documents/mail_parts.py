@@ -81,11 +81,15 @@ class Parts:
         regions = [(offset + shift, location) for offset, location in part.regions]
         self.blocks.extend(text, regions, {"part": label})
 
-    def attachment(self, filename: str, content_type: str, payload: bytes | str) -> None:
-        """An attachment, read if it holds text (see the module docstring)."""
+    def count(self, filename: str) -> None:
+        """Count an attachment (a forwarded message too) against the limit, by name."""
         if len(self.names) >= MAX_ATTACHMENTS:
             raise LimitExceeded(f"{self.name}: more than {MAX_ATTACHMENTS} attachments")
         self.names.append(filename)
+
+    def attachment(self, filename: str, content_type: str, payload: bytes | str) -> None:
+        """An attachment, read if it holds text (see the module docstring)."""
+        self.count(filename)
         text, regions = self._read(filename, content_type.lower(), payload)
         if text:
             self.blocks.extend(text, regions, {"part": filename})

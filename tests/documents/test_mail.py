@@ -69,7 +69,7 @@ def test_subject_is_the_title_and_headers_are_metadata():
         "date": "2024-03-15T10:30:00+02:00",
         "subject": "Budget 2024",
         "attachments": "notes.txt, guide.html, readme.md, rota.csv, book.odt, report.pdf, "
-        "photo.png, broken.odt",
+        "photo.png, broken.odt, Old deposit thread",
         "unread": "photo.png, broken.odt",
     }
 
@@ -78,6 +78,25 @@ def test_an_html_only_body_is_read_whole():
     message = make_eml("Hi", "", html="<p>Short <b>note</b>: meet at 9.</p>")
     found = extract_eml(message, "h.eml", LIMITS)
     assert found.text.endswith("Subject: Hi\n\nShort note: meet at 9.")
+
+
+def test_forwarded_messages_as_files_and_past_three_levels():
+    inner = FORWARDED
+    for level in range(4):
+        inner = make_eml(
+            f"Level {level}", f"Said at level {level}.", [("", "message/rfc822", inner)]
+        )
+    attached = [
+        ("old.eml", "application/octet-stream", FORWARDED),
+        ("bad.eml", "application/octet-stream", b"\x00junk"),
+    ]
+    found = extract_eml(make_eml("Files", "See attached.", attached), "f.eml", LIMITS)
+    assert where(found, "300 euros") == {"part": "old.eml"}, "an .eml file is read as a message"
+    assert found.metadata["unread"] == "bad.eml"
+    found = extract_eml(inner, "deep.eml", LIMITS)
+    assert where(found, "Said at level 0") == {"part": "Level 0"}, "three levels forwarded"
+    assert "300 euros" not in found.text, "a fourth is not read"
+    assert found.metadata["unread"] == "attachment 1"
 
 
 def test_an_unparseable_date_is_kept_as_given():
