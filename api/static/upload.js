@@ -120,6 +120,20 @@ async function uploadFiles(files, title) {
   return { added, failed, last };
 }
 
+/** A long pasted text's job, followed in a line of its own; its document. */
+async function pastedJob(job) {
+  ui.uploads.replaceChildren();
+  const show = progressLine("the pasted text");
+  try {
+    const doc = (await outcome(job, show)).documents[0];
+    show(`added as “${doc?.title}”`, "success");
+    return doc;
+  } catch (err) {
+    show(`not added: ${describeError(err)}`, "error");
+    throw err;
+  }
+}
+
 /** Add the picked or dropped files, or else the pasted text. */
 async function addDocuments(event) {
   event.preventDefault();
@@ -157,11 +171,7 @@ async function addDocuments(event) {
         json: { ...(title ? { title } : {}), text, collection: target() },
         auth: true,
       });
-      let reply = sent;
-      if (isJob(sent)) {  // a long text: its progress in a line of its own
-        ui.uploads.replaceChildren();
-        reply = (await outcome(sent, progressLine("the pasted text"))).documents[0];
-      }
+      const reply = isJob(sent) ? await pastedJob(sent) : sent;
       setStatus(ui.addStatus, addedMessage(reply), "success");
     }
     ui.addForm.reset();

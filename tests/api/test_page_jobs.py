@@ -83,3 +83,16 @@ def test_a_5_mb_file_is_a_job_at_once_and_a_cancelled_job_says_so(page, base_url
     assert httpx.delete(f"{base_url}/jobs/{job_id}", timeout=10).status_code in (200, 202)
     expect(line).to_have_attribute("data-state", "error", timeout=120_000)
     expect(line).to_contain_text("not added: the upload was cancelled")
+
+
+def test_a_long_pasted_text_is_a_job_followed_to_its_end(page):
+    text = many_sentences(25_000, seed=33).replace("Zorblax Kite", "Quillon Glider", 1)
+    page.get_by_label("Paste text").fill(text)
+    page.get_by_role("button", name="Add document").click()
+    line = page.locator("#upload-progress .upload")
+    expect(line.locator(".upload-name")).to_have_text("the pasted text")
+    expect(line).to_have_attribute("data-state", "success", timeout=240_000)
+    expect(line.locator("progress.upload-bar")).to_have_js_property("position", 1)
+    expect(page.locator("#add-status")).to_have_text(
+        "Added “Minutes of the Quillon Glider Society”. You can ask about it now."
+    )

@@ -14,6 +14,7 @@ import pytest
 from rag.core.errors import IngestError
 from rag.service.job_store import KEEP_FINISHED, KEEP_SECONDS, JobStore
 from rag.service.jobs import MAX_ATTEMPTS, Jobs
+from rag.service.progress import PassageBar
 from tests.support.texts import many_sentences
 
 FINISHED = ("done", "failed", "cancelled")
@@ -98,6 +99,18 @@ def test_finished_jobs_are_kept_a_day_and_a_thousand_at_most(tmp_path, monkeypat
         store.finish(store.add("hr", "text", [b"x"], [], {}), "failed")
     assert store.prune() == 1 and len(store.list(None)) == 3, "2 finished and the running one"
     assert KEEP_FINISHED == 1000
+
+
+def test_a_passage_bar_adds_each_write_to_the_writes_before_it():
+    """`rag index` writes batch after batch: one bar, its total growing with each."""
+    with PassageBar("indexing", disable=True) as bar:
+        first = bar.write()
+        first(0, 10)
+        first(10, 10)
+        second = bar.write()
+        second(0, 5)
+        second(3, 5)
+        assert (bar.bar.n, bar.bar.total) == (13, 15)
 
 
 # ------------------------------------------------------------------ jobs over a pipeline
