@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from rag.cli import options
+from rag.cli import cluster, options
 from rag.cli.app import app, clear_errors, fail
 from rag.core.locations import describe
 from rag.core.settings import Settings, get_settings
@@ -51,7 +51,7 @@ def _existing_store():
         store.close()
 
 
-@app.command()
+@app.command(cls=cluster.RayCommand)
 def index(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders (default: RAG_DOCS_DIR).")
@@ -61,6 +61,7 @@ def index(
     ] = False,
     collection: options.Collection = "default",
     metadata: options.Metadata = None,
+    ray: cluster.RayAddress = None,
 ) -> None:
     """Add .txt/.md, .html and .pdf files to the index (unchanged files are skipped)."""
     from rag.service.indexing import indexer_for, rebuild_index
@@ -72,6 +73,8 @@ def index(
         for p in paths:
             if not p.exists():
                 fail(f"{p}: no such file or folder")
+        if ray is not None:  # read, parsed and embedded on a Ray cluster
+            return cluster.index_on_ray(settings, paths, ray, rebuild, collection, extra)
         if rebuild:
             added = rebuild_index(settings, paths)
             typer.echo(f"rebuilt {settings.index_dir}: {added} documents")
@@ -82,14 +85,7 @@ def index(
             )
             docs, chunks = indexer.store.counts()
         added = sum(created for _, created in results)
-        for error in errors:
-            typer.echo(f"error: {error}", err=True)
-        typer.echo(
-            f"{added} added, {len(results) - added} unchanged, {len(errors)} skipped; "
-            f"index: {docs} documents, {chunks} passages"
-        )
-        if errors:
-            raise typer.Exit(1)
+        cluster.print_summary(added, len(results) - added, errors, docs, chunks)
 
 
 @app.command()
