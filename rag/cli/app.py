@@ -49,10 +49,24 @@ def clear_errors():
 
 
 def main() -> None:  # pragma: no cover - entry point
+    from pydantic import ValidationError
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        typer.echo(f"error: {settings_error(exc)}", err=True)
+        sys.exit(1)
+
+
+def settings_error(exc) -> str:
+    """A ``RAG_*`` variable that does not parse, in one line: its name, why, what it was."""
+    first = exc.errors()[0]
+    name = "RAG_" + "_".join(str(part) for part in first["loc"]).upper()
+    return f"{name}={first.get('input')!s}: {first['msg']}"
 
 
 def print_report(report: dict, as_json: bool) -> None:

@@ -35,13 +35,13 @@ def _pipeline(settings: Settings | None = None):
 def _existing_store():
     """The index of the settings, opened without loading any model (it records its
     dimension; the model's name is checked against it)."""
-    from rag.retrieval.embedding import model_identity
+    from rag.retrieval.embedders import embedder_identity
     from rag.stores import index_exists, open_store, store_options
 
     settings = get_settings()
     if not index_exists(settings.index_dir, settings.store):
         fail(f"no index in {settings.index_dir}: run `rag index` first")
-    identity = model_identity(settings.embedding_model)
+    identity = embedder_identity(settings)
     store, _ = open_store(
         settings.index_dir, model_id=identity, dimension=None, **store_options(settings)
     )
@@ -261,7 +261,7 @@ def migrate(
     ] = None,
 ) -> None:
     """Copy the index of RAG_STORE into another store, vectors included (no re-embedding)."""
-    from rag.retrieval.embedding import model_identity
+    from rag.retrieval.embedders import embedder_identity
     from rag.stores import open_store, store_options
 
     settings = get_settings()
@@ -275,7 +275,7 @@ def migrate(
         "backend": to,
         "milvus_uri": milvus_uri if milvus_uri is not None else settings.milvus_uri,
     }
-    identity = model_identity(settings.embedding_model)
+    identity = embedder_identity(settings)
     copied = passages = 0
     with clear_errors(), _existing_store() as source:
         target, _ = open_store(

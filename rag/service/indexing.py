@@ -28,6 +28,7 @@ from rag.core.types import Chunk, Document
 from rag.documents import ingest
 from rag.documents.chunking import Chunker
 from rag.documents.parsing import Parser
+from rag.retrieval.embedders import embedder_for
 from rag.retrieval.embedding import Embedder
 from rag.service.progress import PassageBar, Progress
 from rag.stores import DocumentStore, Reconciliation, open_store, store_options
@@ -65,7 +66,7 @@ def open_index(settings: Settings, embedder: Embedder) -> tuple[DocumentStore, R
 def indexer_for(settings: Settings) -> Iterator[Indexer]:
     """An indexer over the index of ``settings``, closed on exit: for commands that only
     write, so that no reader model is loaded."""
-    embedder = Embedder(settings.embedding_model)
+    embedder = embedder_for(settings)
     compute.compute(embedder.warm_up)
     store, _ = open_index(settings, embedder)
     indexer = Indexer(
@@ -262,12 +263,12 @@ def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
     changing the embedding model or the chunking settings.
     """
     if settings.store != "sqlite":
-        raise StoreError("`rag index --rebuild` rebuilds the sqlite store only (RAG_STORE=sqlite)")
+        raise StoreError("`rag reindex` rebuilds the sqlite store only (RAG_STORE=sqlite)")
     target = settings.index_dir
     documents = read_documents(target)
     fresh = target.with_name(target.name + ".rebuild")
     shutil.rmtree(fresh, ignore_errors=True)
-    embedder = Embedder(settings.embedding_model)
+    embedder = embedder_for(settings, new_index=True)
     compute.compute(embedder.warm_up)
     store, _ = open_store(
         fresh, model_id=embedder.identity, dimension=embedder.dimension, flush_seconds=1e9

@@ -36,6 +36,7 @@ from rag.documents.parsing import Parser
 from rag.reading.base import Reader
 from rag.reading.loading import load_reader
 from rag.reading.merging import citation
+from rag.retrieval.embedders import embedder_for
 from rag.retrieval.embedding import Embedder
 from rag.retrieval.hybrid import HybridRetriever
 from rag.service.answering import Answerer
@@ -68,7 +69,7 @@ class Pipeline:
         self.embedder = (
             embedder
             if embedder is not None
-            else Embedder(s.embedding_model, cache_size=s.query_cache_size)
+            else embedder_for(s)
         )
         self.reader = (
             reader

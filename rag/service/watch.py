@@ -20,7 +20,7 @@ from rag.core.filters import DEFAULT_COLLECTION
 from rag.core.settings import Settings
 from rag.documents.chunking import Chunker
 from rag.documents.parsing import Parser
-from rag.retrieval.embedding import Embedder
+from rag.retrieval.embedders import embedder_for
 from rag.service.indexing import Indexer, open_index
 from rag.service.manifest import Manifest
 from rag.service.sync import FolderSync, SyncReport
@@ -36,7 +36,7 @@ QUIET_MS, LONGEST_MS = 1_000, 10_000
 def sync_indexer(settings: Settings) -> Iterator[Indexer]:
     """An indexer over the index of ``settings`` whose model loads only if it embeds
     (a new index needs its dimension, hence the model, at once)."""
-    embedder = Embedder(settings.embedding_model)
+    embedder = embedder_for(settings)
     store = None
     if index_exists(settings.index_dir, settings.store):  # Milvus: its server knows
         try:

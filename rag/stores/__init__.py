@@ -12,6 +12,7 @@ Usage::
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from rag.core.errors import IndexMismatchError, StoreError
@@ -27,6 +28,7 @@ __all__ = [
     "check_items",
     "index_exists",
     "open_store",
+    "recorded_model",
     "store_options",
 ]
 
@@ -84,3 +86,30 @@ def index_exists(directory: Path, backend: str = "sqlite") -> bool:
     from rag.stores.sqlite.db import DB_NAME
 
     return (Path(directory) / DB_NAME).is_file()
+
+
+def recorded_model(settings: Settings) -> str | None:
+    """The embedding model an existing index of ``settings`` records (its identity, as
+    :func:`open_store` checks it), read without opening the index or loading a model;
+    None where there is no index yet. ``RAG_EMBEDDER=auto`` embeds with it."""
+    if settings.store == "milvus":
+        from rag.stores.milvus.connection import recorded_meta
+
+        token = settings.milvus_token
+        uri = settings.milvus_uri or str(Path(settings.index_dir) / "milvus.db")
+        meta = recorded_meta(uri, token.get_secret_value() if token is not None else None)
+        return meta.get("embedding_model")
+    from rag.stores.sqlite.db import DB_NAME
+
+    path = Path(settings.index_dir) / DB_NAME
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return None  # opening the index says what is wrong with it
+    return row[0] if row else None

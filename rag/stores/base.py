@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from rag.core.bounds import check_chunks, check_document
+from rag.core.embedders import mismatch_advice
 from rag.core.errors import IndexMismatchError, StoreError
 from rag.core.selection import Selection, check_document_id
 from rag.core.types import Chunk, Document, DocumentSummary, Feedback, Reconciliation
@@ -195,9 +196,12 @@ def check_recorded(
             f"{where} has schema version {meta.get('schema_version')!r}, "
             f"this version reads {schema!r}: {rebuild}"
         )
-    if meta.get("embedding_model") != model_id or meta.get("dimension") != str(dimension):
+    recorded = meta.get("embedding_model")
+    if recorded != model_id and (advice := mismatch_advice(str(recorded), model_id, rebuild)):
+        raise IndexMismatchError(f"{where} {advice}")
+    if recorded != model_id or meta.get("dimension") != str(dimension):
         raise IndexMismatchError(
-            f"{where} was built with {meta.get('embedding_model')} "
+            f"{where} was built with {recorded} "
             f"(dimension {meta.get('dimension')}), not {model_id} "
             f"(dimension {dimension}): set RAG_EMBEDDING_MODEL back or {rebuild}"
         )

@@ -22,7 +22,7 @@ DELAY = 0.05
 def main() -> None:
     """Runs ``rag sync``; says ``ready`` on stderr as the sync itself starts (the store
     open, Milvus Lite's server up), so that a kill lands in the sync, not the start."""
-    watch.Embedder = lambda model, **_: HashEmbedder(delay=DELAY)
+    watch.embedder_for = lambda settings, **_: HashEmbedder(delay=DELAY)
     sync.SYNC_BATCH = 2
     run = sync.FolderSync.run
 

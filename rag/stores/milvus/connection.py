@@ -53,6 +53,30 @@ def slices(values: list[str], size: int = FILTER_VALUES) -> Iterator[list[str]]:
         yield values[lo : lo + size]
 
 
+def recorded_meta(uri: str, token: str | None, prefix: str = "rag") -> dict[str, str]:
+    """The meta records of the index at ``uri`` (none: ``{}``), read without creating
+    anything. The client is closed but a Milvus Lite server is left running, so that the
+    store opened next reuses it instead of starting another."""
+    from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
+
+    if "://" not in uri and not Path(uri).is_file():
+        return {}
+    try:
+        client = MilvusClient(uri, token=token or "")
+    except MilvusException as exc:
+        raise StoreError(f"cannot open Milvus at {uri}: {exc}") from None
+    try:
+        name = f"{prefix}_meta"
+        if not client.has_collection(name):
+            return {}
+        client.load_collection(name)
+        rows = client.query(name, filter='key != ""', output_fields=["key", "value"], **STRONG)
+        return {r["key"]: r["value"] for r in rows}
+    finally:
+        client.close()
+
+
 class MilvusConnection:
     """The client of an index's collections (``{prefix}_…``) and what opening found: the
     dimension and the :class:`~rag.stores.milvus.schema.Layout` of its collections."""

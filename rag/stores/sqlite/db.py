@@ -178,7 +178,7 @@ def check_meta(
         schema=SCHEMA_VERSION,
         model_id=model_id,
         dimension=dimension,
-        rebuild="rebuild it with `rag index --rebuild`",
+        rebuild="run `rag reindex`",
     )
     if "documents" not in meta or "chunks" not in meta:
         _count_rows(db)

@@ -1,0 +1,34 @@
+"""``rag reindex``: every stored document embedded again into a new index, swapped in
+when complete (``rag index --rebuild`` does the same and stays)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.cli.app import app, clear_errors, fail
+from rag.core.settings import get_settings
+
+
+@app.command()
+def reindex(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to add as well.")
+    ] = None,
+) -> None:
+    """Re-embed the index with the embedder of the settings (RAG_EMBEDDER; auto: int8),
+    after changing it, the model or the chunking. The old index serves until the new
+    one is complete; SQLite store only."""
+    from rag.retrieval.embedders import embedder_kind
+    from rag.service.indexing import rebuild_index
+
+    settings = get_settings()
+    with clear_errors():
+        for p in paths or []:
+            if not p.exists():
+                fail(f"{p}: no such file or folder")
+        kind = embedder_kind(settings, new_index=True)
+        added = rebuild_index(settings, paths or [])
+    typer.echo(f"re-embedded {settings.index_dir} with the {kind} embedder: {added} documents")
