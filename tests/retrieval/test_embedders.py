@@ -131,3 +131,16 @@ def test_the_command_line_refuses_a_mismatch_in_one_line(tmp_path):
     assert "RAG_EMBEDDER=fp32" in line and "rag reindex" in line
     line = one_error_line(rag("documents", env={**env, "RAG_EMBEDDER": "bf8"}))
     assert "RAG_EMBEDDER" in line
+
+
+@pytest.mark.milvus
+def test_auto_reads_what_a_milvus_index_records(tmp_path):
+    from rag.stores import store_options
+
+    settings = Settings(index_dir=tmp_path, store="milvus")
+    assert recorded_model(settings) is None and embedder_kind(settings) == "int8"
+    store, _ = open_store(
+        tmp_path, model_id=PACKAGED_IDENTITY, dimension=384, **store_options(settings)
+    )
+    store.close()
+    assert recorded_model(settings) == PACKAGED_IDENTITY and embedder_kind(settings) == "fp32"

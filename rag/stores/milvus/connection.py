@@ -60,7 +60,7 @@ def recorded_meta(uri: str, token: str | None, prefix: str = "rag") -> dict[str,
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
-    if "://" not in uri and not Path(uri).is_file():
+    if "://" not in uri and not Path(uri).exists():  # Milvus Lite: a file or folder
         return {}
     try:
         client = MilvusClient(uri, token=token or "")
