@@ -173,6 +173,23 @@ def _late(upload: UploadFile, budget: float) -> FileFailure:
     return FileFailure(file=name, status=http.HTTP_503_SERVICE_UNAVAILABLE, detail=detail)
 
 
+async def _held(
+    files: list[UploadFile], title: str | None, pipeline: Pipeline, into: tuple[str, dict]
+) -> tuple[list[DocumentCreated], list[FileFailure]]:
+    """Each file read and stored in turn while the request waits, within its budget."""
+    added: list[DocumentCreated] = []
+    failed: list[FileFailure] = []
+    budget = pipeline.settings.upload_seconds
+    deadline = time.monotonic() + budget
+    for upload in files:
+        if time.monotonic() > deadline:  # the client is still owed an answer in time
+            outcome = _late(upload, budget)
+        else:
+            outcome = await _upload_one(upload, title, pipeline, into)
+        (added if isinstance(outcome, DocumentCreated) else failed).append(outcome)
+    return added, failed
+
+
 @router.post(
     "/files",
     status_code=http.HTTP_201_CREATED,
@@ -223,16 +240,7 @@ async def upload_files(
         )
     if as_job(pipeline, wait, sum(upload.size or 0 for upload in files)):
         return await files_job(pipeline, into, files, title)
-    added: list[DocumentCreated] = []
-    failed: list[FileFailure] = []
-    budget = pipeline.settings.upload_seconds
-    deadline = time.monotonic() + budget
-    for upload in files:
-        if time.monotonic() > deadline:  # the client is still owed an answer in time
-            outcome = _late(upload, budget)
-        else:
-            outcome = await _upload_one(upload, title, pipeline, into)
-        (added if isinstance(outcome, DocumentCreated) else failed).append(outcome)
+    added, failed = await _held(files, title, pipeline, into)
     if failed and not added:
         raise _refusal(failed[0])
     if not any(d.created for d in added):
