@@ -61,7 +61,7 @@ def index_on_ray(
     try:
         import_ray()  # before any model loads: without the extra, one line at once
         with connected(None if address == LOCAL else address), indexer_for(settings) as indexer:
-            report = ClusterIndexer(indexer).index_paths(
+            report = ClusterIndexer(indexer, settings).index_paths(
                 paths, collection=collection, metadata=metadata, bar=True
             )
             docs, chunks = indexer.store.counts()

@@ -34,8 +34,9 @@ from tqdm import tqdm
 
 from rag.core.filters import DEFAULT_COLLECTION
 from rag.core.selection import document_id
+from rag.core.settings import Settings
 from rag.documents import ingest
-from rag.service.cluster_stages import EmbedPassages, ParseFiles, load_document
+from rag.service.cluster_stages import EmbedPassages, ParseFiles, embedder_fields, load_document
 from rag.service.indexing import Indexer
 from rag.service.progress import Progress
 
@@ -115,7 +116,8 @@ def _check_reachable(address: str) -> None:
 
 class ClusterIndexer:
     """Indexes files on the Ray cluster this process is connected to, into the store of
-    ``indexer`` (whose chunker, parse limits and embedding model the workers use).
+    ``indexer`` (whose chunker, parse limits and embedder, as ``settings`` choose it,
+    the workers use).
 
     ``workers``: embedding actors (default: the cluster's CPUs / ``cpus_per_worker``),
     each with ``cpus_per_worker`` CPUs and as many torch threads; the parse actors, as
@@ -124,12 +126,15 @@ class ClusterIndexer:
     def __init__(
         self,
         indexer: Indexer,
+        settings: Settings,
         workers: int | None = None,
         cpus_per_worker: int = 1,
         files_per_batch: int = FILES_PER_BATCH,
     ) -> None:
         self.indexer = indexer
         self.store = indexer.store
+        identity = indexer.embedder.identity
+        self.embedder_fields = embedder_fields(settings, identity, cpus_per_worker)
         self.workers = workers
         self.cpus_per_worker = cpus_per_worker
         self.files_per_batch = files_per_batch
@@ -217,22 +222,25 @@ class ClusterIndexer:
         logging.getLogger("ray.data").setLevel(logging.ERROR)  # lines on bars and stats
         known = self._known(files, collection)
         rows = [{"path": p, "known": k} for p, k in zip(files, known, strict=True)]
-        blocks = max(1, math.ceil(len(rows) / self.files_per_batch))
-        workers = report.workers = min(self._workers(ray), blocks)  # no idle actors
+        workers = self._workers(ray)
+        # a small folder is cut finer, so that every worker gets a few batches
+        size = min(self.files_per_batch, max(1, math.ceil(len(rows) / (4 * workers))))
+        blocks = math.ceil(len(rows) / size)
+        workers = report.workers = min(workers, blocks)  # no idle actors
         indexer = self.indexer
         return (
             ray.data.from_items(rows, override_num_blocks=blocks)
             .map_batches(
                 ParseFiles,
                 fn_constructor_args=(indexer.parser.limits, indexer.chunker, collection, metadata),
-                batch_size=self.files_per_batch,
+                batch_size=size,
                 compute=ray.data.ActorPoolStrategy(size=workers),
                 num_cpus=0,
             )
             .map_batches(
                 EmbedPassages,
-                fn_constructor_args=(indexer.embedder.model_name, self.cpus_per_worker),
-                batch_size=self.files_per_batch,
+                fn_constructor_args=(self.embedder_fields, indexer.embedder.identity),
+                batch_size=size,
                 compute=ray.data.ActorPoolStrategy(size=workers),
                 num_cpus=self.cpus_per_worker,
             )

@@ -20,12 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.core.embedders import PACKAGED_IDENTITY, kind_of
 from rag.core.errors import IngestError
 from rag.core.locations import checked, regions_within
+from rag.core.settings import Settings
 from rag.core.types import Chunk, Document
 from rag.documents.chunking import Chunker
 from rag.documents.parsing import ParseLimits, Parser
-from rag.retrieval.embedding import Embedder
+from rag.retrieval.embedders import embedder_for
 from rag.service.indexing import _read_checked
 
 #: Row fields: the file, its document (JSON, "" when none), why it failed ("" when it did
@@ -75,33 +77,49 @@ class ParseFiles:
 
 
 class EmbedPassages:
-    """Documents → the vectors of their passages, on a worker: the model is loaded once
-    per actor, when it first has a passage to embed (a run over stored files loads
-    none), with ``threads`` torch threads (the CPUs Ray gave the actor)."""
+    """Documents → the vectors of their passages, on a worker, by the embedder that made
+    the index: ``fields`` are the settings that choose it (:func:`embedder_fields`), read
+    with the worker's own settings, so that the packaged model is this node's copy; it is
+    refused unless it records ``identity``, the index's. The model is loaded once per
+    actor, when it first has a passage to embed (a run over stored files loads none);
+    torch and ONNX Runtime use the CPUs Ray gave the actor."""
 
-    def __init__(self, model: str, threads: int = 1) -> None:
-        self.embedder = Embedder(model)
-        self.threads = max(1, threads)
-        self.loaded = False
+    def __init__(self, fields: dict, identity: str) -> None:
+        self.embedder = embedder_for(Settings(**fields), cache_size=0)
+        if self.embedder.identity != identity:
+            raise IngestError(
+                f"this worker embeds with {self.embedder.identity}, the index holds "
+                f"{identity}'s vectors: install the same model on every node"
+            )
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if any(batch["doc"]) and not self.loaded:
-            import torch
-
-            torch.set_num_threads(self.threads)
-            self.embedder.warm_up()
-            self.loaded = True
         texts, counts = [], []
         for doc in batch["doc"]:
             passages = passage_texts(str(doc)) if doc else []
             texts += passages
             counts.append(len(passages))
-        vectors = self.embedder.embed(texts) if texts else np.zeros((0, 0), np.float32)
+        vectors = np.zeros((len(texts), 0), dtype=np.float32)
+        if texts:  # sorted by length, as the indexer does, so that batches pad little
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            found = self.embedder.embed([texts[i] for i in order])
+            vectors = np.empty_like(found)
+            vectors[order] = found
         out, at = [], 0
         for count in counts:
             out.append(vectors[at : at + count].astype(np.float32).tobytes() if count else b"")
             at += count
         return {**batch, "vectors": _array(out)}
+
+
+def embedder_fields(settings: Settings, identity: str, threads: int) -> dict:
+    """The settings that make a worker's embedder the driver's: its kind (``identity``
+    says which), its threads, and the model unless it is the packaged one (each node
+    has its own copy, wherever it is installed)."""
+    model, kind = kind_of(identity)
+    fields: dict = {"embedder": kind or "fp32", "threads": threads}
+    if model != PACKAGED_IDENTITY:
+        fields["embedding_model"] = settings.embedding_model
+    return fields
 
 
 def dump_document(document: Document, chunks: list[Chunk]) -> str:
