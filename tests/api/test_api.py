@@ -59,8 +59,10 @@ def test_ask_returns_answer_with_cited_offsets(client):
         "answer_end",
         "score",
         "pages",
+        "location",
     }
     assert body["passages"][0]["pages"] is None, "PDF pages only"
+    assert body["passages"][0]["location"] is None, "a plain text has no structure"
 
 
 def test_ask_says_where_the_time_went(client):

@@ -111,7 +111,7 @@ def test_a_batch_of_crafted_files_reports_each_file_and_stores_only_the_good(ser
         assert failure["detail"].startswith(f"{name}: ") and "\n" not in failure["detail"]
     # its memory limit, or on a machine too busy to reach it in time, its time limit
     assert re.fullmatch(
-        rf"breaks\.html: HTML parsing exceeded ({MEMORY_MB} MB of memory|30 s)",
+        rf"breaks\.html: HTML page parsing exceeded ({MEMORY_MB} MB of memory|30 s)",
         failed["breaks.html"]["detail"],
     )
     listed = httpx.get(f"{server.base}/documents", timeout=10).json()["documents"]
