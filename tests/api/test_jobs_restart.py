@@ -38,12 +38,12 @@ def _embedding(server: Server, job_id: str, seconds: float = 120) -> dict:
 def test_a_job_survives_sigkill_and_sigterm_and_its_document_is_whole(tmp_path):
     server = Server.seeded(tmp_path, env={"RAG_JOB_THRESHOLD_BYTES": "1000"}).start()
     try:
-        text = many_sentences(80_000, seed=21) + "\n\n" + FACT
+        text = many_sentences(40_000, seed=21) + "\n\n" + FACT
         r = httpx.post(f"{server.base}/documents", json={"text": text}, timeout=30)
         assert r.status_code == 202, r.text
         job_id = r.json()["id"]
         before = _embedding(server, job_id)
-        assert before["state"] == "running" and before["passages_total"] > 50
+        assert before["state"] == "running" and before["passages_total"] > 25
         server.kill()  # SIGKILL: no chance to record anything
         server.start()
         again = _embedding(server, job_id)

@@ -50,7 +50,7 @@ def page(browser, base_url) -> Iterator[Page]:  # noqa: F811 (browser: the impor
 
 def test_a_large_file_shows_its_progress_to_the_end_and_is_answerable(page, tmp_path):
     path = tmp_path / "minutes.txt"
-    path.write_text(many_sentences(60_000, seed=31) + "\n\n" + FACT + "\n", "utf-8")
+    path.write_text(many_sentences(30_000, seed=31) + "\n\n" + FACT + "\n", "utf-8")
     page.set_input_files("#doc-file", path)
     page.get_by_role("button", name="Add document").click()
     line = page.locator("#upload-progress .upload")
@@ -62,7 +62,7 @@ def test_a_large_file_shows_its_progress_to_the_end_and_is_answerable(page, tmp_
     expect(line).to_have_attribute("data-state", "success", timeout=240_000)
     expect(line).to_contain_text("added as “Minutes of the Zorblax Kite Society”")
     total = int(bar.get_attribute("max"))
-    assert total > 50 and int(bar.get_attribute("value")) == total, "the bar at its end"
+    assert total > 20 and int(bar.get_attribute("value")) == total, "the bar at its end"
     expect(line.locator(".upload-job")).to_have_text(f"{total} passages embedded")
     expect(page.locator("#doc-list")).to_contain_text("Minutes of the Zorblax Kite Society")
     turn = ask(page, "Who is the Zorblax treasurer?")
