@@ -50,19 +50,25 @@ def bench_index(
     docs: Annotated[Path | None, typer.Option(help="A folder of documents to index.")] = None,
     squad: SquadOption = None,
     paragraphs: Annotated[int, typer.Option(min=1, help="Paragraphs taken from --squad.")] = 300,
+    ray: Annotated[
+        bool, typer.Option(help="Also `rag index --ray`, 1 and 2 workers (benchmarks/cluster.py).")
+    ] = False,
     as_json: JsonOption = False,
     out: OutOption = None,
 ) -> None:
     """`rag index` time divided by a plain encode() of the same passages; passages/s."""
     check_outputs(out)
-    from benchmarks import indexing
+    from benchmarks import cluster, indexing
 
     for given in (docs, squad):
         if given is not None and not given.exists():
             fail(f"{given}: no such file or folder")
     with clear_errors():
         report = indexing.run(docs, squad, paragraphs)
-    bench_output(report, indexing.table(report), as_json, out)
+        if ray:  # a local Ray instance on this machine, the same folder
+            report["ray"] = cluster.run(docs, squad, paragraphs)
+    table = indexing.table(report) + ("\n\n" + cluster.table(report["ray"]) if ray else "")
+    bench_output(report, table, as_json, out)
 
 
 @app.command("scale")
