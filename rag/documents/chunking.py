@@ -7,79 +7,31 @@ inside at least one passage. Every chunk keeps exact offsets into the document.
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rag.core.locations import regions_within
 from rag.core.types import Chunk, Document
+from rag.documents.sentences import sentence_spans
 
 if TYPE_CHECKING:  # the parse worker imports this module: no settings, no pydantic-settings
     from rag.core.settings import Settings
 
 _WORD = re.compile(r"\S+")
-_SURE_END = re.compile(r"(?<=[a-z]{3}[.!?])[\"'”’)\]]*\s+(?=[\"“(]?[A-Z])")
-_SPACE = re.compile(r"\s+")
-_STOP = re.compile(r"[.!?]+\s")
-
-
-@lru_cache(maxsize=1)
-def _segmenter():
-    import pysbd
-
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
-
-
-#: pysbd's time grows with the square of a line's sentences ("a. a. …" of 60 kB took
-#: 46 s): a line with more sentences or characters than these is handed to it in blocks,
-#: so that splitting stays linear in the text. Ordinary paragraphs are one block.
-PYSBD_BLOCK_CHARS = 3_000
-PYSBD_BLOCK_SENTENCES = 48
 
 
 def precise_sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence by pysbd (abbreviations, quotes, numbers); a line
+    """(start, end) of each sentence as pysbd finds them (abbreviations, quotes, numbers),
+    pysbd asked only where a stop is not plain (:mod:`rag.documents.sentences`); a line
     break always ends a sentence. Passages are cut here, once per document, so the
     slower, better splitter is worth it; :func:`rag.core.text.sentence_spans` is the
     cheap one used per question."""
     spans: list[tuple[int, int]] = []
     for line in re.finditer(r"[^\n]+", text):
-        for lo, hi in _blocks(line.group()):
-            base = line.start() + lo
-            block = line.group()[lo:hi]
-            for seg in _segmenter().segment(block):
-                raw = block[seg.start : seg.end]
-                lead = len(raw) - len(raw.lstrip())
-                start, end = base + seg.start + lead, base + seg.start + len(raw.rstrip())
-                if end > start:
-                    spans.append((start, end))
+        base = line.start()
+        spans += [(base + s, base + e) for s, e in sentence_spans(line.group())]
     return spans
-
-
-def _blocks(line: str) -> list[tuple[int, int]]:
-    """``line`` in pieces of at most :data:`PYSBD_BLOCK_CHARS` characters and about
-    :data:`PYSBD_BLOCK_SENTENCES` sentences, each cut in the second half of its window
-    where a sentence surely ends (a word of three letters, a stop, then a capital: not
-    "Dr. Kask" nor "a.m. on"), else at a space, else anywhere."""
-    stops = [m.end() for m in _STOP.finditer(line)]
-    if len(line) <= PYSBD_BLOCK_CHARS and len(stops) <= PYSBD_BLOCK_SENTENCES:
-        return [(0, len(line))]
-    blocks, lo = [], 0
-    while True:
-        nth = bisect.bisect_right(stops, lo) + PYSBD_BLOCK_SENTENCES
-        limit = min(lo + PYSBD_BLOCK_CHARS, stops[nth] if nth < len(stops) else len(line))
-        if limit >= len(line):
-            break
-        window = (lo + (limit - lo) // 2, limit)
-        ends = [m.end() for m in _SURE_END.finditer(line, *window)]
-        spaces = [m.end() for m in _SPACE.finditer(line, *window)]
-        cut = max((ends or spaces or [limit])[-1], lo + 1)
-        blocks.append((lo, cut))
-        lo = cut
-    blocks.append((lo, len(line)))
-    return blocks
 
 
 def _split_long(
