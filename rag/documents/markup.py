@@ -11,9 +11,14 @@ through trafilatura (:func:`rag.documents.formats.extract_html`, whose headings
 :class:`~rag.documents.blocks.TextBuilder` (paragraphs, regions at their offsets, the
 size checked as it grows) that also keeps the heading path.
 
+A table row after its table's first becomes a sentence its first cell names
+(:func:`row_sentence`, also used for OpenDocument tables and sheets): the reader answers
+from "Kettle: the Price is 48 EUR." far more often than from "Item: Kettle; Price: 48".
+
 Trees are walked by :func:`walk`, not ``lxml.etree.iterwalk``: iterwalk passes over
 comments and processing instructions together with their tails, the text that follows
-them ("a <!-- c --> b" would lose "b").
+them ("a <!-- c --> b" would lose "b"). XML that declares entities of its own is refused
+(:func:`parse_xml`).
 """
 
 from __future__ import annotations
