@@ -1,13 +1,14 @@
 """Spreadsheets: Excel workbooks (openpyxl, read-only) and CSV files, one line a row, each
 row saying what its values are, and each row's number as its region.
 
-A row reads "Header1: v1; Header2: v2" (:func:`rag.documents.blocks.row_line`), with the
-sheet's (or file's) first non-empty row taken as its headers: a spreadsheet keeps its
-headers in one row far from most of its values, and an extractive reader answers "What
-is the price of the Nimbus kettle?" from "Item: Nimbus kettle; Price: 48 EUR", where a
-bare "Nimbus kettle | 48 EUR" gives it no cue. The header row itself is a line too
-("Item | Price | Stock"). A sheet whose first row is data still reads, as "value: value"
-pairs; empty rows and cells are left out.
+A row reads "Nimbus kettle — Price: 48 EUR; Nimbus kettle — Stock: 12; Item: Nimbus
+kettle." (:func:`rag.documents.blocks.row_line`: each value after its row's first value
+and its header, that pair last), with the sheet's (or file's) first non-empty row taken
+as its headers: a spreadsheet keeps its headers in one row far from most of its values,
+and an extractive reader needs the name and the header beside each value (why this
+form: docs/formats.md). The header row itself is a line too ("Item | Price | Stock").
+A sheet whose first row is data still reads, its values labelled by that row; empty
+rows and cells are left out.
 
 Regions: ``{"sheet": "Prices", "row": 14}`` (a workbook) or ``{"row": 14}`` (a CSV), the
 row numbers a spreadsheet shows (1-based, the header row counted, empty rows too); a
