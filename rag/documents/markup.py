@@ -11,9 +11,9 @@ through trafilatura (:func:`rag.documents.formats.extract_html`, whose headings
 :class:`~rag.documents.blocks.TextBuilder` (paragraphs, regions at their offsets, the
 size checked as it grows) that also keeps the heading path.
 
-A table row after its table's first becomes a sentence its first cell names
-(:func:`row_sentence`, also used for OpenDocument tables and sheets): the reader answers
-from "Kettle: the Price is 48 EUR." far more often than from "Item: Kettle; Price: 48".
+A table row after its table's first is written as every table and sheet row of the
+service is (:func:`rag.documents.blocks.row_line`: "Kettle — Price: 48 EUR; Item:
+Kettle."), so that the reader ties each value to its row's name.
 
 Trees are walked by :func:`walk`, not ``lxml.etree.iterwalk``: iterwalk passes over
 comments and processing instructions together with their tails, the text that follows
@@ -30,7 +30,7 @@ from lxml import etree
 
 from rag.core.errors import IngestError
 from rag.documents import archive
-from rag.documents.blocks import LINE, PARAGRAPH, TextBuilder, one_line
+from rag.documents.blocks import LINE, PARAGRAPH, TextBuilder, one_line, row_line
 from rag.documents.formats import _tidy
 
 #: Elements whose text is never content.
@@ -116,37 +116,16 @@ class Blocks(TextBuilder):
                 self.regions.append((start + offset, {**base, **location}))
 
 
-def row_sentence(headers: list[str], values: list[str]) -> str:
-    """A table row as a sentence its first cell names: "Nimbus kettle: the Price is 48
-    EUR, the Supplier is Varn Ltd." A cell without a header stands alone, and a header
-    and value equal to the previous pair (a merged cell) are said once.
-
-    Why not "Product: Nimbus kettle; Price: 48 EUR; …" lines: on 40 questions about
-    made-up registers (ODS, XLSX, CSV), the packaged reader answered 11 from those (it
-    takes the value that ends the row above, next to the name asked about) and 36 from
-    these sentences."""
-    cells, previous = [], None
-    for i, value in enumerate(values):
-        header = headers[i] if i < len(headers) else ""
-        if value and (header, value) != previous:
-            cells.append((header, value))
-            previous = (header, value)
-    if not cells:
-        return ""
-    rest = [f"the {h} is {v}" if h and h != v else v for h, v in cells[1:]]
-    return f"{cells[0][1]}: {', '.join(rest)}." if rest else cells[0][1]
-
-
 def _table_row(row, headers: dict, blocks: Blocks) -> None:
     """An HTML table row: its table's first row names the columns (said once, cells
-    joined by " | "), every later row is a :func:`row_sentence`."""
+    joined by " | "), every later row is a :func:`~rag.documents.blocks.row_line`."""
     cells = [one_line("".join(c.itertext())) for c in row if local(c.tag) in CELLS]
     table = next((a for a in row.iterancestors() if local(a.tag) == "table"), None)
     if table not in headers:
         headers[table] = cells
         blocks.add(" | ".join(c for c in cells if c))
     else:
-        blocks.add(row_sentence(headers[table], cells), gap=LINE)
+        blocks.add(row_line(headers[table], cells), gap=LINE)
 
 
 def html_blocks(root, blocks: Blocks) -> None:

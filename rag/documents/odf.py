@@ -15,8 +15,9 @@ import zipfile
 
 from rag.core.errors import IngestError
 from rag.documents import archive
+from rag.documents.blocks import row_line
 from rag.documents.kinds import ExtractLimits
-from rag.documents.markup import Blocks, local, parse_xml, row_sentence, walk
+from rag.documents.markup import Blocks, local, parse_xml, walk
 
 NS = {
     "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
@@ -123,7 +124,7 @@ def body_blocks(root, blocks: Blocks, headings: bool = True) -> None:
                 header = cells
                 blocks.add(" | ".join(c for c in cells if c))
             else:
-                blocks.add(row_sentence(header, cells), gap="\n")
+                blocks.add(row_line(header, cells), gap="\n")
 
 
 def open_document(data: bytes, name: str, limits: ExtractLimits, kind: str):

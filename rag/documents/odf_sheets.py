@@ -8,17 +8,18 @@ spreadsheet shows; a non-empty run is expanded only while the text stays within 
 size limit (a :class:`~rag.core.errors.LimitExceeded` past it), and only the first
 :data:`MAX_COLUMNS` columns of a row are read.
 
-Each non-empty row after the first becomes a sentence its first cell names ("Nimbus
-kettle: the Price is 48 EUR, the Supplier is Varn Ltd.",
-:func:`rag.documents.markup.row_sentence`), the sheet's first non-empty row naming the
-columns, on a line of its own, with the location ``{"sheet": "Prices", "row": 14}``.
+Each non-empty row after the first is a line as every sheet row of the service is
+("Nimbus kettle — Price: 48 EUR; Product: Nimbus kettle.",
+:func:`rag.documents.blocks.row_line`), the sheet's first non-empty row naming the
+columns, with the location ``{"sheet": "Prices", "row": 14}``.
 """
 
 from __future__ import annotations
 
 from rag.core.errors import LimitExceeded
+from rag.documents.blocks import row_line
 from rag.documents.kinds import ExtractLimits
-from rag.documents.markup import Blocks, row_sentence
+from rag.documents.markup import Blocks
 from rag.documents.odf import inline, q
 
 #: Columns read of a row (a sheet has 16,384 at most; a table of text far fewer).
@@ -79,7 +80,7 @@ def sheet_blocks(table, blocks: Blocks) -> None:
                 header = values
                 blocks.add("; ".join(v for v in values if v), {"sheet": sheet, "row": number}, "\n")
             else:
-                line = row_sentence(header, values)
+                line = row_line(header, values)
                 blocks.add(line, {"sheet": sheet, "row": number}, "\n")
 
 

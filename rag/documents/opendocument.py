@@ -11,7 +11,7 @@ What each gives a citation (its regions):
 * ODT: the heading path (``text:h`` and its outline level): ``{"headings": [...]}``;
   paragraphs, lists and table rows in document order. Footnotes, comments and tracked
   deletions are left out (they are not the running text).
-* ODS: each sheet's non-empty rows as sentences ("Kettle: the Price is 48 EUR."; the
+* ODS: each sheet's non-empty rows as lines ("Kettle — Price: 48 EUR; Item: Kettle."; the
   sheet's first non-empty row names the columns), ``{"sheet": "Prices", "row": 14}``
   with the row number a spreadsheet shows (:mod:`rag.documents.odf_sheets`).
 * ODP: each slide's text, then its speaker notes: ``{"slide": 2}``.

@@ -12,7 +12,7 @@ from rag.core.errors import IngestError
 from rag.core.locations import location_at
 from rag.documents.formats import extract_html
 from rag.documents.headings import article_headings
-from rag.documents.markup import Blocks, html_blocks, parse_html, parse_xml, row_sentence
+from rag.documents.markup import Blocks, html_blocks, parse_html, parse_xml
 from tests.support.hostile_zips import ENTITY_BOMB, EXTERNAL_ENTITY
 
 PAGE = b"""<html><head><title>T</title><style>p {}</style></head><body>
@@ -37,7 +37,7 @@ def test_blocks_headings_and_tables_in_order_without_scripts_or_navigation():
         "Notice",
         "The notice period is 47 days.",
         "Write to Kalev.",
-        "Item | Price\nKettle: the Price is 48 EUR.",
+        "Item | Price\nKettle — Price: 48 EUR; Item: Kettle.",
         "Holidays",
         "Staff get\n28 days.",
     ]
@@ -116,14 +116,3 @@ def test_a_saved_page_keeps_its_text_and_gains_heading_regions():
     at = found.text.index
     assert location_at(found.regions, at("47 days")) == {"headings": ["Staff guide", "Notice"]}
     assert location_at(found.regions, at("28 days")) == {"headings": ["Staff guide", "Holidays"]}
-
-
-def test_a_table_row_is_a_sentence_its_first_cell_names():
-    headers = ["Product", "Price (EUR)", "Supplier", "Stock"]
-    assert row_sentence(headers, ["Nimbus kettle", "48.5", "Varn Ltd", ""]) == (
-        "Nimbus kettle: the Price (EUR) is 48.5, the Supplier is Varn Ltd."
-    )
-    assert row_sentence(["A", "B", "B"], ["x", "merged", "merged"]) == "x: the B is merged."
-    assert row_sentence(["A"], ["x", "no header"]) == "x: no header."
-    assert row_sentence(headers, ["", "", "alone"]) == "alone"
-    assert row_sentence(headers, ["", ""]) == ""
