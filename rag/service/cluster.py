@@ -173,8 +173,8 @@ class ClusterIndexer:
                     break
                 except ray.exceptions.RayError as exc:
                     if attempt == ATTEMPTS or not _retryable(ray, exc):
-                        raise ClusterError(f"the Ray run failed: {_first_line(exc)}") from None
-                    log.warning("the Ray run failed (%s); running the rest again", _first_line(exc))
+                        raise ClusterError(f"the Ray run failed: {_reason(exc)}") from None
+                    log.warning("the Ray run failed (%s); running the rest again", _reason(exc))
         report.seconds = time.monotonic() - started
         return report
 
@@ -219,7 +219,8 @@ class ClusterIndexer:
         context.execution_options.preserve_order = True  # stored in rag index's order
         context.enable_progress_bars = False  # ours counts files stored
         context.print_on_execution_start = False
-        logging.getLogger("ray.data").setLevel(logging.ERROR)  # lines on bars and stats
+        # its lines on bars and stats, and a failure's stack (the run fails with its reason)
+        logging.getLogger("ray.data").setLevel(logging.CRITICAL)
         known = self._known(files, collection)
         rows = [{"path": p, "known": k} for p, k in zip(files, known, strict=True)]
         workers = self._workers(ray)
@@ -276,7 +277,21 @@ def _retryable(ray, exc: BaseException) -> bool:
         ray.exceptions.RaySystemError,
         ray.exceptions.WorkerCrashedError,
     )
+    if getattr(exc, "actor_init_failed", False):
+        return False  # a stage's constructor raised: it would again
     return isinstance(exc, lost) or isinstance(getattr(exc, "cause", None), lost)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line of why a run failed: the exception a stage raised (a worker's embedder
+    refused, a parse bug), else the first line of Ray's."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, Exception) and "ray.exceptions" not in type(cause).__module__:
+        return _first_line(cause)
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if getattr(exc, "actor_init_failed", False) and ": " in lines[-1]:
+        return lines[-1].split(": ", 1)[1]  # the constructor's "module.Error: message"
+    return lines[0] if lines else type(exc).__name__
 
 
 def _first_line(exc: BaseException) -> str:
