@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from benchmarks.formats_check import check
+from benchmarks.formats import judge
 from benchmarks.samples_office import make_samples
 from rag.core.locations import location_at
 from rag.core.settings import Settings
@@ -40,7 +40,8 @@ def test_ten_files_of_each_format_each_hold_their_fact_where_the_sample_says(cor
 @pytest.mark.model
 def test_office_samples_are_answered_and_cited_at_their_location(tmp_path, make_pipeline):
     samples = make_samples(tmp_path / "docs", per_format=2, seed=0)
-    pipeline = make_pipeline(Settings(docs_dir=tmp_path / "none", index_dir=tmp_path / "index"))
-    report = check(samples, tmp_path, pipeline)
-    assert report["errors"] == []
-    assert report["right"] == report["total"] == 8, report["misses"]
+    pipeline = make_pipeline(Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index"))
+    results, errors = pipeline.index_paths([tmp_path / "docs"])
+    assert (len(results), errors) == (8, []), "read by the bounded workers"
+    verdicts = [judge(pipeline, sample) for sample in samples]
+    assert [v for v in verdicts if not v["located"]] == [], "answered, in its file, at its place"
