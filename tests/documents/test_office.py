@@ -223,6 +223,26 @@ def test_a_hostile_office_file_is_one_line_within_its_limits(valid, kind, case):
     assert len(message) < 300, message
 
 
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        b"<?xml version='1.0'?><!--"
+        + b" padding" * 10_000
+        + b"-->\n"
+        + files.EXTERNAL_ENTITY[0][22:],
+        files.EXTERNAL_ENTITY[0].replace(b'<?xml version="1.0"?>', b"").decode().encode("utf-16"),
+    ],
+    ids=["after a 80 kB comment", "in UTF-16"],
+)
+def test_a_dtd_hidden_behind_a_long_comment_or_another_encoding_is_found(valid, prolog):
+    def edit(xml: bytes) -> bytes:
+        return prolog + xml.split(b"?>", 1)[1].lstrip()
+
+    data = files.rewrite(valid["docx"], {"word/document.xml": edit})
+    with pytest.raises(IngestError, match=r"^d\.docx: word/document\.xml declares a DTD"):
+        office.extract_docx(data, "d.docx", LIMITS)
+
+
 @pytest.fixture(scope="module")
 def thousand_slides() -> bytes:
     return files.many_slides(1000)
