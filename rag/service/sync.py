@@ -94,6 +94,9 @@ class FolderSync:
         self.versions = (parser_version(indexer.chunker), indexer.embedder.identity)
         #: Documents a write that could not be made would have replaced: not deleted.
         self._held: set[str] = set()
+        #: The sync's own documents, and those confirmed as they are (set by :meth:`run`).
+        self._owned: set[str] = set()
+        self._settled: set[str] = set()
 
     def run(self, progress: bool = False) -> SyncReport:
         """Sync once (holding the index's sync lock); what changed."""
@@ -110,6 +113,7 @@ class FolderSync:
             )
             seen, failed = self._look(folder.scan(self.root), known)
             plan = make_plan(known, seen, set(failed), self._adopt)
+            self._owned, self._settled = known.owned, {k.doc_id for k in plan.kept}
             self._keep(plan, seen, known)
             embedded = self._write(plan, seen, known, failed, progress)
             self._delete(plan, seen, known, failed)
@@ -225,11 +229,32 @@ class FolderSync:
         intents = [(m, w.doc_id) for w in ready for m in w.members]
         self.manifest.begin(self.collection, self.key, intents)
         results, embedded = self.indexer.write(documents, sorted(remove), reuse=True)
+        embedded += self._retake(ready, documents, results)
         rows = []
         for write, (stored, _) in zip(ready, results, strict=True):
             passages = tuple(c.id for c in self.store.document_chunks(stored.doc_id))
             rows += [self._entry(m, seen[m], stored.doc_id, passages) for m in write.members]
         self.manifest.record(self.collection, self.key, rows, done=intents)
+        return embedded
+
+    def _retake(self, ready: list[Write], documents: list[Document], results: list) -> int:
+        """Make again, with that document removed, each write the store answered with
+        another of the sync's documents already holding its content: a write of it was
+        killed before its row, so the manifest did not know, and it is about to be
+        rewritten or deleted. ``results`` is updated; the passages embedded."""
+        stray = {
+            i: stored.doc_id
+            for i, (write, (stored, _)) in enumerate(zip(ready, results, strict=True))
+            if stored.doc_id != write.doc_id and stored.doc_id in self._owned - self._settled
+        }
+        if not stray:
+            return 0
+        remove = set(stray.values()) | {ready[i].doc_id for i in stray}
+        again, embedded = self.indexer.write(
+            [documents[i] for i in stray], sorted(remove), reuse=True
+        )
+        for i, result in zip(stray, again, strict=True):
+            results[i] = result
         return embedded
 
     def _owner_document(self, write: Write, seen: dict[str, Seen], failed: dict) -> Document | None:

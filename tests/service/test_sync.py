@@ -244,3 +244,36 @@ def test_a_watched_folder_is_synced_at_start_and_once_per_burst_of_changes(tmp_p
         watch.join(10)
         index.close()
     assert not watch._thread.is_alive()
+
+
+def test_content_left_by_a_crashed_write_is_never_taken_for_another_file(
+    index_at, tmp_path, monkeypatch
+):
+    """A write killed after storing but before its row leaves a document holding content
+    the manifest does not know of; a later file with that content must get its own
+    document, not the one about to be rewritten (found by the crash test)."""
+    docs = tmp_path / "docs"
+    write(docs / "f.txt", paragraphs("first", 2))
+    index = index_at()
+    index.sync(docs)
+    write(docs / "f.txt", paragraphs("second", 2))
+    record = Manifest.record
+
+    def crash(self, collection, root, entries, *args, **kwargs):
+        if entries:
+            raise KeyboardInterrupt  # killed between the store write and the row
+        return record(self, collection, root, entries, *args, **kwargs)
+
+    monkeypatch.setattr(Manifest, "record", crash)
+    with pytest.raises(KeyboardInterrupt):
+        index.sync(docs)
+    monkeypatch.undo()
+    write(docs / "a-copy.txt", paragraphs("second", 2))  # the stored, unrecorded content
+    write(docs / "f.txt", paragraphs("third", 2))
+    report = FolderSync(index.indexer, index.manifest, docs, batch=1).run().as_dict()
+    assert report["failed"] == []
+    assert "second1word" in index.documents()["a-copy.txt"][1]
+    assert "third1word" in index.documents()["f.txt"][1]
+    clean = index_at("clean")
+    clean.sync(docs)
+    assert index.documents() == clean.documents() and index.passages() == clean.passages()
