@@ -279,12 +279,13 @@ class FolderSync:
 
     def _delete(self, plan: Plan, seen: dict[str, Seen], known: Known, failed: dict) -> None:
         """Delete the sync's documents nothing holds, then forget vanished files and the
-        intents now settled (a failed file's are kept: its document may be mid-write)."""
+        intents now settled (a failed file's, and those of documents a write could not
+        replace, are kept: such a document may hold what a killed write left)."""
         doomed = [doc_id for doc_id in plan.deletions if doc_id not in self._held]
         for lo in range(0, len(doomed), DELETE_BATCH):
             self.indexer.write([], doomed[lo : lo + DELETE_BATCH])
         gone = [p for p in known.entries if p not in seen and p not in failed]
-        settled = [(p, d) for p, d in known.pending if p not in failed]
+        settled = [(p, d) for p, d in known.pending if p not in failed and d not in self._held]
         self.manifest.record(self.collection, self.key, [], gone=gone, done=settled)
 
 
