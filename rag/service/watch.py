@@ -143,11 +143,13 @@ class FolderWatch:
             report = FolderSync(self.indexer, manifest, self.root, self.collection).run()
         except ShuttingDown:
             return None
-        except StoreError as exc:
-            log.warning("sync of %s failed: %s", self.root, exc)
-            return None
-        except Exception:  # a watch thread must outlive one bad sync
-            log.exception("sync of %s failed", self.root)
+        except Exception as exc:  # a watch thread must outlive one bad sync
+            if self._stop.is_set():  # the store closed under it on shutdown: no matter
+                return None
+            if isinstance(exc, StoreError):
+                log.warning("sync of %s failed: %s", self.root, exc)
+            else:
+                log.exception("sync of %s failed", self.root)
             return None
         finally:
             if manifest is not None:
