@@ -53,18 +53,26 @@ def bench_index(
     ray: Annotated[
         bool, typer.Option(help="Also `rag index --ray`, 1 and 2 workers (benchmarks/cluster.py).")
     ] = False,
+    repeats: Annotated[
+        int, typer.Option(min=1, help="`rag index` runs per embedder (alternating).")
+    ] = 1,
+    quality: Annotated[
+        Path | None, typer.Option(help="A SQuAD file: each embedder's retrieval recall on it.")
+    ] = None,
+    questions: Annotated[int, typer.Option(min=1, help="Questions of --quality asked.")] = 2000,
     as_json: JsonOption = False,
     out: OutOption = None,
 ) -> None:
-    """`rag index` time divided by a plain encode() of the same passages; passages/s."""
+    """`rag index` time divided by a plain encode() of the same passages; passages/s; the
+    command with the fp32 and int8 embedders, and their recall on --quality."""
     check_outputs(out)
     from benchmarks import cluster, indexing
 
-    for given in (docs, squad):
+    for given in (docs, squad, quality):
         if given is not None and not given.exists():
             fail(f"{given}: no such file or folder")
     with clear_errors():
-        report = indexing.run(docs, squad, paragraphs)
+        report = indexing.run(docs, squad, paragraphs, repeats, quality, questions)
         if ray:  # a local Ray instance on this machine, the same folder
             report["ray"] = cluster.run(docs, squad, paragraphs)
     table = indexing.table(report) + ("\n\n" + cluster.table(report["ray"]) if ray else "")

@@ -5,18 +5,19 @@ The reference is sentence-transformers' plain ``encode()`` of exactly the passag
 ``rag index`` is timed twice: as the command a user runs (a new process: imports
 and model loading included), and in-process with the model already loaded (the
 part that grows with the corpus: reading, cleaning, chunking, embedding, SQLite
-with FTS5, FAISS).
+with FTS5, FAISS). That reference is fp32 (``RAG_EMBEDDER=fp32``); the command is also
+timed with the int8 embedder, alternating with fp32 (:mod:`benchmarks.index_embedders`).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import index_embedders
 from benchmarks.common import (
     machine,
     markdown_table,
@@ -41,12 +42,23 @@ def _passages(folder: Path, settings) -> list[str]:
     return texts
 
 
-def run(docs: Path | None = None, squad: Path | None = None, paragraphs: int = 300) -> dict:
+def run(
+    docs: Path | None = None,
+    squad: Path | None = None,
+    paragraphs: int = 300,
+    repeats: int = 1,
+    quality: Path | None = None,
+    questions: int = 2000,
+) -> dict:
+    """The fp32 reference (plain ``encode()``, indexing in-process, the command) and the
+    command with each embedder (:mod:`benchmarks.index_embedders`); their retrieval
+    quality on ``quality``'s questions if given."""
     from rag.core import compute
     from rag.core.settings import get_settings
     from rag.service.indexing import indexer_for
 
-    settings = get_settings()
+    settings = get_settings().model_copy(update={"embedder": "fp32"})
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="rag-bench-index-") as tmp:
         tmp = Path(tmp)
         if docs is not None:
@@ -57,6 +69,7 @@ def run(docs: Path | None = None, squad: Path | None = None, paragraphs: int = 3
         else:
             folder, name = seeds_dir(), "seeds"
         texts = _passages(folder, settings)
+        ready = index_embedders.int8_ready(settings.cache_dir)
         model = reference_model()
         # on the compute thread, where indexing embeds too: torch's OpenMP runs slower on
         # a thread that starts computing after another one did (see rag.core.compute)
@@ -68,17 +81,7 @@ def run(docs: Path | None = None, squad: Path | None = None, paragraphs: int = 3
             return time.perf_counter() - t0
 
         encode_before = encode()
-        env = {**os.environ, "RAG_INDEX_DIR": str(tmp / "index-cli")}
-        t0 = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "rag", "index", str(folder)],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        command_s = time.perf_counter() - t0
-        if done.returncode != 0:
-            raise RuntimeError(f"rag index failed:\n{done.stderr[-2000:]}")
+        commands = index_embedders.time_commands(folder, repeats, tmp, settings.cache_dir)
         in_process = settings.model_copy(update={"index_dir": tmp / "index-in-process"})
         with indexer_for(in_process) as indexer:
             t0 = time.perf_counter()
@@ -87,7 +90,8 @@ def run(docs: Path | None = None, squad: Path | None = None, paragraphs: int = 3
         documents, chunks = len(results), len(texts)
         encode_after = encode()
     encode_s = (encode_before + encode_after) / 2
-    return {
+    command_s = statistics.median(commands["fp32"])
+    report = {
         "benchmark": "index",
         "corpus": name,
         "documents": documents,
@@ -99,12 +103,19 @@ def run(docs: Path | None = None, squad: Path | None = None, paragraphs: int = 3
         "ratio_in_process": round(in_process_s / encode_s, 2),
         "ratio_command": round(command_s / encode_s, 2),
         "passages_per_s": round(chunks / in_process_s, 1),
+        "embedders": index_embedders.summary(commands, chunks),
+        **ready,
+        "load_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "machine": machine(),
     }
+    if quality is not None:
+        report["quality"] = index_embedders.quality(quality, questions, settings.cache_dir)
+    return report
 
 
 def table(report: dict) -> str:
-    return markdown_table(
+    """The fp32 reference row, then one row per embedder (and its retrieval quality)."""
+    reference = markdown_table(
         [report],
         [
             ("corpus", "corpus"),
@@ -118,3 +129,19 @@ def table(report: dict) -> str:
             ("passages_per_s", "passages/s"),
         ],
     )
+    quality = report.get("quality", {})
+    rows = [
+        {**row, **{k: v for k, v in quality.get(row["embedder"], {}).items()}}
+        for row in report["embedders"]
+    ]
+    columns = [
+        ("embedder", "embedder"),
+        ("command_s", "`rag index` command s"),
+        ("passages_per_s", "passages/s"),
+        ("speedup", "speed-up"),
+    ]
+    if quality:
+        columns += [
+            (k, k.replace("_r", " R@")) for k in ("blend_r1", "blend_r5", "dense_r1", "dense_r5")
+        ]
+    return reference + "\n\n" + markdown_table(rows, columns)

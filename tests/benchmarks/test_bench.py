@@ -44,6 +44,9 @@ def test_bench_index_on_the_seeds():
     assert report["documents"] == 3 and report["passages"] >= 3
     assert report["encode_s"] > 0 and report["ratio_in_process"] > 0
     assert report["index_command_s"] > report["index_in_process_s"]
+    fp32, int8 = report["embedders"]  # the command with each embedder, in the same run
+    assert (fp32["embedder"], int8["embedder"]) == ("fp32", "int8")
+    assert fp32["speedup"] == 1.0 and int8["command_s"] > 0 and int8["passages_per_s"] > 0
 
 
 @pytest.mark.training
