@@ -42,6 +42,25 @@ def _passages(folder: Path, settings) -> list[str]:
     return texts
 
 
+def _corpus(docs: Path | None, squad: Path | None, paragraphs: int, tmp: Path) -> tuple[Path, str]:
+    """The folder to index and its name in the report: ``docs``, SQuAD paragraphs or the seeds."""
+    if docs is not None:
+        return docs, str(docs)
+    if squad is not None:
+        folder = write_corpus(squad_corpus(squad, paragraphs), tmp / "docs")
+        return folder, f"SQuAD {paragraphs} paragraphs"
+    return seeds_dir(), "seeds"
+
+
+def _timed_encode(model, texts: list[str]) -> float:
+    """Seconds of plain ``encode()`` of ``texts`` on the compute thread."""
+    from rag.core import compute
+
+    t0 = time.perf_counter()
+    compute.compute(model.encode, texts, batch_size=32)
+    return time.perf_counter() - t0
+
+
 def run(
     docs: Path | None = None,
     squad: Path | None = None,
@@ -61,26 +80,14 @@ def run(
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="rag-bench-index-") as tmp:
         tmp = Path(tmp)
-        if docs is not None:
-            folder, name = docs, str(docs)
-        elif squad is not None:
-            folder = write_corpus(squad_corpus(squad, paragraphs), tmp / "docs")
-            name = f"SQuAD {paragraphs} paragraphs"
-        else:
-            folder, name = seeds_dir(), "seeds"
+        folder, name = _corpus(docs, squad, paragraphs, tmp)
         texts = _passages(folder, settings)
         ready = index_embedders.int8_ready(settings.cache_dir)
         model = reference_model()
         # on the compute thread, where indexing embeds too: torch's OpenMP runs slower on
         # a thread that starts computing after another one did (see rag.core.compute)
         compute.compute(model.encode, texts[:64], batch_size=32)
-
-        def encode() -> float:
-            t0 = time.perf_counter()
-            compute.compute(model.encode, texts, batch_size=32)
-            return time.perf_counter() - t0
-
-        encode_before = encode()
+        encode_before = _timed_encode(model, texts)
         commands = index_embedders.time_commands(folder, repeats, tmp, settings.cache_dir)
         in_process = settings.model_copy(update={"index_dir": tmp / "index-in-process"})
         with indexer_for(in_process) as indexer:
@@ -88,7 +95,7 @@ def run(
             results, _ = indexer.index_paths([folder])
         in_process_s = time.perf_counter() - t0
         documents, chunks = len(results), len(texts)
-        encode_after = encode()
+        encode_after = _timed_encode(model, texts)
     encode_s = (encode_before + encode_after) / 2
     command_s = statistics.median(commands["fp32"])
     report = {

@@ -130,22 +130,24 @@ def test_rag_index_on_two_nodes_makes_the_index_rag_index_makes(world, reader):
 
 
 class RayletKiller(threading.Thread):
-    """Kills node ``node``'s raylet (SIGKILL) once its embedding actor has loaded a model
-    (torch or ONNX Runtime: it holds passages to embed), or has been up for
-    :data:`GRACE` seconds without (the other node's took every batch so far: it is
-    killed with the batches queued for it). Either way the run is under way: the
-    actors start with it. The pool's two actors need a CPU each, one per node."""
+    """Kills node ``node``'s raylet (SIGKILL) once the run is embedding: as soon as one
+    of its embedding actors (on either node) has loaded a model (torch or ONNX Runtime),
+    or :data:`GRACE` seconds after the first of them started. The run cannot end before
+    its actors have started, and with a fast embedder the whole folder is embedded in
+    about a second, so waiting for the killed node's own actor to get work could see the
+    run end first. The pool's two actors need a CPU each, one per node."""
 
     def __init__(self, nodes: LocalCluster, node: int) -> None:
         super().__init__(daemon=True)
-        self.nodes, self.node, self.raylet = nodes, node, nodes.raylet(node)
+        self.nodes, self.node = nodes, node
+        self.raylets = [nodes.raylet(i) for i in range(len(nodes.nodes))]
         self.killed_at: float | None = None
         self.stopped = threading.Event()
 
     def run(self) -> None:
         up = None
-        while not self.stopped.wait(0.05):
-            actors = [pid for pid in children(self.raylet) if _embeds(pid)]
+        while not self.stopped.wait(0.02):
+            actors = [pid for r in self.raylets for pid in children(r) if _embeds(pid)]
             up = up if up is not None or not actors else time.monotonic()
             loaded = any(_has_model(pid) for pid in actors)
             if loaded or (up is not None and time.monotonic() - up > GRACE):
@@ -154,8 +156,8 @@ class RayletKiller(threading.Thread):
                 return
 
 
-#: seconds an embedding actor that has loaded no model is left before the kill
-GRACE = 2.0
+#: seconds after the first embedding actor starts that the kill comes at the latest
+GRACE = 0.3
 
 
 def _embeds(pid: int) -> bool:
