@@ -79,6 +79,25 @@ def bench_index(
     bench_output(report, table, as_json, out)
 
 
+@app.command("embedders")
+def bench_embedders(
+    squad: Annotated[Path, typer.Option(help="A SQuAD v1.1 file: its paragraphs are embedded.")],
+    paragraphs: Annotated[int, typer.Option(min=16, help="Paragraphs taken from --squad.")] = 300,
+    repeats: Annotated[int, typer.Option(min=1, help="Rounds, the variants alternating.")] = 3,
+    as_json: JsonOption = False,
+    out: OutOption = None,
+) -> None:
+    """torch fp32 and bf16, ONNX fp32 and int8 on the same passages: passages/s, cosine."""
+    check_outputs(out)
+    from benchmarks import embedder_variants
+
+    if not squad.is_file():
+        fail(f"{squad}: no such file")
+    with clear_errors():
+        report = embedder_variants.run(squad, paragraphs, repeats)
+    bench_output(report, embedder_variants.table(report), as_json, out)
+
+
 @app.command("scale")
 def bench_scale(
     chunks: Annotated[

@@ -1,5 +1,5 @@
 """Benchmark commands about documents: every file type read and cited (``formats``), a
-folder kept in sync (``sync``)."""
+folder kept in sync (``sync``), a large file added through the page (``upload-page``)."""
 
 from __future__ import annotations
 
@@ -53,3 +53,27 @@ def bench_sync(
     with clear_errors():
         report = sync.run(files, changes, stores, workdir)
     bench_output(report, sync.table(report), as_json, out)
+
+
+@app.command("upload-page")
+def bench_upload_page(
+    megabytes: Annotated[float, typer.Option(min=0.01, help="Size of the uploaded file.")] = 5.0,
+    restart: Annotated[
+        str, typer.Option(help="Restart the server mid-job: kill, term or none.")
+    ] = "kill",
+    restart_at: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of the passages embedded then.")
+    ] = 0.3,
+    as_json: JsonOption = False,
+    out: OutOption = None,
+) -> None:
+    """A large file added through the chat page in Chromium: how soon the job is shown,
+    its progress bar to the end (across a server restart), then a question about it."""
+    check_outputs(out)
+    if restart not in ("kill", "term", "none"):
+        fail(f"--restart {restart}: kill, term or none")
+    from benchmarks import upload_page
+
+    with clear_errors():
+        report = upload_page.run(megabytes, None if restart == "none" else restart, restart_at)
+    bench_output(report, upload_page.table(report), as_json, out)

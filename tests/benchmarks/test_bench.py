@@ -102,3 +102,5 @@ def test_bench_refuses_bad_arguments_with_one_line(tmp_path):
     out = _one_error_line(_bench("index", "--out", f"{nowhere}/index.json"))
     assert "does not exist" in out
     assert "no such file" in _one_error_line(_bench("train", "nope.json"))
+    assert "kill, term or none" in _one_error_line(_bench("upload-page", "--restart", "soon"))
+    assert "no such file" in _one_error_line(_bench("embedders", "--squad", "nope.json"))
