@@ -66,11 +66,7 @@ class Pipeline:
         """``reader`` and ``embedder`` may be shared, already loaded, between pipelines."""
         self.settings = settings if settings is not None else get_settings()
         s = self.settings
-        self.embedder = (
-            embedder
-            if embedder is not None
-            else embedder_for(s)
-        )
+        self.embedder = embedder if embedder is not None else embedder_for(s)
         self.reader = (
             reader
             if reader is not None
