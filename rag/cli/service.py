@@ -63,7 +63,8 @@ def index(
     metadata: options.Metadata = None,
     ray: cluster.RayAddress = None,
 ) -> None:
-    """Add .txt/.md, .html and .pdf files to the index (unchanged files are skipped)."""
+    """Add files to the index: text, Markdown, HTML, PDF (scans read by OCR), Office and
+    OpenDocument files, EPUB, e-mail, RTF (docs/formats.md); unchanged files are skipped."""
     from rag.service.indexing import indexer_for, rebuild_index
 
     settings = get_settings()
