@@ -73,6 +73,13 @@ def checked_placement(collection: str, metadata_text: str | None) -> dict | None
         fail(str(exc))
 
 
+WatchCollection = Annotated[
+    str | None,
+    typer.Option(
+        "--watch-collection",
+        help="The collection --watch keeps in sync with its folder (default: default).",
+    ),
+]
 Watch = Annotated[
     Path | None,
     typer.Option(

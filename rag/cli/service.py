@@ -157,15 +157,17 @@ def serve(
         ),
     ] = False,
     watch: options.Watch = None,
+    watch_collection: options.WatchCollection = None,
 ) -> None:
     """Run the HTTP API (builds the index from RAG_DOCS_DIR on first start)."""
     from api.app import create_app
     from api.deps import is_loopback
     from api.logs import log_config
     from api.server import serve as serve_app
-    from rag.cli.sync import check_folder, watching
+    from rag.cli.sync import check_folder, watched_collection, watching
 
     settings, watch = get_settings(), watch and check_folder(watch, "--watch")
+    into = watched_collection(watch, watch_collection)
     if not is_loopback(host) and not allow_insecure and not _keys_guard(settings):
         fail(
             f"refusing to listen on {host} without a key: set RAG_API_KEY or make one with "
@@ -194,7 +196,7 @@ def serve(
             pipeline.load()
         # RAG_DOCS_DIR indexed on first start, or --watch kept in sync; on SIGTERM uploads
         # under way stop at once (parse killed, embedding cut at its next slice): a 503 each
-        with watching(pipeline, watch) as stop_writes:
+        with watching(pipeline, watch, into) as stop_writes:
             serve_app(create_app(settings, pipeline), settings, host, port, stop_writes)
     finally:
         pipeline.close()

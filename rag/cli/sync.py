@@ -50,11 +50,24 @@ def sync(
         raise typer.Exit(1)
 
 
+def watched_collection(folder: Path | None, collection: str | None) -> str:
+    """``--watch-collection``, checked (one error line and exit 1 before anything opens):
+    it needs ``--watch``, and a valid name."""
+    if collection is None:
+        return "default"
+    if folder is None:
+        fail("--watch-collection: it names the collection of --watch DIR, which is missing")
+    options.checked_placement(collection, None)
+    return collection
+
+
 @contextmanager
-def watching(pipeline, folder: Path | None) -> Iterator[Callable[[], None]]:
-    """While serving: a watch of ``folder`` syncing into the default collection (its
-    first sync builds the index), else RAG_DOCS_DIR indexed if the index is empty; yields
-    what stops the writes on SIGTERM (the watch, then the pipeline's)."""
+def watching(
+    pipeline, folder: Path | None, collection: str = "default"
+) -> Iterator[Callable[[], None]]:
+    """While serving: a watch of ``folder`` syncing into ``collection`` (its first sync
+    builds the index), else RAG_DOCS_DIR indexed if the index is empty; yields what stops
+    the writes on SIGTERM (the watch, then the pipeline's)."""
     from rag.service.watch import FolderWatch
 
     if folder is None:
@@ -62,7 +75,8 @@ def watching(pipeline, folder: Path | None) -> Iterator[Callable[[], None]]:
             pipeline.ensure_index(progress=True)
         yield pipeline.stop_writes
         return
-    watch = FolderWatch(pipeline.indexer, pipeline.settings.index_dir, folder).start()
+    watch = FolderWatch(pipeline.indexer, pipeline.settings.index_dir, folder, collection)
+    watch.start()
 
     def stop() -> None:
         watch.stop()

@@ -28,6 +28,10 @@ def test_sync_refuses_bad_input_with_one_line(env, tmp_path):
     assert "not a collection name" in bad
     watch = one_error_line(rag("serve", "--watch", str(tmp_path / "missing"), env=env))
     assert watch == f"error: --watch {tmp_path / 'missing'}: no such folder"
+    alone = one_error_line(rag("serve", "--watch-collection", "team", env=env))
+    assert alone.startswith("error: --watch-collection:") and "--watch DIR" in alone
+    named = rag("serve", "--watch", str(tmp_path), "--watch-collection", "Bad Name", env=env)
+    assert "not a collection name" in one_error_line(named)
     assert not (tmp_path / "index").exists(), "nothing opened"
 
 
@@ -51,9 +55,10 @@ def test_sync_reports_as_json_and_fails_while_a_file_cannot_be_read(tmp_path):
     )
 
 
-def _doc_ids(server: Server) -> list[str]:
-    listing = httpx.get(f"{server.base}/documents", timeout=10).json()["documents"]
-    return sorted(d["doc_id"] for d in listing)
+def _doc_ids(server: Server, collection: str = "default") -> list[str]:
+    params = {"collection": collection}
+    listing = httpx.get(f"{server.base}/documents", params=params, timeout=10).json()
+    return sorted(d["doc_id"] for d in listing["documents"])
 
 
 def _until(condition, seconds: float = 60.0) -> None:
@@ -67,12 +72,14 @@ def _until(condition, seconds: float = 60.0) -> None:
 def test_serve_watch_follows_the_folder(tmp_path):
     docs = tmp_path / "watched"
     write(docs / "a.txt", paragraphs("alpha", 2))
-    server = Server(docs, tmp_path / "index", args=("--watch", str(docs))).start()
+    args = ("--watch", str(docs), "--watch-collection", "team")
+    server = Server(docs, tmp_path / "index", args=args).start()
     try:
-        _until(lambda: _doc_ids(server) == ["a.txt"])
+        _until(lambda: _doc_ids(server, "team") == ["team:a.txt"])
+        assert _doc_ids(server) == [], "nothing in default"
         write(docs / "b.txt", "Bravo\n\nThe bravo file says the meeting is in Oslo.")
         (docs / "a.txt").unlink()
-        _until(lambda: _doc_ids(server) == ["b.txt"])
+        _until(lambda: _doc_ids(server, "team") == ["team:b.txt"])
         answer = httpx.post(
             f"{server.base}/ask", json={"question": "Where is the meeting?"}, timeout=60
         ).json()
