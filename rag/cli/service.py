@@ -160,10 +160,7 @@ def serve(
     watch_collection: options.WatchCollection = None,
 ) -> None:
     """Run the HTTP API (builds the index from RAG_DOCS_DIR on first start)."""
-    from api.app import create_app
-    from api.deps import is_loopback
-    from api.logs import log_config
-    from api.server import serve as serve_app
+    from api.origins import is_loopback  # light: a refusal comes before torch is imported
     from rag.cli.sync import check_folder, watched_collection, watching
 
     settings, watch = get_settings(), watch and check_folder(watch, "--watch")
@@ -174,6 +171,9 @@ def serve(
             "`rag keys create`, or pass --allow-insecure to let anyone who reaches this port "
             "ask questions"
         )
+    from api.app import create_app
+    from api.logs import log_config
+    from api.server import serve as serve_app
     from rag.core.compute import bound_kernel_cache, keep_freed_memory
     from rag.service.pipeline import Pipeline
 

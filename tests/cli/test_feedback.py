@@ -1,5 +1,6 @@
-"""`rag feedback list` and `rag feedback export`, run as real processes over an index of the
-seeds whose feedback was given through the service."""
+"""`rag feedback list` and `rag feedback export`, run by their entry point in this process
+(``rag_here``: the output and exit status of a child process, without starting one) over an
+index of the seeds whose feedback was given through the service."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from rag.evaluation import squad
 from rag.training.negatives import ANSWER, UNANSWERABLE, Shares, make_pairs
-from tests.support.cli import rag
+from tests.support.cli import rag_here
 
 pytestmark = pytest.mark.model
 
@@ -35,13 +36,13 @@ def test_feedback_is_listed_and_exported_as_squad_v2_with_offsets_into_passages(
         "RAG_INDEX_DIR": str(seeded.settings.index_dir),
     }
 
-    listed = rag("feedback", "list", "--json", env=env)
+    listed = rag_here("feedback", "list", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
     verdicts = [f["verdict"] for f in json.loads(listed.stdout)["feedback"]]
     assert verdicts == ["corrected", "unanswerable", "unanswerable", "right", "wrong"]
 
     out = tmp_path / "feedback.json"
-    done = rag("feedback", "export", str(out), env=env)
+    done = rag_here("feedback", "export", str(out), env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["questions"] == 3
     data = json.loads(out.read_text())

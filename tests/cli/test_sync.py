@@ -1,5 +1,7 @@
-"""`rag sync` and `rag serve --watch` as real processes: bad input is one line before any
-model loads; the report (text or JSON) and its exit status; a served folder followed."""
+"""`rag sync` and `rag serve --watch`: bad input is one line before any model loads (a
+refused `rag sync` runs by its entry point in this process, ``rag_here``; `serve`, and
+a sync that runs, as real processes); the report (text or JSON) and its exit status; a
+served folder followed."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import httpx
 import pytest
 
 from benchmarks.server import Server
-from tests.support.cli import one_error_line, rag
+from tests.support.cli import one_error_line, rag, rag_here
 from tests.support.sync_child import run
 from tests.support.syncing import paragraphs, write
 
@@ -19,12 +21,12 @@ KEYS = ["added", "changed", "unchanged", "deleted", "renamed", "failed", "embedd
 
 def test_sync_refuses_bad_input_with_one_line(env, tmp_path):
     (tmp_path / "file.txt").write_text("a file")
-    missing = one_error_line(rag("sync", str(tmp_path / "missing"), env=env))
+    missing = one_error_line(rag_here("sync", str(tmp_path / "missing"), env=env))
     assert missing == f"error: {tmp_path / 'missing'}: no such folder"
-    assert one_error_line(rag("sync", str(tmp_path / "file.txt"), env=env)).endswith(
+    assert one_error_line(rag_here("sync", str(tmp_path / "file.txt"), env=env)).endswith(
         "file.txt: not a folder"
     )
-    bad = one_error_line(rag("sync", str(tmp_path), "--collection", "Bad Name", env=env))
+    bad = one_error_line(rag_here("sync", str(tmp_path), "--collection", "Bad Name", env=env))
     assert "not a collection name" in bad
     watch = one_error_line(rag("serve", "--watch", str(tmp_path / "missing"), env=env))
     assert watch == f"error: --watch {tmp_path / 'missing'}: no such folder"
