@@ -6,6 +6,11 @@ import { api, el, plural } from "./common.js";
 
 const POLL_MS = 1000;
 const FINISHED = new Set(["done", "failed", "cancelled"]);
+/** Polls without an answer before the page gives up following: ten minutes. */
+const MAX_MISSES = 600;
+
+/** Whether a failed poll means the server is away for now (not that it said no). */
+const unreachable = (err) => err?.status === 0 || [502, 503, 504].includes(err?.status);
 
 /** Whether an upload's reply is a job rather than the stored documents. */
 export const isJob = (reply) => Boolean(reply?.id && reply?.state && reply?.kind);
@@ -46,14 +51,17 @@ export async function followJob(job, line) {
   line.dataset.job = job.id;
   let misses = 0;
   while (!FINISHED.has(job.state)) {
-    render(job, bar, words);
+    if (misses === 0) render(job, bar, words);
     await pause(POLL_MS);
     try {
       job = await api(`/jobs/${encodeURIComponent(job.id)}`);
       misses = 0;
     } catch (err) {
-      misses += 1;
-      if (misses >= 30) throw err;  // half a minute without an answer: say so
+      // A server restarting (unreachable, or 502–504 from a proxy) takes a while on a
+      // busy machine, and the job goes on after it: keep following, saying so, for up
+      // to MAX_MISSES polls. A 4xx (the job unknown, the key refused) ends it at once.
+      if (!unreachable(err) || ++misses >= MAX_MISSES) throw err;
+      words.textContent = "the server is not answering (restarting?): still following…";
     }
   }
   if (job.state === "done") {
