@@ -25,7 +25,7 @@ import numpy as np
 from rag.core.bounds import check_chunks, check_document
 from rag.core.embedders import mismatch_advice
 from rag.core.errors import IndexMismatchError, StoreError
-from rag.core.selection import Selection, check_document_id
+from rag.core.selection import Selection, check_document_id, collection_of_id
 from rag.core.types import Chunk, Document, DocumentSummary, Feedback, Reconciliation
 
 __all__ = ["DocumentStore", "check_items", "check_recorded", "distinct_values"]
@@ -65,7 +65,9 @@ class DocumentStore(Protocol):
         re-read file's; ``rag sync``). Their content does not count as stored, so a
         renamed file's document is stored under its new id, and an unchanged one can be
         rewritten; one that no item replaces is deleted with its feedback, as
-        :meth:`delete` does. A new version is always stored before the old one is gone:
+        :meth:`delete` does, unless a document this write creates in its collection holds
+        its content (a rename): the feedback then follows (:func:`feedback_heirs`). A new
+        version is always stored before the old one is gone:
         SQLite does all of it in one transaction; Milvus stores the new documents first
         and removes the old rows after, so a crash between leaves both, never neither
         (and opening the store keeps the version whose document row is there)."""
@@ -170,6 +172,21 @@ class DocumentStore(Protocol):
         oldest first: what :meth:`add_many` of another backend takes (moving an index
         needs no re-embedding)."""
         ...
+
+
+def feedback_heirs(removed: dict[str, str], results: list[tuple[Document, bool]]) -> dict[str, str]:
+    """Of the removed documents (id → content hash) that no item rewrote, those whose
+    content a document this write created in their collection now holds (a renamed
+    file's), each with that document's id. Their feedback follows the content: its
+    offsets point into the same text."""
+    created = {(d.collection, d.content_hash): d.doc_id for d, new in results if new}
+    rewritten = {d.doc_id for d, new in results if new}
+    heirs = {}
+    for doc_id, digest in removed.items():
+        heir = created.get((collection_of_id(doc_id), digest))
+        if heir is not None and doc_id not in rewritten:
+            heirs[doc_id] = heir
+    return heirs
 
 
 def check_items(items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:

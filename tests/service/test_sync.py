@@ -12,6 +12,7 @@ import time
 import pytest
 
 from rag.core.errors import StoreError
+from rag.core.types import Feedback
 from rag.documents.chunking import Chunker
 from rag.service import folder
 from rag.service.folder import path_id
@@ -91,6 +92,10 @@ def test_edit_shortening_deletion_and_rename_embed_only_new_passages(index_at, t
     index.sync(docs)
     before = index.passage_texts()
     index.embedder.embedded.clear()
+    for n, doc_id in enumerate(("move.txt", "gone.txt")):
+        question = f"question {n}?"
+        verdict = Feedback(question, question, "text", "right", doc_id, key=question, id=f"f{n}")
+        index.store.add_feedback(verdict)
 
     write(docs / "edit.txt", paragraphs("edit", 6).replace("edit3word", "fresh3word"))
     write(docs / "short.txt", paragraphs("short", 2))
@@ -110,6 +115,8 @@ def test_edit_shortening_deletion_and_rename_embed_only_new_passages(index_at, t
         assert not index.store.search_lexical(removed, 10), removed
         assert not [t for t in after if removed in t], removed
     assert "move.txt" not in index.passages() and path_id("sub/moved.txt") in index.passages()
+    # the renamed file's feedback followed it; the deleted one's went with it
+    assert [f.doc_id for f in index.store.feedback()] == [path_id("sub/moved.txt")]
 
     clean = index_at("clean", chunker=index.indexer.chunker)
     clean.sync(docs)

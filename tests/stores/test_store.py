@@ -6,6 +6,8 @@ beside each implementation, e.g. ``tests/stores/test_sqlite_store.py``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from rag.core.types import Feedback
@@ -221,15 +223,19 @@ def test_a_write_moves_rewrites_and_removes_documents(open_index):
     store.add_feedback(gone)
     kept = _feedback("what is gamma", "corrected", "kept", 2, start=0, end=4, text="Kept")
     store.add_feedback(kept)
+    moved = _feedback("what is alpha", "right", "old", 3, start=7, end=12, text="alpha")
+    store.add_feedback(moved)
     assert store.add_many([item("Moved\n\nalpha", "new")])[0][0].doc_id == "old"  # dedup
     results = store.add_many([item("Moved\n\nalpha", "new")], remove=["old", "gone", "none"])
     assert [(d.doc_id, created) for d, created in results] == [("new", True)]
     assert store.document("old") is None and store.document("gone") is None
     assert [text_of(store, i) for i, _ in store.search_lexical("alpha", 5)] == ["alpha"]
     assert store.search_lexical("beta", 5) == []
-    assert store.feedback() == [kept]  # the removed document's feedback went with it
+    # the removed document's feedback went with it; the renamed one's followed its content
+    followed = dataclasses.replace(moved, doc_id="new")
+    assert store.feedback() == [kept, followed]
     ((rewritten, created),) = store.add_many([item("Kept\n\ngamma", "kept", seed=2)], ["kept"])
-    assert created and rewritten.doc_id == "kept" and store.feedback() == [kept]
+    assert created and rewritten.doc_id == "kept" and store.feedback() == [kept, followed]
     store.add_many([item("X\n\nfirst", "x"), item("Y\n\nsecond", "y", seed=5)])
     store.add_many([item("Y\n\nsecond", "x", seed=5), item("X\n\nfirst", "y")], ["x", "y"])
     assert store.document("x").title == "Y" and store.document("y").title == "X"

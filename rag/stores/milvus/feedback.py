@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable
 
 from rag.core.types import Chunk, Feedback
-from rag.stores.milvus.connection import MilvusConnection, quote
+from rag.stores.milvus.connection import MilvusConnection, is_in, quote, slices
 from rag.stores.milvus.schema import NO_VECTOR, Collections
 
 #: VARCHAR bytes of the JSON record (questions, answer and span are each bounded far below).
@@ -92,3 +92,26 @@ class MilvusFeedback:
     def _drop_feedback(self, doc_id: str) -> None:
         """Delete a document's feedback (the caller holds the lock)."""
         self._connection.delete("feedback", f"doc_id == {quote(doc_id)}")
+
+    def _content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
+        """id → content hash of those of ``doc_ids`` that are stored."""
+        found: dict[str, str] = {}
+        for part in slices(doc_ids):
+            rows = self._connection.query(
+                "documents", is_in("doc_id", part), ["doc_id", "content_hash"]
+            )
+            found.update((row["doc_id"], row["content_hash"]) for row in rows)
+        return found
+
+    def _move_feedback(self, old: str, new: str) -> None:
+        """Hand a document's feedback to ``new`` (upserted under the same ids; the caller
+        holds the lock)."""
+        rows = self._connection.query(
+            "feedback", f"doc_id == {quote(old)}", ["id", "question_key", "created_at", "record"]
+        )
+        moved = []
+        for row in rows:
+            record = {**json.loads(row["record"]), "doc_id": new}
+            moved.append({**row, "doc_id": new, "record": json.dumps(record), "none": NO_VECTOR})
+        if moved:
+            self._connection.client.upsert(self._connection.collection("feedback"), moved)

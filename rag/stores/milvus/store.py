@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.core.selection import Selection
 from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation
-from rag.stores.base import check_items
+from rag.stores.base import check_items, feedback_heirs
 from rag.stores.milvus.connection import MilvusConnection
 from rag.stores.milvus.feedback import MilvusFeedback, create_collection
 from rag.stores.milvus.reads import MilvusReads
@@ -103,10 +103,16 @@ class MilvusStore(MilvusFeedback):
     ) -> list[tuple[Document, bool]]:
         """See :meth:`rag.stores.base.DocumentStore.add_many` and :mod:`.writes`."""
         check_items(items)
+        remove = list(dict.fromkeys(remove))
         with self._lock:
+            hashes = self._content_hashes(remove)
             results, deleted = self._writes.add_many(items, remove)
-            for doc_id in deleted:
-                self._drop_feedback(doc_id)
+            heirs = feedback_heirs(hashes, results)
+            for doc_id in deleted:  # a renamed document's feedback follows its content
+                if doc_id in heirs:
+                    self._move_feedback(doc_id, heirs[doc_id])
+                else:
+                    self._drop_feedback(doc_id)
             return results
 
     def delete(self, doc_id: str) -> bool:

@@ -17,6 +17,7 @@ import numpy as np
 
 from rag.core import locations
 from rag.core.types import Chunk, Document, Feedback
+from rag.stores.base import feedback_heirs
 from rag.stores.sqlite.db import Transaction, translated
 from rag.stores.sqlite.vector_rows import stored_vectors
 
@@ -29,6 +30,33 @@ _COLUMNS = (
 def remove(db: sqlite3.Connection, doc_id: str) -> None:
     """Delete a document's feedback (inside the caller's transaction)."""
     db.execute("DELETE FROM feedback WHERE doc_id = ?", (doc_id,))
+
+
+def content_hashes(db: sqlite3.Connection, doc_ids: list[str]) -> dict[str, str]:
+    """id → content hash of those of ``doc_ids`` that are stored."""
+    found: dict[str, str] = {}
+    for lo in range(0, len(doc_ids), 500):
+        part = doc_ids[lo : lo + 500]
+        marks = ",".join("?" * len(part))
+        query = f"SELECT doc_id, content_hash FROM documents WHERE doc_id IN ({marks})"
+        found.update(db.execute(query, part).fetchall())
+    return found
+
+
+def settle(
+    db: sqlite3.Connection,
+    removed: list[str],
+    hashes: dict[str, str],
+    results: list[tuple[Document, bool]],
+) -> None:
+    """The feedback of the documents a write removed and did not rewrite: handed to the
+    document now holding the same content (a rename), else deleted as ``delete`` does."""
+    heirs = feedback_heirs(hashes, results)
+    for doc_id in set(removed) - {d.doc_id for d, created in results if created}:
+        if doc_id in heirs:
+            db.execute("UPDATE feedback SET doc_id = ? WHERE doc_id = ?", (heirs[doc_id], doc_id))
+        else:
+            remove(db, doc_id)
 
 
 class SQLiteFeedback:

@@ -129,6 +129,7 @@ class SQLiteStore(SQLiteFeedback):
             created_at = datetime.now(UTC).isoformat(timespec="seconds")
             new_ids, new_vectors = [], []
             with Transaction(self.db) as db:
+                hashes = feedback_rows.content_hashes(db, remove)
                 deleted, old_ids = sqlite_db.remove_many(db, remove)
                 doc_delta, chunk_delta = -deleted, -len(old_ids)
                 seen: dict[tuple[str, str], Document] = {}
@@ -148,8 +149,7 @@ class SQLiteStore(SQLiteFeedback):
                     new_vectors.append(blobs)
                     seen[place] = stored
                     results.append((stored, True))
-                for doc_id in set(remove) - {d.doc_id for d, created in results if created}:
-                    feedback_rows.remove(db, doc_id)  # removed, not replaced: as delete()
+                feedback_rows.settle(db, remove, hashes, results)  # renamed: it follows
                 if new_ids or old_ids:
                     sqlite_db.bump_generation(db, doc_delta, chunk_delta)
             if new_ids or old_ids:
