@@ -145,12 +145,14 @@ def make_plan(
         groups.setdefault(seen[path].content_hash, []).append(path)
     kept: list[Keep] = []
     unsettled: list[tuple[str, list[str], str]] = []
+    adopted: set[str] = set()  # files with no row whose content the store already holds
     for digest, paths in groups.items():
         target = sync_id(known.collection, paths[0])
         found = _confirmed(known, digest, paths, target, owned)
         if found is None and target in known.stored and target not in pending_docs:
             passages = adopt(target, digest)
             found = (target, passages) if passages is not None else None
+            adopted |= {p for p in paths if found and p not in known.entries}
         if found is None:
             unsettled.append((digest, paths, target))
         else:
@@ -164,7 +166,7 @@ def make_plan(
         write.remove -= settled
     doomed = owned - settled - {write.doc_id for write in writes}
     early = sorted(doomed & pending_docs)
-    return Plan(kept, writes, sorted(doomed), early, _counts(known, seen, failed))
+    return Plan(kept, writes, sorted(doomed), early, _counts(known, seen, failed, adopted))
 
 
 def _confirmed(
@@ -200,11 +202,15 @@ def _displaced(
     return remove
 
 
-def _counts(known: Known, seen: dict[str, Seen], failed: set[str]) -> dict[str, int]:
+def _counts(
+    known: Known, seen: dict[str, Seen], failed: set[str], adopted: set[str]
+) -> dict[str, int]:
     """Files added, changed, unchanged, deleted and renamed since the last sync; a rename
-    is a vanished file and a new one with the same content."""
+    is a vanished file and a new one with the same content. A file with no manifest row
+    whose document the store holds as it is (``adopted``: the manifest was lost, or the
+    file was indexed by ``rag index``) is unchanged, not added."""
     vanished = [p for p in known.entries if p not in seen and p not in failed]
-    new = [p for p in seen if p not in known.entries]
+    new = [p for p in seen if p not in known.entries and p not in adopted]
     by_content: dict[str, int] = {}
     for path in vanished:
         digest = known.entries[path].content_hash
