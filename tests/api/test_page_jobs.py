@@ -96,3 +96,28 @@ def test_a_long_pasted_text_is_a_job_followed_to_its_end(page):
     expect(page.locator("#add-status")).to_have_text(
         "Added “Minutes of the Quillon Glider Society”. You can ask about it now."
     )
+
+
+def test_a_job_is_still_followed_while_the_server_does_not_answer(browser, base_url, tmp_path):  # noqa: F811
+    """As while a restarting server is away: the job's polls fail for a while, the line
+    says so instead of giving up, and follows the job to its end once they answer."""
+    watched = _watch(browser, base_url, viewport={"width": 1280, "height": 900})
+    watched.allow_errors(re.compile("Failed to load resource"))
+    page = watched.page
+    try:
+        page.goto(f"{base_url}/")
+        expect(page.locator("#service-status")).to_have_attribute("data-state", "ok")
+        page.route("**/jobs/*", lambda route: route.abort("connectionrefused"))
+        path = tmp_path / "away.txt"
+        path.write_text(many_sentences(25_000, seed=34) + "\n\n" + FACT + "\n", "utf-8")
+        page.set_input_files("#doc-file", path)
+        page.get_by_role("button", name="Add document").click()
+        line = page.locator("#upload-progress .upload")
+        expect(line.locator(".upload-job")).to_contain_text("not answering", timeout=10_000)
+        expect(line).to_have_attribute("data-state", "busy")
+        page.unroute("**/jobs/*")
+        expect(line).to_have_attribute("data-state", "success", timeout=240_000)
+        expect(line.locator(".upload-job")).to_contain_text("passages embedded")
+        watched.check()
+    finally:
+        watched.context.close()
