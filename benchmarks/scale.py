@@ -90,14 +90,16 @@ def run(
     seed: int = 0,
     stores: tuple[str, ...] = ("sqlite",),
     largest: dict[str, int] | None = None,
+    embedder=None,
 ) -> dict:
     """``largest``: the largest size built on a store (Milvus Lite, an engine for small
-    collections, does not fit a million passages in this machine's memory)."""
+    collections, does not fit a million passages in this machine's memory); ``embedder``:
+    one already loaded, of the settings' embedding model (else it is loaded here)."""
     largest = largest if largest is not None else {}
     from rag.core.settings import get_settings
     from rag.retrieval.embedding import Embedder
 
-    embedder = Embedder(get_settings().embedding_model)
+    embedder = embedder or Embedder(get_settings().embedding_model)
     synth = TextSynth(source_paragraphs(squad), seed=seed)
     pool = min(pool, max(sizes))
     t0 = time.perf_counter()
