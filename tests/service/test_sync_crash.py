@@ -11,7 +11,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -59,11 +58,15 @@ def _mutate(docs: Path, rng: random.Random, round_: int) -> None:
 
 
 def _kill_during_a_sync(docs: Path, index: Path, store: str, rng: random.Random) -> bool:
-    """Start a sync, SIGKILL it at a random moment; whether it was still running."""
+    """Start a sync, SIGKILL it at a random moment; whether it was still running (a sync
+    that ends before its moment is not waited for to the end of it)."""
     child = _child(docs, index, store)
     assert child.stderr.readline().strip() == "ready"
-    time.sleep(rng.uniform(0.05, 1.0))
-    running = child.poll() is None
+    try:
+        child.wait(timeout=rng.uniform(0.05, 1.0))
+        running = False
+    except subprocess.TimeoutExpired:
+        running = True
     child.send_signal(signal.SIGKILL)
     child.communicate(timeout=30)
     return running
