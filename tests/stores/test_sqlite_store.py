@@ -283,3 +283,27 @@ def test_an_index_from_before_collections_migrates_into_default(tmp_path):
         )
     finally:
         store.close()
+
+
+def test_writes_by_another_process_are_seen_and_never_hidden_by_a_save(tmp_path):
+    """A server's store stays open while ``rag sync`` or ``rag index`` (another process:
+    here another store on the folder) writes: the server's searches find the other's
+    passages, and neither its writes nor its saves stamp a vector file lacking them."""
+    server = _open(tmp_path)
+    add_text(server, "A\n\nb", "a")
+    other = _open(tmp_path)
+    _, _, v = add_text(other, "C\n\nd\n\ne", "c", seed=3)
+    other.close()
+    _, _, w = add_text(server, "F\n\ng", "f", seed=5)  # the server writes after the other
+    server.close()  # its save must not claim a generation its vectors do not reflect
+    again = _open(tmp_path)
+    assert again.vector_count() == 7
+    assert again.search_dense(v[2], 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+    other = _open(tmp_path)
+    other.delete("c")
+    _, _, x = add_text(other, "H\n\ni", "h", seed=7)
+    other.close()
+    assert again.search_dense(x[1], 1)[0][1] == pytest.approx(1.0, abs=1e-5), "seen at once"
+    assert again.vector_count() == 6 and again.search_dense(w[0], 1)[0][1] > 0.99
+    again.close()
+    assert _open(tmp_path).vector_count() == 6

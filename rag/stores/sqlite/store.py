@@ -231,7 +231,8 @@ class SQLiteStore(SQLiteFeedback):
         return int(meta.get("documents", 0)), int(meta.get("chunks", 0))
 
     def vector_count(self) -> int:
-        with self._lock:
+        with self._lock, translated():
+            self._vectors.catch_up()
             return self._vectors.ntotal
 
     def dense_info(self) -> dict:
@@ -271,6 +272,7 @@ class SQLiteStore(SQLiteFeedback):
         """Top-``k`` chunks by cosine similarity (IVF hits re-ranked exactly); with a
         ``selection``, every selected chunk is scored (exact, cost in proportion)."""
         with self._lock, translated():
+            self._vectors.catch_up()  # another process (rag sync) may have written
             if self._selector.everything(selection):
                 return self._vectors.search(vector, k)
             generation = self._vectors.source.generation()

@@ -6,6 +6,12 @@ the file is replaced atomically (temporary file, fsync, rename) at most every
 reflects. On open, a file of the current generation is used as is; otherwise (a
 crash, a write by another process) its ids are compared with the database's and
 it is repaired from there, so the two never disagree once the store is open.
+
+Another process may write to the same database while this one has it open (``rag sync``
+or ``rag index`` beside a running server). The index in memory records the generation it
+reflects; a search, a count or a write that finds the database ahead of it first catches
+up the same way (ids compared, the difference applied), and a save stamps the file with
+the generation its vectors reflect, never a later one.
 """
 
 from __future__ import annotations
@@ -72,6 +78,8 @@ class VectorFile:
         self.ivf_threshold = ivf_threshold
         self._lock = lock
         self._dense = DenseIndex.flat(dimension)
+        #: The database generation the index in memory reflects.
+        self._reflects = -1
         self._saved_generation = -1
         self._last_save = 0.0
         self._timer: threading.Timer | None = None
@@ -94,15 +102,23 @@ class VectorFile:
             dense = DenseIndex.read(self.path, self.dimension)
         if dense is not None and file_generation == generation:
             self._dense = dense  # the file reflects every committed write: nothing to compare
-            self._saved_generation = generation
+            self._reflects = self._saved_generation = generation
             self._last_save = time.monotonic()
             return Reconciliation()
         db_ids = self.source.chunk_ids()
         if dense is None and len(db_ids):
             self.rebuild()
+            self._reflects = generation
             self.save()
             return Reconciliation(added=len(db_ids), rebuilt=True)
         self._dense = dense if dense is not None else DenseIndex.flat(self.dimension)
+        added, removed = self._apply_difference(db_ids)
+        self._reflects = generation
+        self.save()
+        return Reconciliation(added=added, removed=removed)
+
+    def _apply_difference(self, db_ids: np.ndarray) -> tuple[int, int]:
+        """Make the index hold exactly ``db_ids`` (the database's): (added, removed)."""
         extra = np.setdiff1d(self._dense.ids(), db_ids)
         missing = np.setdiff1d(db_ids, self._dense.ids()).tolist()
         self._dense.remove(extra)
@@ -111,8 +127,17 @@ class VectorFile:
             self._dense.add(np.array(part, dtype=np.int64), self.source.vectors(part))
         if self._dense.needs_rebuild(self.ivf_threshold):
             self.rebuild()
-        self.save()
-        return Reconciliation(added=len(missing), removed=len(extra))
+        return len(missing), len(extra)
+
+    def catch_up(self) -> None:
+        """Apply what another process wrote since the index last matched the database
+        (the caller holds the lock). One read of the generation when nothing did."""
+        generation = self.source.generation()
+        if generation == self._reflects:
+            return
+        added, removed = self._apply_difference(self.source.chunk_ids())
+        log.info("vectors caught up with another writer: %d added, %d removed", added, removed)
+        self._reflects = generation  # read before the ids: a later write is caught next time
 
     def rebuild(self) -> None:
         """Build the right kind of index for the corpus from the database's vectors,
@@ -143,10 +168,15 @@ class VectorFile:
     # ------------------------------------------------------------------ changes and saves
 
     def update(self, removed: list[int], added: list[int], vectors: list[np.ndarray]) -> None:
-        """Apply a committed write; rebuild if the corpus outgrew the index; save or schedule."""
+        """Apply a committed write (one generation); rebuild if the corpus outgrew the
+        index; save or schedule. Had another process written before it, catch up too."""
         self._dense.remove(np.array(removed, dtype=np.int64))
         if added:
             self._dense.add(np.array(added, dtype=np.int64), np.concatenate(vectors))
+        if self.source.generation() == self._reflects + 1:
+            self._reflects += 1
+        else:
+            self.catch_up()
         if self._dense.needs_rebuild(self.ivf_threshold):
             self.rebuild()
         wait = self._last_save + self.flush_seconds - time.monotonic()
@@ -160,7 +190,7 @@ class VectorFile:
     def save(self) -> None:
         """Replace the file, then record which generation it reflects (in this order: a
         crash between the two leaves an old generation, which only costs a comparison)."""
-        generation = self.source.generation()
+        generation = self._reflects
         self._dense.save(self.path)
         tmp = self.generation_path.with_suffix(".tmp")
         tmp.write_text(f"{self.source.index_id()} {generation}")
@@ -169,8 +199,10 @@ class VectorFile:
         self._last_save = time.monotonic()
 
     def flush(self) -> None:
-        """Save now if the file is behind the database (the caller holds the lock)."""
-        if self._saved_generation != self.source.generation():
+        """Save now if the file is behind the index in memory (the caller holds the
+        lock); what another process wrote and this one has not read is that process's to
+        save (or the next open's to repair)."""
+        if self._saved_generation != self._reflects:
             self._save_quietly()
 
     def _save_quietly(self) -> None:
