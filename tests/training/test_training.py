@@ -121,6 +121,8 @@ def test_next_epoch_built_in_another_process_and_training_resumes(tmp_path):
     shares = dict(
         lexical_negatives=1.0, retrieved_negatives=1.0, changed_questions=1.0, distractors=1.0
     )
+    # batches of 8: the negatives make many windows, and each step here is a checkpoint
+    shares["batch_size"] = 8
     cfg = _tiny_run(
         tmp_path, epochs=2, val_articles=1, prefetch=True, eval_every_minutes=0.0, **shares
     )
