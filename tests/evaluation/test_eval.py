@@ -1,13 +1,11 @@
 """`rag eval` on a small SQuAD-format fixture of our own, with the real packaged reader."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from rag.evaluation.evaluate import evaluate
+from tests.support.cli import rag_here
 from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.model
@@ -29,23 +27,10 @@ def test_reader_only_and_open_mode_scores(settings, reader, embedder):
 
 def test_eval_command_json_and_predictions(tmp_path):
     out = tmp_path / "preds.json"
-    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index")}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rag",
-            "eval",
-            str(MINI),
-            "--reader-only",
-            "--json",
-            "--predictions",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+    env = {"RAG_INDEX_DIR": str(tmp_path / "index")}
+    # by its entry point in this process: the command's output without a Python start
+    result = rag_here(
+        "eval", str(MINI), "--reader-only", "--json", "--predictions", str(out), env=env
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

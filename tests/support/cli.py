@@ -19,13 +19,15 @@ def rag(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     )
 
 
-def rag_here(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def rag_here(
+    *args: str, env: dict | None = None, input: str | None = None
+) -> subprocess.CompletedProcess:
     """``rag ARGS`` run by the same entry point as :func:`rag` (``rag.cli.main``, which
     turns a bad ``RAG_*`` variable into one line), in this process: ``env`` set for the
-    call (typer's ``CliRunner``), the settings read afresh, stdout and stderr captured,
-    an escaped exception written to stderr as the traceback a child would print. It saves
-    starting Python and importing the libraries, seconds a call; never for ``serve``
-    (it would serve here)."""
+    call and ``input`` its standard input (typer's ``CliRunner``), the settings read
+    afresh, stdout and stderr captured, an escaped exception written to stderr as the
+    traceback a child would print. It saves starting Python and importing the
+    libraries, seconds a call; never for ``serve`` (it would serve here)."""
     from typer.testing import CliRunner
 
     from rag.cli import main
@@ -33,7 +35,7 @@ def rag_here(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
 
     assert "serve" not in args[:1], "`rag serve` runs as a real process: rag()"
     with (
-        CliRunner().isolation(env=env) as (out, err, _),
+        CliRunner().isolation(input=input, env=env) as (out, err, _),
         mock.patch.object(sys, "argv", ["rag", *args]),
     ):
         get_settings.cache_clear()  # the settings of ``env``, not those of an earlier call
