@@ -29,7 +29,7 @@ from rag.service.cluster_stages import (
     load_document,
 )
 from rag.service.indexing import _read_checked
-from tests.support.cli import one_error_line, rag
+from tests.support.cli import one_error_line, rag, rag_here
 from tests.support.cluster import fact_folder
 from tests.support.embedding import HashEmbedder
 
@@ -118,9 +118,9 @@ def test_rag_index_ray_refusals_are_one_line(tmp_path):
         env={**os.environ, **env},
     )
     assert one_error_line(done) == "error: ray is not installed: pip install -e '.[cluster]'"
-    before = one_error_line(rag("index", "--ray", str(docs), env=env))
+    before = one_error_line(rag_here("index", "--ray", str(docs), env=env))  # in this process
     assert "a folder, not an address: give the folders before --ray" in before
-    rebuild = one_error_line(rag("index", str(docs), "--rebuild", "--ray", env=env))
+    rebuild = one_error_line(rag_here("index", str(docs), "--rebuild", "--ray", env=env))
     assert rebuild == "error: --rebuild runs without --ray"
     if importlib.util.find_spec("ray") is not None:
         nowhere = one_error_line(rag("index", str(docs), "--ray", "127.0.0.1:1", env=env))
