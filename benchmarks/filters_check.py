@@ -4,11 +4,14 @@ exhaustive search over the same selection, computed apart from the store's own p
 * **Dense**: the inner product of the question with every selected passage's vector (the
   corpus' own vectors, not the store's), ties by passage number.
 * **BM25, SQLite**: each collection's FTS5 table searched with the store's query (its
-  rarest words within the budget, :meth:`LexicalSearch.query`) over **every** match, with
-  no restriction and no top-k cut; the selected matches kept here.
-* **BM25, Milvus**: its own BM25 over the selection with no top-k cut (the store's search
-  asked for every selected passage, at most Milvus' 16,384): Milvus' scores cannot be
-  recomputed outside it; hits are checked to be selected and counted.
+  rarest words within the budget, :meth:`LexicalSearch.planned`) over **every** match, with
+  no restriction and no top-k cut; the selected matches kept here, and the best of them
+  weighed by their coverage of the question's words (:mod:`rag.core.coverage`) as the
+  store weighs its own.
+* **BM25, Milvus**: its own BM25 over the selection with no top-k cut (every selected
+  passage, at most Milvus' 16,384), the best of each partition weighed as the store weighs
+  them: Milvus' scores cannot be recomputed outside it; hits are checked to be selected
+  and counted.
 * **Fused**: :func:`rag.retrieval.hybrid.score_blend` of the two lists of 30, as
   :class:`~rag.retrieval.hybrid.HybridRetriever` fuses them, from the store's lists and
   from the exhaustive ones.
@@ -61,9 +64,26 @@ def exact_dense(vectors: np.ndarray, query: np.ndarray, selected: np.ndarray) ->
     return top(chosen @ query, selected, CANDIDATES)
 
 
+@dataclass
+class TableMatches:
+    """Every match of the store's query in one FTS5 table: chunk ids, passage numbers,
+    BM25 scores; the planned words with their frequencies, which words each match holds,
+    and the table's passage count (for the coverage weighing)."""
+
+    ids: np.ndarray
+    passages: np.ndarray
+    scores: np.ndarray
+    planned: dict[str, int]
+    holds: dict[int, set[str]]
+    size: int
+
+
 class SQLiteLexicalTruth:
     """Exhaustive BM25 over an SQLite store's FTS5 tables (its query planning, none of its
-    restriction or cut)."""
+    restriction or cut), weighed by coverage (:mod:`rag.core.coverage`) as the store
+    weighs its best ``CANDIDATES`` hits of each table, with the words each match holds
+    found by one unrestricted FTS5 search per word and the passages counted in FTS5's
+    ``docsize`` table."""
 
     def __init__(self, store) -> None:
         from rag.stores.sqlite.fts import LexicalSearch
@@ -72,37 +92,79 @@ class SQLiteLexicalTruth:
         self.lexical = LexicalSearch(self.db, store.lexical_budget)
         rows = self.db.execute("SELECT id, doc_id, ord FROM chunks").fetchall()
         self.passage = {cid: passage_of(doc_id, ord_) for cid, doc_id, ord_ in rows}
-        self._matches: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._matches: dict[str, list[TableMatches]] = {}
 
-    def matches(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(passage numbers, BM25 scores) of every passage the store's query matches."""
+    def matches(self, text: str) -> list[TableMatches]:
+        """Every passage the store's query matches, table by table."""
         if text not in self._matches:
             self._matches[text] = self._every_match(text)
         return self._matches[text]
 
-    def _every_match(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        found: list[tuple[int, float]] = []
-        for table in self.lexical.tables(None):
-            query = self.lexical.query(text, table)
-            if query:
-                sql = f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?"
-                found += [(self.passage[r], -s) for r, s in self.db.execute(sql, (query,))]
-        passages = np.array([p for p, _ in found], dtype=np.int64)
-        return passages, np.array([s for _, s in found], dtype=np.float64)
+    def _every_match(self, text: str) -> list[TableMatches]:
+        from rag.stores.sqlite.fts import fts_query
 
-    def top(self, matches: tuple[np.ndarray, np.ndarray], selected: np.ndarray) -> Hits:
+        found = []
+        for table in self.lexical.tables(None):
+            planned = self.lexical.planned(text, table)
+            if not planned:
+                continue
+            sql = f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?"
+            rows = self.db.execute(sql, (fts_query(list(planned)),)).fetchall()
+            holds: dict[int, set[str]] = {}
+            for word in planned:
+                for (rowid,) in self.db.execute(
+                    f"SELECT rowid FROM {table} WHERE {table} MATCH ?", (fts_query([word]),)
+                ):
+                    holds.setdefault(rowid, set()).add(word)
+            # the rows FTS5 indexed (a count of the table would count its content table,
+            # every collection's chunks)
+            (size,) = self.db.execute(f"SELECT count(*) FROM {table}_docsize").fetchone()
+            ids = np.array([r for r, _ in rows], dtype=np.int64)
+            passages = np.array([self.passage[r] for r, _ in rows], dtype=np.int64)
+            scores = np.array([-s for _, s in rows], dtype=np.float64)
+            found.append(TableMatches(ids, passages, scores, planned, holds, size))
+        return found
+
+    def top(self, matches: list[TableMatches], selected: np.ndarray) -> tuple[Hits, int]:
         """The selected passages' top :data:`CANDIDATES`, and how many matched at all."""
-        passages, scores = matches
-        keep = np.isin(passages, selected)
-        return top(scores[keep], passages[keep], CANDIDATES), int(keep.sum())
+        from rag.core.coverage import RESCORED_HITS, weigh_by_coverage
+
+        hits: Hits = []
+        matching = 0
+        for table in matches:
+            keep = np.isin(table.passages, selected)
+            matching += int(keep.sum())
+            ids, scores = table.ids[keep], table.scores[keep]
+            # BM25's best, ties by chunk id as the store's SQL orders them
+            order = np.lexsort((ids, -scores))[: max(CANDIDATES, RESCORED_HITS)]
+            best = [(int(ids[i]), float(scores[i])) for i in order]
+            weighed = weigh_by_coverage(best, table.holds, table.planned, table.size)
+            hits += [(self.passage[i], s) for i, s in weighed]
+        hits.sort(key=lambda hit: (-hit[1], hit[0]))
+        return hits[:CANDIDATES], matching
 
 
 def milvus_lexical_truth(store, text: str, selection: Selection | None, selected: int):
-    """Milvus' BM25 over the selection without a top-k cut: (top hits, how many matched).
-    ``selection`` None: everything is selected, and the unfiltered search is the truth."""
+    """Milvus' BM25 over the selection without a top-k cut, the best :data:`CANDIDATES`
+    of each partition weighed by coverage as the store weighs them (its frequencies):
+    (top hits, how many matched). ``selection`` None: everything is selected."""
+    from rag.core.coverage import RESCORED_HITS
+    from rag.core.text import content_words
+    from rag.stores.milvus.connection import is_in
+    from rag.stores.milvus.scope import resolve
+
     limit = CANDIDATES if selection is None else min(max(selected, CANDIDATES), MILVUS_LIMIT)
-    hits = store.search_lexical(text, limit, selection)
-    return as_passages(store, hits[:CANDIDATES]), len(hits)
+    words, bm25 = content_words(text), store._search.bm25
+    hits: Hits = []
+    matching = 0
+    for name, ids in resolve(store._reads, selection).parts.items():
+        where = "" if ids is None else is_in("doc_id", ids)
+        found = bm25.matches(" ".join(words), limit, name, where, ["text"])
+        matching += len(found)
+        found.sort(key=lambda h: (-abs(float(h["distance"])), int(h["id"])))
+        hits += bm25.weigh(found[: max(CANDIDATES, RESCORED_HITS)], words, name)
+    hits.sort(key=lambda hit: (-hit[1], hit[0]))
+    return as_passages(store, hits[:CANDIDATES]), matching
 
 
 @dataclass

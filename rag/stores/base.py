@@ -142,7 +142,9 @@ class DocumentStore(Protocol):
     ) -> list[tuple[int, float]]:
         """(chunk id, BM25 score > 0) of the ``k`` best chunks for ``text``, best first;
         with a ``selection``, only its chunks. BM25's statistics are each collection's
-        own: what one collection holds never changes another's scores."""
+        own: what one collection holds never changes another's scores. Each score is
+        weighed by the chunk's coverage of the question's rare words
+        (:mod:`rag.core.coverage`), alike in every store."""
         ...
 
     def selected_documents(self, selection: Selection) -> list[str]:

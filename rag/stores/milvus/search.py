@@ -1,7 +1,8 @@
 """Dense and lexical search of a Milvus index, within a selection resolved first
 (:mod:`.scope`), never filtered after an approximate top-k.
 
-* Lexical (BM25): one search per partition (a collection), each with its own
+* Lexical (BM25, each hit weighed by its coverage of the question's rare words:
+  :mod:`.lexical`): one search per partition (a collection), each with its own
   statistics (Milvus Lite keeps them per segment and a segment holds one partition; a
   Milvus server with partition-level BM25 statistics keeps them per partition), merged
   by score. Within a partition the filter ``doc_id in [...]`` is applied by Milvus as
@@ -19,9 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from rag.core.coverage import RESCORED_HITS
 from rag.core.selection import Selection
 from rag.core.text import content_words
 from rag.stores.milvus.connection import MilvusConnection, is_in, slices
+from rag.stores.milvus.lexical import PartitionBM25
 from rag.stores.milvus.reads import MilvusReads
 from rag.stores.milvus.schema import STRONG
 from rag.stores.milvus.scope import Scope, resolve
@@ -41,6 +44,7 @@ class MilvusSearch:
     def __init__(self, reads: MilvusReads) -> None:
         self.reads = reads
         self.connection: MilvusConnection = reads.connection
+        self.bm25 = PartitionBM25(self.connection)
 
     def dense(self, vector: np.ndarray, k: int, selection: Selection | None = None) -> Hits:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
@@ -58,24 +62,16 @@ class MilvusSearch:
 
     def lexical(self, text: str, k: int, selection: Selection | None = None) -> Hits:
         """BM25 over the question's content words (stop words dropped, as the SQLite
-        store's FTS5 search does), each partition with its own statistics."""
-        query = " ".join(content_words(text))
-        if not query or k <= 0:
+        store's FTS5 search does), each partition with its own statistics, the hits
+        weighed by their coverage of the question's rare words (:mod:`.lexical`)."""
+        words = content_words(text)
+        if not words or k <= 0:
             return []
         scope = resolve(self.reads, selection)
         found: Hits = []
         for name, ids in scope.parts.items():
-            hits = self.connection.client.search(
-                self.connection.collection("passages"),
-                data=[query],
-                anns_field="sparse",
-                limit=k,
-                filter="" if ids is None else is_in("doc_id", ids),
-                partition_names=[name],
-                search_params={"metric_type": "BM25"},
-                **STRONG,
-            )
-            found += [(int(h["id"]), abs(float(h["distance"]))) for h in hits[0] if h["distance"]]
+            where = "" if ids is None else is_in("doc_id", ids)
+            found += self.bm25.search(words, max(k, RESCORED_HITS), name, where)
         found.sort(key=lambda hit: (-hit[1], hit[0]))
         return found[:k]
 

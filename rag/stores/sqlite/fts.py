@@ -7,6 +7,11 @@ their frequencies add up to ``budget``; a word in more passages than that is nev
 scored. The dropped words are the ones whose BM25 weight (IDF) is smallest, and the
 dense retriever sees them all; a question made only of such words is ranked by
 dense search alone. In corpora of a few thousand passages every word is kept.
+
+Each table's best hits (``RESCORED_HITS`` at least) are then weighed by the share of the
+searched words' IDF they hold (:mod:`rag.core.coverage`): which words a hit holds is
+asked of FTS5 itself, one word at a time among the hits, so that the porter stemmer
+decides as it does for BM25; the frequencies are the ones the plan counted.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import sqlite3
 
 import numpy as np
 
+from rag.core.coverage import RESCORED_HITS, Hits, rarest, weigh_by_coverage
 from rag.core.text import content_words
 
 #: Passages BM25 may score per question (see the module docstring).
@@ -119,12 +125,31 @@ class LexicalSearch:
         hits.sort(key=lambda hit: (-hit[1], hit[0]))
         return hits[:k]
 
-    def _search_table(
-        self, table: str, text: str, k: int, allowed: np.ndarray | None
-    ) -> list[tuple[int, float]]:
-        query = self.query(text, table)
-        if not query:
+    def _search_table(self, table: str, text: str, k: int, allowed: np.ndarray | None) -> Hits:
+        """BM25's best hits in one table, weighed by coverage: each planned word is matched
+        among the hits alone (its postings are within the budget), so the check costs no
+        more than the search."""
+        planned = self.planned(text, table)
+        if not planned:
             return []
+        query = fts_query(list(planned))
+        hits = self._bm25(table, query, max(k, RESCORED_HITS), allowed)
+        if not hits:
+            return []
+        ids = json.dumps([item for item, _ in hits])
+        holds: dict[int, list[str]] = {}
+        for word in planned:
+            rows = self.db.execute(
+                f"SELECT rowid FROM {table} WHERE {table} MATCH ?"
+                " AND +rowid IN (SELECT value FROM json_each(?))",
+                (fts_query([word]), ids),
+            )
+            for (item,) in rows:
+                holds.setdefault(item, []).append(word)
+        return weigh_by_coverage(hits, holds, planned, passages(self.db, table))[:k]
+
+    def _bm25(self, table: str, query: str, k: int, allowed: np.ndarray | None) -> Hits:
+        """The ``k`` best (id, BM25 score) of ``query`` in ``table`` (of ``allowed``)."""
         select = f"SELECT rowid, bm25({table}) AS s FROM {table} WHERE {table} MATCH ?"
         if allowed is None:
             rows = self.db.execute(f"{select} ORDER BY s, rowid LIMIT ?", (query, k))
@@ -151,19 +176,13 @@ class LexicalSearch:
 
     def query(self, text: str, table: str = DEFAULT_TABLE) -> str:
         """The FTS5 query for ``text``: its rarest content words within the budget."""
+        return fts_query(list(self.planned(text, table)))
+
+    def planned(self, text: str, table: str = DEFAULT_TABLE) -> dict[str, int]:
+        """The content words of ``text`` searched for, in the question's order, each with
+        its document frequency: the rarest, until their frequencies add up to the budget."""
         words = content_words(text)
-        ranked = []
-        for i, word in enumerate(words):
-            df = self._frequency(table, word)
-            if 0 < df <= self.budget:
-                ranked.append((df, i))
-        chosen, total = [], 0
-        for df, i in sorted(ranked):
-            if total + df > self.budget:
-                break
-            chosen.append(i)
-            total += df
-        return fts_query([words[i] for i in sorted(chosen)])
+        return rarest({word: self._frequency(table, word) for word in words}, self.budget)
 
     def _frequency(self, table: str, word: str) -> int:
         """How many passages of ``table`` hold ``word``, counted only up to the budget:
@@ -179,3 +198,19 @@ class LexicalSearch:
         if remember:
             self._frequencies[table, word] = df
         return df
+
+
+def passages(db: sqlite3.Connection, table: str) -> int:
+    """How many passages ``table`` indexes, as BM25 counts them: the first varint of FTS5's
+    averages record (row 1 of ``<table>_data``), read without a scan; 0 when empty."""
+    row = db.execute(f"SELECT block FROM {table}_data WHERE id = 1").fetchone()
+    if row is None or not row[0]:
+        return 0
+    value = 0
+    for i, byte in enumerate(bytes(row[0])[:9]):  # SQLite's varint: 7 bits a byte, big-endian
+        if i == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            break
+    return value
