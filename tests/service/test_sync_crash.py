@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,19 +58,24 @@ def _mutate(docs: Path, rng: random.Random, round_: int) -> None:
     write(docs / f"new{round_}.txt", paragraphs(f"n{round_}x", rng.randint(1, 12)))
 
 
-def _kill_during_a_sync(docs: Path, index: Path, store: str, rng: random.Random) -> bool:
-    """Start a sync, SIGKILL it at a random moment; whether it was still running (a sync
-    that ends before its moment is not waited for to the end of it)."""
+def _kill_during_a_sync(
+    docs: Path, index: Path, store: str, rng: random.Random, latest: float
+) -> tuple[bool, float]:
+    """Start a sync, SIGKILL it at a random moment up to ``latest`` seconds after it is
+    ready: (whether it was still running, seconds it ran before it ended or was killed).
+    A sync that ends before its moment is not waited for."""
     child = _child(docs, index, store)
     assert child.stderr.readline().strip() == "ready"
+    started = time.monotonic()
     try:
-        child.wait(timeout=rng.uniform(0.05, 1.0))
+        child.wait(timeout=rng.uniform(0.02, latest))
         running = False
     except subprocess.TimeoutExpired:
         running = True
+    ran = time.monotonic() - started
     child.send_signal(signal.SIGKILL)
     child.communicate(timeout=30)
-    return running
+    return running, ran
 
 
 @pytest.mark.model
@@ -80,11 +86,14 @@ def test_a_sync_killed_anywhere_is_finished_by_the_next_one(tmp_path, reader, st
     (docs / "sub").mkdir(parents=True)
     for n in range(12):
         write(docs / f"f{n}.txt", paragraphs(f"f{n}x", rng.randint(1, 30)))
-    kills, round_, mid_write = 0, 0, 0
+    kills, round_, mid_write, latest = 0, 0, 0, 1.0
     while kills < KILLS[store]:
         assert round_ < 3 * KILLS[store], "the syncs kept finishing before their kill"
         _mutate(docs, rng, round_)
-        kills += _kill_during_a_sync(docs, index, store, rng)
+        running, ran = _kill_during_a_sync(docs, index, store, rng, latest)
+        kills += running
+        if not running:  # a fast machine: the moments are drawn within a sync's length
+            latest = max(0.05, min(latest, 0.8 * ran))
         mid_write += _writes_begun(index, docs) > 0
         round_ += 1
     assert mid_write > 0, "no kill fell between a write's intent and its record"
