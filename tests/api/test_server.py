@@ -10,8 +10,8 @@ from benchmarks.server import Server
 
 pytestmark = pytest.mark.server
 
-#: For a test that asks no question: the model-free reader, whose server starts in half
-#: the time (the first test runs the server as users do, with the packaged reader).
+#: For a server whose reading is not what is tested: the model-free reader, with which it
+#: starts in half the time (the first start below runs as users do, packaged reader).
 LEXICAL = {"RAG_READER_MODEL": "lexical"}
 
 
@@ -40,7 +40,8 @@ def test_serve_builds_index_on_first_start_and_keeps_it_across_restarts(tmp_path
     assert f"[{missing.headers['x-request-id']}]" in log
     assert server.proc.returncode == 0, "SIGTERM is a clean exit"
 
-    again = Server(tmp_path / "docs", tmp_path / "index").start()
+    # the index is what is kept: the restart reads with the model-free reader
+    again = Server(tmp_path / "docs", tmp_path / "index", LEXICAL).start()
     try:
         health = httpx.get(f"{again.base}/health", timeout=10).json()
         assert health["documents"] == 4
