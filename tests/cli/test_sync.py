@@ -75,7 +75,9 @@ def test_serve_watch_follows_the_folder(tmp_path):
     docs = tmp_path / "watched"
     write(docs / "a.txt", paragraphs("alpha", 2))
     args = ("--watch", str(docs), "--watch-collection", "team")
-    server = Server(docs, tmp_path / "index", args=args).start()
+    # the model-free reader: the watch is tested (it starts the server in half the time)
+    lexical = {"RAG_READER_MODEL": "lexical"}
+    server = Server(docs, tmp_path / "index", lexical, args=args).start()
     try:
         _until(lambda: _doc_ids(server, "team") == ["team:a.txt"])
         assert _doc_ids(server) == [], "nothing in default"
