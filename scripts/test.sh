@@ -16,5 +16,7 @@ if [ -n "$missing" ]; then
     $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
 fi
 # Two workers (one per core here): half the suite waits on child processes starting;
-# a test module stays on one worker, so its shared fixtures are built once.
-exec .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadscope --durations=25 "$@"
+# a test module stays on one worker, so its shared fixtures are built once. Modules are
+# handed out in collection order, the slowest first (tests/conftest.py), not by count.
+exec .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadscope --no-loadscope-reorder \
+    --durations=25 "$@"
