@@ -89,15 +89,15 @@ def test_the_time_a_split_may_take_grows_with_the_text():
 def test_a_split_past_its_time_is_refused_naming_the_limit_and_the_next_one_done():
     parser = Parser(ParseLimits(seconds=0.3), split_here=0)
     try:
-        slow = ingest.make_document(many_sentences(600_000))  # about 2 s to split
+        slow = ingest.make_document(many_sentences(2_000_000))  # about 8 s to split
         started = time.perf_counter()
         with pytest.raises(
             LimitExceeded,
-            match=r"^splitting the text into passages exceeded 0\.3 s "
+            match=r"^splitting the text into passages exceeded 0\.\d+ s "
             r"\(RAG_PARSE_SECONDS: 0\.3 s a MB\)$",
         ):
             parser.split(Chunker(), slow)
-        assert time.perf_counter() - started < 1.5
+        assert time.perf_counter() - started < 4, "stopped at its limit, not at its end"
         quick = ingest.make_document("Owls\n\nOwls nest on the tundra.")
         assert parser.split(Chunker(), quick) == Chunker().split(quick), "a fresh worker"
     finally:
