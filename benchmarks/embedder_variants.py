@@ -22,28 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import machine, reference_model, squad_corpus
-
-
-def _onnx_fp32(model_dir: Path, work: Path) -> Path:
-    """The exported and fused fp32 model (the int8 build's first two steps)."""
-    import json
-
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    from rag.retrieval.onnx_build import _export, _quiet
-
-    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    exported, fused = work / "fp32.onnx", work / "fused.onnx"
-    with _quiet():
-        _export(model_dir, exported)
-        model = optimize_model(
-            str(exported),
-            model_type="bert",
-            num_heads=int(config["num_attention_heads"]),
-            hidden_size=int(config["hidden_size"]),
-        )
-        model.save_model_to_file(str(fused))
-    return fused
+from rag.retrieval.onnx_build import fused_model
 
 
 def _onnx(model_dir: Path, cache: Path, file: Path | None):
@@ -84,7 +63,7 @@ def run(squad: Path, paragraphs: int = 300, repeats: int = 3) -> dict:
     texts = [text for _, text, _ in squad_corpus(squad, paragraphs)]
     with tempfile.TemporaryDirectory(prefix="rag-bench-embedders-") as tmp:
         t0 = time.perf_counter()
-        fp32_file = _onnx_fp32(model_dir, Path(tmp))
+        fp32_file = fused_model(model_dir, Path(tmp))
         build_s = time.perf_counter() - t0
         cache = get_settings().cache_dir
         variants = {

@@ -76,10 +76,26 @@ def _build(model_dir: Path, work: Path) -> Path:
     """Export, fuse and quantise; the quantised file, in ``work``."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantised = work / FILE_NAME
+    fused = fused_model(model_dir, work)
+    with _quiet():
+        quantize_dynamic(
+            str(fused),
+            str(quantised),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    return quantised
+
+
+def fused_model(model_dir: Path, work: Path) -> Path:
+    """Steps 1 and 2: the exported model, fused by ONNX Runtime (fp32), in ``work``."""
     from onnxruntime.transformers.optimizer import optimize_model
 
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    exported, fused, quantised = work / "fp32.onnx", work / "fused.onnx", work / FILE_NAME
+    exported, fused = work / "fp32.onnx", work / "fused.onnx"
     with _quiet():
         _export(model_dir, exported)
         model = optimize_model(
@@ -89,14 +105,7 @@ def _build(model_dir: Path, work: Path) -> Path:
             hidden_size=int(config["hidden_size"]),
         )
         model.save_model_to_file(str(fused))
-        quantize_dynamic(
-            str(fused),
-            str(quantised),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-    return quantised
+    return fused
 
 
 def _export(model_dir: Path, out: Path) -> None:
