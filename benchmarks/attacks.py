@@ -60,8 +60,15 @@ class Prober:
 
     def summary(self) -> dict:
         statuses = collections.Counter(status for _, status, _ in self.results)
-        slowest = max((s for _, _, s in self.results), default=0.0)
-        return {"calls": len(self.results), "statuses": dict(statuses), "max_s": round(slowest, 3)}
+        times = sorted(s for _, _, s in self.results)
+        median = times[len(times) // 2] if times else 0.0
+        slowest = times[-1] if times else 0.0
+        return {
+            "calls": len(self.results),
+            "statuses": dict(statuses),
+            "p50_s": round(median, 3),
+            "max_s": round(slowest, 3),
+        }
 
 
 def ask(client: httpx.Client) -> int:
