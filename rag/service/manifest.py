@@ -164,10 +164,16 @@ class Manifest:
         entries: Iterable[Entry],
         gone: Iterable[str] = (),
         done: Iterable[tuple[str, str]] = (),
+        begun: Iterable[tuple[str, str]] = (),
     ) -> None:
-        """In one transaction: ``entries`` written, the rows of ``gone`` paths removed, and
-        the ``done`` intents cleared."""
+        """In one transaction: ``entries`` written, the rows of ``gone`` paths removed, the
+        ``done`` intents cleared and the ``begun`` ones recorded (a row that no longer
+        names a document still to be deleted: it stays the sync's until it is)."""
         with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO pending VALUES (?, ?, ?, ?)",
+                [(collection, root, path, doc_id) for path, doc_id in begun],
+            )
             db.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [

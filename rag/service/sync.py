@@ -28,23 +28,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.core.bounds import check_document
-from rag.core.errors import IngestError, StoreError
+from rag.core.errors import StoreError
 from rag.core.filters import DEFAULT_COLLECTION
-from rag.core.selection import place
 from rag.core.types import Document
 from rag.documents.chunking import Chunker
 from rag.service import folder
 from rag.service.indexing import BATCH_DOCUMENTS, Indexer
 from rag.service.manifest import Entry, Manifest
 from rag.service.sync_plan import Known, Plan, Seen, Write, batches, make_plan
+from rag.service.sync_read import FolderReader
 
 #: Bump when reading or cleaning a file changes what its text is: every file is re-read
 #: (its passages' vectors are still reused).
 READER_VERSION = "1"
-#: Characters of parsed documents held between looking and writing; past them a file is
-#: parsed again when written (a first sync of 10,000 large PDFs must not hold every text).
-KEEP_CHARS = 200_000_000
 #: Documents written per store write (each batch is recorded once stored), deleted per one.
 SYNC_BATCH, DELETE_BATCH = BATCH_DOCUMENTS, 512
 
@@ -91,12 +87,17 @@ class FolderSync:
         self.key = str(self.root)
         self.collection = collection
         self.batch = batch or SYNC_BATCH
+        self.reader = FolderReader(indexer.parser, self.root, collection)
         self.versions = (parser_version(indexer.chunker), indexer.embedder.identity)
         #: Documents a write that could not be made would have replaced: not deleted.
         self._held: set[str] = set()
         #: The sync's own documents, and those confirmed as they are (set by :meth:`run`).
         self._owned: set[str] = set()
         self._settled: set[str] = set()
+        #: The documents deleted last, and (path, document) of the rows that named one of
+        #: them before they were rewritten: intents until the document is deleted.
+        self._doomed: set[str] = set()
+        self._left: list[tuple[str, str]] = []
 
     def run(self, progress: bool = False) -> SyncReport:
         """Sync once (holding the index's sync lock); what changed."""
@@ -111,9 +112,10 @@ class FolderSync:
                 {d.doc_id: d.chunks for d in self.store.documents([self.collection])},
                 self.versions,
             )
-            seen, failed = self._look(folder.scan(self.root), known)
+            seen, failed = self.reader.look(folder.scan(self.root), known)
             plan = make_plan(known, seen, set(failed), self._adopt)
             self._owned, self._settled = known.owned, {k.doc_id for k in plan.kept}
+            self._doomed = set(plan.deletions)
             self._keep(plan, seen, known)
             embedded = self._write(plan, seen, known, failed, progress)
             self._delete(plan, seen, known, failed)
@@ -134,45 +136,6 @@ class FolderSync:
                 )
             self.manifest.move_root(self.collection, other, self.key)
 
-    def _look(self, files: dict[str, folder.FileState], known: Known) -> tuple[dict, dict]:
-        """Each file as :class:`Seen` (read and parsed only where needed), and the files
-        that could not be read: {path: one line}."""
-        seen: dict[str, Seen] = {}
-        failed: dict[str, str] = {}
-        pending, kept = known.pending_paths, 0
-        for path, state in files.items():
-            entry = known.entries.get(path)
-            current = entry is not None and (entry.parser, entry.model) == known.versions
-            current = current and path not in pending
-            if current and (entry.size, entry.mtime_ns) == (state.size, state.mtime_ns):
-                seen[path] = Seen(state, entry.content_hash, entry.file_hash)
-                continue
-            try:
-                data, state, digest = folder.read(self.root, state)
-                if current and entry.file_hash == digest:  # touched, not changed
-                    seen[path] = Seen(state, entry.content_hash, digest)
-                    continue
-                document = self._document(path, data)
-            except OSError as exc:
-                failed[path] = f"cannot read ({exc.strerror or exc})"
-                continue
-            except IngestError as exc:
-                failed[path] = _one_line(exc, path)
-                continue
-            kept += len(document.text)
-            keep = document if kept <= KEEP_CHARS else None  # else parsed again to be written
-            seen[path] = Seen(state, document.content_hash, digest, keep)
-        return seen, failed
-
-    def _document(self, path: str, data: bytes) -> Document:
-        """The document of a file's bytes, named and placed as a synced file."""
-        parsed = self.indexer.parser.read_bytes(
-            data, path, doc_id=folder.path_id(path), source=path
-        )
-        document = place(parsed, self.collection)
-        check_document(document)
-        return document
-
     def _adopt(self, doc_id: str, content_hash: str) -> tuple[int, ...] | None:
         """The passage ids of a stored document already holding this content."""
         document = self.store.document(doc_id)
@@ -189,7 +152,20 @@ class FolderSync:
         ]
         changed = [row for row in rows if known.entries.get(row.path) != row]
         if changed:
-            self.manifest.record(self.collection, self.key, changed)
+            left = self._leaving(changed, known, set())
+            self.manifest.record(self.collection, self.key, changed, begun=left)
+
+    def _leaving(self, rows: list[Entry], known: Known, removed: set[str]) -> list[tuple[str, str]]:
+        """(path, document) of the rows about to stop naming a document deleted last and
+        not by this write: kept as intents, or a crash before the deletion would leave that
+        document in the store with nothing saying it is the sync's, never deleted."""
+        left = []
+        for row in rows:
+            old = known.entries.get(row.path)
+            if old is not None and old.doc_id in self._doomed and old.doc_id not in removed:
+                left.append((row.path, old.doc_id))
+        self._left += left
+        return left
 
     def _entry(self, path: str, seen: Seen, doc_id: str, passages: tuple[int, ...]) -> Entry:
         state = seen.state
@@ -208,18 +184,18 @@ class FolderSync:
         bar = tqdm(total=len(plan.writes), desc="syncing", unit="doc", disable=quiet)
         with bar:
             for batch in batches(plan.writes, self.batch):
-                embedded += self._write_batch(batch, seen, failed, early)
+                embedded += self._write_batch(batch, seen, known, failed, early)
                 early = set()
                 bar.update(len(batch))
         return embedded
 
     def _write_batch(
-        self, batch: list[Write], seen: dict[str, Seen], failed: dict, early: set[str]
+        self, batch: list[Write], seen: dict[str, Seen], known: Known, failed: dict, early: set[str]
     ) -> int:
         """Intents, one store write, then the files' rows; the passages embedded."""
         documents, ready = [], []
         for write in batch:
-            document = self._owner_document(write, seen, failed)
+            document = self.reader.owner_document(write, seen, failed)
             if document is None:
                 self._held |= write.remove  # its files' documents stay as they were
             else:
@@ -234,7 +210,8 @@ class FolderSync:
         for write, (stored, _) in zip(ready, results, strict=True):
             passages = tuple(c.id for c in self.store.document_chunks(stored.doc_id))
             rows += [self._entry(m, seen[m], stored.doc_id, passages) for m in write.members]
-        self.manifest.record(self.collection, self.key, rows, done=intents)
+        left = self._leaving(rows, known, remove)
+        self.manifest.record(self.collection, self.key, rows, done=intents, begun=left)
         return embedded
 
     def _retake(self, ready: list[Write], documents: list[Document], results: list) -> int:
@@ -257,26 +234,6 @@ class FolderSync:
             results[i] = result
         return embedded
 
-    def _owner_document(self, write: Write, seen: dict[str, Seen], failed: dict) -> Document | None:
-        """The document of a write's file, parsed now if it was not (an unchanged file
-        whose content moves to its id); None, and the file failed, if it cannot be."""
-        found = seen[write.owner].document
-        if found is not None:
-            return found
-        try:
-            data, _, _ = folder.read(self.root, seen[write.owner].state)
-            document = self._document(write.owner, data)
-        except OSError as exc:
-            failed[write.owner] = f"cannot read ({exc.strerror or exc})"
-            return None
-        except IngestError as exc:
-            failed[write.owner] = _one_line(exc, write.owner)
-            return None
-        if document.content_hash != write.content_hash:  # changed since it was looked at
-            failed[write.owner] = "changed while it was synced; the next sync takes it"
-            return None
-        return document
-
     def _delete(self, plan: Plan, seen: dict[str, Seen], known: Known, failed: dict) -> None:
         """Delete the sync's documents nothing holds, then forget vanished files and the
         intents now settled (a failed file's, and those of documents a write could not
@@ -285,11 +242,6 @@ class FolderSync:
         for lo in range(0, len(doomed), DELETE_BATCH):
             self.indexer.write([], doomed[lo : lo + DELETE_BATCH])
         gone = [p for p in known.entries if p not in seen and p not in failed]
-        settled = [(p, d) for p, d in known.pending if p not in failed and d not in self._held]
+        intents = known.pending + self._left
+        settled = [(p, d) for p, d in intents if p not in failed and d not in self._held]
         self.manifest.record(self.collection, self.key, [], gone=gone, done=settled)
-
-
-def _one_line(exc: Exception, path: str) -> str:
-    """An error's message as one line, without the file name the list already gives."""
-    text = " ".join(str(exc).split())
-    return text.removeprefix(f"{path}: ") or type(exc).__name__

@@ -25,7 +25,7 @@ previous document.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -232,15 +232,21 @@ def _counts(
 
 
 def batches(writes: list[Write], size: int) -> Iterator[list[Write]]:
-    """Writes in batches of about ``size``; a write whose ``remove`` names another write's
-    document goes in that write's batch (a swap of two files' contents is one store
-    write: neither content is ever missing)."""
+    """Writes in batches of about ``size``; two writes one of which removes the other's
+    document go in one batch, whichever comes first (a swap of two files' contents is one
+    store write: neither content is ever missing; and a removal of an edited file's old
+    version, made for the file that still holds that text, never comes after the edited
+    file's new version was stored: it would delete the new one)."""
     by_id = {w.doc_id: w for w in writes}
+    ties: dict[str, set[str]] = {w.doc_id: set() for w in writes}
+    for write in writes:
+        for doc_id in write.remove & by_id.keys() - {write.doc_id}:
+            ties[write.doc_id].add(doc_id)
+            ties[doc_id].add(write.doc_id)
     done: set[str] = set()
     batch: list[Write] = []
     for write in writes:
-        for member in _linked(write, by_id, done):
-            batch.append(member)
+        batch += [by_id[doc_id] for doc_id in _linked(write.doc_id, ties, done)]
         if len(batch) >= size:
             yield batch
             batch = []
@@ -248,13 +254,13 @@ def batches(writes: list[Write], size: int) -> Iterator[list[Write]]:
         yield batch
 
 
-def _linked(write: Write, by_id: dict[str, Write], done: set[str]) -> Iterable[Write]:
-    """``write`` and the writes its removals reach, each once."""
-    stack = [write]
+def _linked(start: str, ties: dict[str, set[str]], done: set[str]) -> Iterator[str]:
+    """``start`` and the writes its ties reach, either way, each once."""
+    stack = [start]
     while stack:
         current = stack.pop()
-        if current.doc_id in done:
+        if current in done:
             continue
-        done.add(current.doc_id)
+        done.add(current)
         yield current
-        stack += [by_id[d] for d in current.remove if d in by_id and d not in done]
+        stack += [d for d in ties[current] if d not in done]

@@ -21,22 +21,6 @@ from rag.service.sync import FolderSync
 from rag.service.watch import FolderWatch
 from tests.support.syncing import SyncIndex, paragraphs, write
 
-BACKENDS = ["sqlite", pytest.param("milvus", marks=pytest.mark.milvus)]
-
-
-@pytest.fixture(params=BACKENDS)
-def index_at(request, tmp_path):
-    """Makes indexes (folders under tmp_path) of the backend under test."""
-    made: list[SyncIndex] = []
-
-    def make(name: str = "index", chunker: Chunker | None = None) -> SyncIndex:
-        made.append(SyncIndex(tmp_path / name, request.param, chunker))
-        return made[-1]
-
-    yield make
-    for index in made:
-        index.close()
-
 
 def test_path_ids_are_the_path_where_valid_else_sanitised_and_hashed():
     assert path_id("report.txt") == "report.txt"

@@ -21,7 +21,7 @@ from rag.service.manifest import MANIFEST_NAME, Manifest
 from rag.service.pipeline import Pipeline
 from tests.support.embedding import HashEmbedder
 from tests.support.paths import ROOT
-from tests.support.syncing import SyncIndex, paragraphs, write
+from tests.support.syncing import SyncIndex, mutate, paragraphs, write
 
 #: Kills per store: Milvus Lite's start makes each of its runs slower (10 there passed
 #: too, in 2 minutes of a loaded 2-core machine: too long for every CI run).
@@ -38,24 +38,6 @@ def _child(docs: Path, index: Path, store: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def _mutate(docs: Path, rng: random.Random, round_: int) -> None:
-    """A few random edits, shortenings, deletions, renames, copies and new files."""
-    files = sorted(docs.rglob("*.txt"))
-    for path in rng.sample(files, min(3, len(files))):
-        move = rng.choice(["edit", "shorten", "delete", "rename", "copy"])
-        if move == "edit":
-            write(path, path.read_text().replace("little", f"round{round_} little", 1))
-        elif move == "shorten":
-            write(path, "\n\n".join(path.read_text().split("\n\n")[:2]))
-        elif move == "delete":
-            path.unlink()
-        elif move == "rename":
-            path.rename(docs / "sub" / f"r{round_}-{path.name}")
-        else:
-            write(docs / f"copy{round_}.txt", path.read_text())
-    write(docs / f"new{round_}.txt", paragraphs(f"n{round_}x", rng.randint(1, 12)))
 
 
 def _kill_during_a_sync(
@@ -89,7 +71,7 @@ def test_a_sync_killed_anywhere_is_finished_by_the_next_one(tmp_path, reader, st
     kills, round_, mid_write, latest = 0, 0, 0, 1.0
     while kills < KILLS[store]:
         assert round_ < 3 * KILLS[store], "the syncs kept finishing before their kill"
-        _mutate(docs, rng, round_)
+        mutate(docs, rng, round_)
         running, ran = _kill_during_a_sync(docs, index, store, rng, latest)
         kills += running
         if not running:  # a fast machine: the moments are drawn within a sync's length

@@ -3,6 +3,7 @@ store, an embedder that counts, a manifest) that a folder is synced into."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from rag.documents.chunking import Chunker
@@ -27,6 +28,24 @@ def paragraphs(name: str, n: int) -> str:
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def mutate(docs: Path, rng: random.Random, round_: int) -> None:
+    """A few random edits, shortenings, deletions, renames, copies and new files."""
+    files = sorted(docs.rglob("*.txt"))
+    for path in rng.sample(files, min(3, len(files))):
+        move = rng.choice(["edit", "shorten", "delete", "rename", "copy"])
+        if move == "edit":
+            write(path, path.read_text().replace("little", f"round{round_} little", 1))
+        elif move == "shorten":
+            write(path, "\n\n".join(path.read_text().split("\n\n")[:2]))
+        elif move == "delete":
+            path.unlink()
+        elif move == "rename":
+            path.rename(docs / "sub" / f"r{round_}-{path.name}")
+        else:
+            write(docs / f"copy{round_}.txt", path.read_text())
+    write(docs / f"new{round_}.txt", paragraphs(f"n{round_}x", rng.randint(1, 12)))
 
 
 class SyncIndex:
