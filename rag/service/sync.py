@@ -94,9 +94,10 @@ class FolderSync:
         #: The sync's own documents, and those confirmed as they are (set by :meth:`run`).
         self._owned: set[str] = set()
         self._settled: set[str] = set()
-        #: The documents deleted last, and (path, document) of the rows that named one of
-        #: them before they were rewritten: intents until the document is deleted.
-        self._doomed: set[str] = set()
+        #: The sync's documents it neither keeps nor writes (deleted last, or kept for a
+        #: file that could not be read), and (path, document) of the rows that named one
+        #: before they were rewritten: intents until the document is deleted.
+        self._stranded: set[str] = set()
         self._left: list[tuple[str, str]] = []
 
     def run(self, progress: bool = False) -> SyncReport:
@@ -115,7 +116,7 @@ class FolderSync:
             seen, failed = self.reader.look(folder.scan(self.root), known)
             plan = make_plan(known, seen, set(failed), self._adopt)
             self._owned, self._settled = known.owned, {k.doc_id for k in plan.kept}
-            self._doomed = set(plan.deletions)
+            self._stranded = set(plan.deletions) | (plan.protected & known.owned - self._settled)
             self._keep(plan, seen, known)
             embedded = self._write(plan, seen, known, failed, progress)
             self._delete(plan, seen, known, failed)
@@ -156,13 +157,14 @@ class FolderSync:
             self.manifest.record(self.collection, self.key, changed, begun=left)
 
     def _leaving(self, rows: list[Entry], known: Known, removed: set[str]) -> list[tuple[str, str]]:
-        """(path, document) of the rows about to stop naming a document deleted last and
-        not by this write: kept as intents, or a crash before the deletion would leave that
-        document in the store with nothing saying it is the sync's, never deleted."""
+        """(path, document) of the rows about to stop naming a document of the sync that
+        stays after this write (deleted last, or kept for a file that could not be read):
+        kept as intents, or that document would stay in the store with nothing saying it
+        is the sync's, never deleted (after a crash before the deletions, or for good)."""
         left = []
         for row in rows:
             old = known.entries.get(row.path)
-            if old is not None and old.doc_id in self._doomed and old.doc_id not in removed:
+            if old is not None and old.doc_id in self._stranded and old.doc_id not in removed:
                 left.append((row.path, old.doc_id))
         self._left += left
         return left
@@ -237,11 +239,15 @@ class FolderSync:
     def _delete(self, plan: Plan, seen: dict[str, Seen], known: Known, failed: dict) -> None:
         """Delete the sync's documents nothing holds, then forget vanished files and the
         intents now settled (a failed file's, and those of documents a write could not
-        replace, are kept: such a document may hold what a killed write left)."""
+        replace, are kept: such a document may hold what a killed write left; those of
+        documents kept for a file that could not be read, until they are deleted). A
+        vanished file's row naming a document that stays leaves an intent for it."""
         doomed = [doc_id for doc_id in plan.deletions if doc_id not in self._held]
         for lo in range(0, len(doomed), DELETE_BATCH):
             self.indexer.write([], doomed[lo : lo + DELETE_BATCH])
         gone = [p for p in known.entries if p not in seen and p not in failed]
-        intents = known.pending + self._left
-        settled = [(p, d) for p, d in intents if p not in failed and d not in self._held]
-        self.manifest.record(self.collection, self.key, [], gone=gone, done=settled)
+        staying = self._stranded - set(doomed)
+        left = [(p, known.entries[p].doc_id) for p in gone if known.entries[p].doc_id in staying]
+        intents, kept = known.pending + self._left, self._held | plan.protected
+        settled = [(p, d) for p, d in intents if p not in failed and d not in kept]
+        self.manifest.record(self.collection, self.key, [], gone=gone, done=settled, begun=left)

@@ -126,6 +126,8 @@ class Plan:
     early: list[str]
     #: added, changed, unchanged, deleted, renamed (files).
     counts: dict[str, int]
+    #: The documents of files that could not be read: kept as they were.
+    protected: set[str] = field(default_factory=set)
 
 
 def make_plan(
@@ -166,7 +168,8 @@ def make_plan(
         write.remove -= settled
     doomed = owned - settled - {write.doc_id for write in writes}
     early = sorted(doomed & pending_docs)
-    return Plan(kept, writes, sorted(doomed), early, _counts(known, seen, failed, adopted))
+    counts = _counts(known, seen, failed, adopted)
+    return Plan(kept, writes, sorted(doomed), early, counts, protected)
 
 
 def _confirmed(

@@ -1,7 +1,8 @@
 """The order in which a sync writes, records and deletes: each case here lost or leaked a
-document in the crash fuzzing of issue 37 (a sync killed at random lines, then run to the
-end, compared with a clean build). A crash is a sync interrupted before its deletions, as
-a SIGKILL there would leave it: every manifest and store write before it made."""
+document in the fuzzing of issue 37 (tests/support/sync_fuzz.py: syncs killed at random
+lines and files made unreadable, then a sync to the end compared with a clean build).
+A crash is a sync interrupted before its deletions, as a SIGKILL there would leave it:
+every manifest and store write before it made."""
 
 from __future__ import annotations
 
@@ -109,3 +110,47 @@ def test_syncs_killed_at_random_lines_end_as_a_clean_build():
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert json.loads(run.stdout.splitlines()[-1]) == {"seeds": 3, "failed": 0, "store": "sqlite"}
+
+
+UNREADABLE = b"\xff\xfe\x00\x9c" * 20  # not UTF-8: the file fails, its document stays
+
+
+def test_a_document_kept_for_an_unreadable_file_is_deleted_once_it_is_mended(index_at, tmp_path):
+    """b.txt and m.txt share b.txt's document; m.txt becomes unreadable (its document
+    stays) and b.txt takes a.txt's new text (b.txt's row names a.txt's document). Once
+    m.txt is mended, b.txt's old document must go: nothing else said it was the sync's."""
+    docs = tmp_path / "docs"
+    write(docs / "b.txt", paragraphs("shared", 2))
+    write(docs / "m.txt", paragraphs("shared", 2))
+    index = index_at()
+    index.sync(docs)
+    (docs / "m.txt").write_bytes(UNREADABLE)
+    write(docs / "a.txt", paragraphs("fresh", 2))
+    write(docs / "b.txt", paragraphs("fresh", 2))
+    report = _sync(index, docs)
+    assert [f["file"] for f in report["failed"]] == ["m.txt"]
+    assert "shared1word" in index.documents()["b.txt"][1], "m.txt's previous version"
+    write(docs / "m.txt", paragraphs("mended", 2))
+    assert _sync(index, docs)["failed"] == []
+    assert set(index.documents()) == {"a.txt", "m.txt"}
+    _equals_a_clean_build(index, index_at, docs)
+
+
+def test_a_deleted_files_document_kept_for_an_unreadable_twin_goes_once_it_is_mended(
+    index_at, tmp_path
+):
+    """f.txt and z.txt share f.txt's document; z.txt becomes unreadable and f.txt is
+    deleted: the document stays for z.txt, and goes once z.txt is mended."""
+    docs = tmp_path / "docs"
+    write(docs / "f.txt", paragraphs("twin", 2))
+    write(docs / "z.txt", paragraphs("twin", 2))
+    index = index_at()
+    index.sync(docs)
+    (docs / "z.txt").write_bytes(UNREADABLE)
+    (docs / "f.txt").unlink()
+    assert [f["file"] for f in _sync(index, docs)["failed"]] == ["z.txt"]
+    assert set(index.documents()) == {"f.txt"}, "z.txt's previous version"
+    write(docs / "z.txt", paragraphs("mended", 2))
+    assert _sync(index, docs)["failed"] == []
+    assert set(index.documents()) == {"z.txt"}
+    _equals_a_clean_build(index, index_at, docs)

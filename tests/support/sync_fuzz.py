@@ -1,7 +1,8 @@
 """``python -m tests.support.sync_fuzz --seeds 0:300 [--store sqlite|milvus]``: a folder
 changed in rounds (the edits, shortenings, deletions, renames, copies and new files of
-test_sync_crash.py), each round's sync killed at a random line of ``rag/`` (most rounds)
-or run to its end, then one sync to the end, compared with a clean build of the folder.
+test_sync_crash.py, and files made unreadable then mended), each round's sync killed at a
+random line of ``rag/`` (most rounds) or run to its end, then every file mended and one
+sync to the end, compared with a clean build of the folder.
 
 Each sync runs in a forked process that counts the lines it runs in ``rag/`` and kills
 itself with SIGKILL at the drawn one: every kind of moment is reached (between any two
@@ -31,6 +32,8 @@ from tests.support.syncing import SyncIndex, mutate, paragraphs, write
 RAG = str(ROOT / "rag") + os.sep
 #: Of the rounds' syncs, the share killed (the others run to their end).
 KILLED = 0.85
+#: The start of an unreadable file (not UTF-8).
+BROKEN = b"\xff\xfe\x00\x9c"
 
 
 def _forked(job, *args) -> int:
@@ -85,9 +88,24 @@ def _compare(docs: Path, index: Path, clean: Path, store: str, out: Path) -> Non
     out.write_text(json.dumps(diff))
 
 
-def trial(seed: int, work: Path, store: str = "sqlite", rounds: int = 12) -> dict | None:
-    """One seed: None if the index ends equal to a clean build, else what differs."""
+def _break_or_mend(docs: Path, rng: random.Random) -> None:
+    """Now and then, a file made unreadable (not UTF-8: its previous version stays
+    indexed) or an unreadable one mended."""
+    broken = [p for p in sorted(docs.rglob("*.txt")) if p.read_bytes().startswith(BROKEN)]
+    if broken and rng.random() < 0.5:
+        write(rng.choice(broken), paragraphs(f"m{rng.randrange(10**6)}x", rng.randint(1, 8)))
+    elif rng.random() < 0.4:
+        rng.choice(sorted(docs.rglob("*.txt"))).write_bytes(BROKEN * 20)
+
+
+def trial(
+    seed: int, work: Path, store: str = "sqlite", rounds: int = 12, replay: list | None = None
+) -> dict | None:
+    """One seed: None if the index ends equal to a clean build, else what differs.
+    ``replay``: each round's kill line (None: run to the end) instead of drawn ones, to
+    replay a seed with fewer kills."""
     rng, kills = random.Random(seed), random.Random(seed * 7919 + 1)
+    breaks = random.Random(seed * 104729 + 2)
     shutil.rmtree(work, ignore_errors=True)
     docs, index, lines = work / "docs", work / "index", work / "lines"
     (docs / "sub").mkdir(parents=True)
@@ -96,12 +114,17 @@ def trial(seed: int, work: Path, store: str = "sqlite", rounds: int = 12) -> dic
     longest, drawn = 20_000, []
     for round_ in range(rounds):
         mutate(docs, rng, round_)
+        _break_or_mend(docs, breaks)
         kill_at = kills.randint(1, longest) if kills.random() < KILLED else None
+        kill_at = replay[round_] if replay is not None else kill_at
         status = _forked(_sync, docs, index, store, kill_at, lines)
         drawn.append(kill_at if status else None)  # None: it ended before its line
         if lines.exists():
             longest = max(100, int(lines.read_text()))
             lines.unlink()
+    for path in sorted(docs.rglob("*.txt")):  # all mended: a clean build can be compared
+        if path.read_bytes().startswith(BROKEN):
+            write(path, paragraphs(f"last{breaks.randrange(10**6)}x", 3))
     if _forked(_sync, docs, index, store, None, lines) != 0:
         return {"seed": seed, "kills": drawn, "error": "the last sync failed"}
     _forked(_compare, docs, index, work / "clean", store, work / "diff.json")

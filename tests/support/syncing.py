@@ -31,20 +31,24 @@ def write(path: Path, text: str) -> None:
 
 
 def mutate(docs: Path, rng: random.Random, round_: int) -> None:
-    """A few random edits, shortenings, deletions, renames, copies and new files."""
+    """A few random edits, shortenings, deletions, renames, copies and new files (a file
+    that is not UTF-8 is copied as it is, not edited)."""
     files = sorted(docs.rglob("*.txt"))
     for path in rng.sample(files, min(3, len(files))):
         move = rng.choice(["edit", "shorten", "delete", "rename", "copy"])
-        if move == "edit":
-            write(path, path.read_text().replace("little", f"round{round_} little", 1))
-        elif move == "shorten":
-            write(path, "\n\n".join(path.read_text().split("\n\n")[:2]))
+        data = path.read_bytes()
+        text = data.decode("utf-8", errors="replace")
+        readable = text.encode("utf-8") == data
+        if move == "edit" and readable:
+            write(path, text.replace("little", f"round{round_} little", 1))
+        elif move == "shorten" and readable:
+            write(path, "\n\n".join(text.split("\n\n")[:2]))
         elif move == "delete":
             path.unlink()
         elif move == "rename":
             path.rename(docs / "sub" / f"r{round_}-{path.name}")
-        else:
-            write(docs / f"copy{round_}.txt", path.read_text())
+        elif move == "copy":
+            (docs / f"copy{round_}.txt").write_bytes(data)
     write(docs / f"new{round_}.txt", paragraphs(f"n{round_}x", rng.randint(1, 12)))
 
 
