@@ -14,6 +14,7 @@ import collections
 import json
 import select
 import socket
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -60,14 +61,12 @@ class Prober:
 
     def summary(self) -> dict:
         statuses = collections.Counter(status for _, status, _ in self.results)
-        times = sorted(s for _, _, s in self.results)
-        median = times[len(times) // 2] if times else 0.0
-        slowest = times[-1] if times else 0.0
+        times = [s for _, _, s in self.results]
         return {
             "calls": len(self.results),
             "statuses": dict(statuses),
-            "p50_s": round(median, 3),
-            "max_s": round(slowest, 3),
+            "p50_s": round(statistics.median(times), 3) if times else 0.0,
+            "max_s": round(max(times, default=0.0), 3),
         }
 
 
