@@ -153,19 +153,20 @@ class FolderSync:
         ]
         changed = [row for row in rows if known.entries.get(row.path) != row]
         if changed:
-            left = self._leaving(changed, known, set())
+            left = self._leaving([row.path for row in changed], known, set())
             self.manifest.record(self.collection, self.key, changed, begun=left)
 
-    def _leaving(self, rows: list[Entry], known: Known, removed: set[str]) -> list[tuple[str, str]]:
-        """(path, document) of the rows about to stop naming a document of the sync that
-        stays after this write (deleted last, or kept for a file that could not be read):
-        kept as intents, or that document would stay in the store with nothing saying it
-        is the sync's, never deleted (after a crash before the deletions, or for good)."""
+    def _leaving(self, paths: list[str], known: Known, removed: set[str]) -> list[tuple[str, str]]:
+        """(path, document) of the rows about to be rewritten or removed that name a
+        document of the sync staying after this write (deleted last, or kept for a file
+        that could not be read): kept as intents, or that document would stay in the store
+        with nothing saying it is the sync's, never deleted (after a crash before the
+        deletions, or for good)."""
         left = []
-        for row in rows:
-            old = known.entries.get(row.path)
+        for path in paths:
+            old = known.entries.get(path)
             if old is not None and old.doc_id in self._stranded and old.doc_id not in removed:
-                left.append((row.path, old.doc_id))
+                left.append((path, old.doc_id))
         self._left += left
         return left
 
@@ -212,7 +213,7 @@ class FolderSync:
         for write, (stored, _) in zip(ready, results, strict=True):
             passages = tuple(c.id for c in self.store.document_chunks(stored.doc_id))
             rows += [self._entry(m, seen[m], stored.doc_id, passages) for m in write.members]
-        left = self._leaving(rows, known, remove)
+        left = self._leaving([row.path for row in rows], known, remove)
         self.manifest.record(self.collection, self.key, rows, done=intents, begun=left)
         return embedded
 
@@ -246,8 +247,7 @@ class FolderSync:
         for lo in range(0, len(doomed), DELETE_BATCH):
             self.indexer.write([], doomed[lo : lo + DELETE_BATCH])
         gone = [p for p in known.entries if p not in seen and p not in failed]
-        staying = self._stranded - set(doomed)
-        left = [(p, known.entries[p].doc_id) for p in gone if known.entries[p].doc_id in staying]
         intents, kept = known.pending + self._left, self._held | plan.protected
+        left = self._leaving(gone, known, set(doomed))
         settled = [(p, d) for p, d in intents if p not in failed and d not in kept]
         self.manifest.record(self.collection, self.key, [], gone=gone, done=settled, begun=left)
