@@ -14,7 +14,7 @@ import pytest
 
 from rag.service.sync import FolderSync
 from tests.support.paths import ROOT
-from tests.support.syncing import paragraphs, write
+from tests.support.syncing import UNREADABLE, paragraphs, write
 
 
 def _sync(index, docs, batch: int | None = None) -> dict:
@@ -29,6 +29,16 @@ def _crash_before_deletions(index, docs, monkeypatch) -> None:
     with pytest.raises(KeyboardInterrupt):
         _sync(index, docs, batch=1)
     monkeypatch.undo()
+
+
+def _twins(index_at, docs, first: str, second: str, name: str, n: int = 2):
+    """An index of a folder where ``first`` and ``second`` hold the same text (one
+    document, ``first``'s id), synced."""
+    write(docs / first, paragraphs(name, n))
+    write(docs / second, paragraphs(name, n))
+    index = index_at()
+    index.sync(docs)
+    return index
 
 
 def _equals_a_clean_build(index, index_at, docs) -> None:
@@ -46,10 +56,7 @@ def test_an_edited_file_keeps_its_new_version_when_another_file_holds_its_old_te
     that document: were it a store write after a.txt's new version (another batch, past 64
     changed files), it would delete the new version with no crash at all."""
     docs = tmp_path / "docs"
-    write(docs / "a.txt", paragraphs("shared", 3))
-    write(docs / "z.txt", paragraphs("shared", 3))
-    index = index_at()
-    index.sync(docs)
+    index = _twins(index_at, docs, "a.txt", "z.txt", "shared", 3)
     write(docs / "a.txt", paragraphs("edited", 2))
     report = _sync(index, docs, batch=1)
     assert (report["changed"], report["failed"]) == (1, [])
@@ -112,18 +119,12 @@ def test_syncs_killed_at_random_lines_end_as_a_clean_build():
     assert json.loads(run.stdout.splitlines()[-1]) == {"seeds": 3, "failed": 0, "store": "sqlite"}
 
 
-UNREADABLE = b"\xff\xfe\x00\x9c" * 20  # not UTF-8: the file fails, its document stays
-
-
 def test_a_document_kept_for_an_unreadable_file_is_deleted_once_it_is_mended(index_at, tmp_path):
     """b.txt and m.txt share b.txt's document; m.txt becomes unreadable (its document
     stays) and b.txt takes a.txt's new text (b.txt's row names a.txt's document). Once
     m.txt is mended, b.txt's old document must go: nothing else said it was the sync's."""
     docs = tmp_path / "docs"
-    write(docs / "b.txt", paragraphs("shared", 2))
-    write(docs / "m.txt", paragraphs("shared", 2))
-    index = index_at()
-    index.sync(docs)
+    index = _twins(index_at, docs, "b.txt", "m.txt", "shared")
     (docs / "m.txt").write_bytes(UNREADABLE)
     write(docs / "a.txt", paragraphs("fresh", 2))
     write(docs / "b.txt", paragraphs("fresh", 2))
@@ -142,10 +143,7 @@ def test_a_deleted_files_document_kept_for_an_unreadable_twin_goes_once_it_is_me
     """f.txt and z.txt share f.txt's document; z.txt becomes unreadable and f.txt is
     deleted: the document stays for z.txt, and goes once z.txt is mended."""
     docs = tmp_path / "docs"
-    write(docs / "f.txt", paragraphs("twin", 2))
-    write(docs / "z.txt", paragraphs("twin", 2))
-    index = index_at()
-    index.sync(docs)
+    index = _twins(index_at, docs, "f.txt", "z.txt", "twin")
     (docs / "z.txt").write_bytes(UNREADABLE)
     (docs / "f.txt").unlink()
     assert [f["file"] for f in _sync(index, docs)["failed"]] == ["z.txt"]

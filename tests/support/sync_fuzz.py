@@ -27,13 +27,11 @@ from rag.core.settings import Settings
 from rag.service import sync, watch
 from tests.support.embedding import HashEmbedder
 from tests.support.paths import ROOT
-from tests.support.syncing import SyncIndex, mutate, paragraphs, write
+from tests.support.syncing import UNREADABLE, SyncIndex, mutate, paragraphs, write
 
 RAG = str(ROOT / "rag") + os.sep
 #: Of the rounds' syncs, the share killed (the others run to their end).
 KILLED = 0.85
-#: The start of an unreadable file (not UTF-8).
-BROKEN = b"\xff\xfe\x00\x9c"
 
 
 def _forked(job, *args) -> int:
@@ -91,11 +89,11 @@ def _compare(docs: Path, index: Path, clean: Path, store: str, out: Path) -> Non
 def _break_or_mend(docs: Path, rng: random.Random) -> None:
     """Now and then, a file made unreadable (not UTF-8: its previous version stays
     indexed) or an unreadable one mended."""
-    broken = [p for p in sorted(docs.rglob("*.txt")) if p.read_bytes().startswith(BROKEN)]
+    broken = [p for p in sorted(docs.rglob("*.txt")) if p.read_bytes() == UNREADABLE]
     if broken and rng.random() < 0.5:
         write(rng.choice(broken), paragraphs(f"m{rng.randrange(10**6)}x", rng.randint(1, 8)))
     elif rng.random() < 0.4:
-        rng.choice(sorted(docs.rglob("*.txt"))).write_bytes(BROKEN * 20)
+        rng.choice(sorted(docs.rglob("*.txt"))).write_bytes(UNREADABLE)
 
 
 def trial(
@@ -123,7 +121,7 @@ def trial(
             longest = max(100, int(lines.read_text()))
             lines.unlink()
     for path in sorted(docs.rglob("*.txt")):  # all mended: a clean build can be compared
-        if path.read_bytes().startswith(BROKEN):
+        if path.read_bytes() == UNREADABLE:
             write(path, paragraphs(f"last{breaks.randrange(10**6)}x", 3))
     if _forked(_sync, docs, index, store, None, lines) != 0:
         return {"seed": seed, "kills": drawn, "error": "the last sync failed"}

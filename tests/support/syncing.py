@@ -25,6 +25,10 @@ def paragraphs(name: str, n: int) -> str:
     return f"The {name} document\n\n" + "\n\n".join(body) + "\n"
 
 
+#: The bytes of a file that cannot be read (not UTF-8): it fails, its document stays.
+UNREADABLE = b"\xff\xfe\x00\x9c" * 20
+
+
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
