@@ -1,5 +1,5 @@
-"""``rag reindex``: every stored document embedded again into a new index, swapped in
-when complete (``rag index --rebuild`` does the same and stays)."""
+"""``rag reindex``: every stored document embedded again into a new store, swapped in
+when complete (:mod:`rag.service.rebuild`; ``rag index --rebuild`` does the same and stays)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ def reindex(
     ] = None,
 ) -> None:
     """Re-embed the index with the embedder of the settings (RAG_EMBEDDER; auto: int8),
-    after changing it, the model or the chunking. The old index serves until the new
-    one is complete; SQLite store only."""
+    after changing it, the model or the chunking; keys, jobs, feedback and the sync
+    manifest stay. Stop the server first (it refuses to start during a rebuild); an
+    interrupted rebuild leaves the index as it was. SQLite store only."""
     from rag.retrieval.embedders import embedder_kind
-    from rag.service.indexing import rebuild_index
+    from rag.service.rebuild import rebuild_index
 
     settings = get_settings()
     with clear_errors():

@@ -65,7 +65,8 @@ def index(
 ) -> None:
     """Add files to the index: text, Markdown, HTML, PDF (scans read by OCR), Office and
     OpenDocument files, EPUB, e-mail, RTF (docs/formats.md); unchanged files are skipped."""
-    from rag.service.indexing import indexer_for, rebuild_index
+    from rag.service.indexing import indexer_for
+    from rag.service.rebuild import rebuild_index
 
     settings = get_settings()
     paths = paths or [settings.docs_dir]

@@ -9,15 +9,16 @@ from rag.core.exports import lazy_getattr
 
 if TYPE_CHECKING:
     from rag.service.answering import Answerer
-    from rag.service.indexing import Indexer, rebuild_index
+    from rag.service.indexing import Indexer
     from rag.service.pipeline import Pipeline
+    from rag.service.rebuild import rebuild_index
 
 #: public name → the module that defines it, imported on first use (the
 #: modules load torch or other heavy libraries)
 _EXPORTS = {
     "Pipeline": "rag.service.pipeline",
     "Indexer": "rag.service.indexing",
-    "rebuild_index": "rag.service.indexing",
+    "rebuild_index": "rag.service.rebuild",
     "Answerer": "rag.service.answering",
 }
 __all__ = [

@@ -9,18 +9,16 @@ its batch returns and a crash never leaves half of one.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from rag.core import compute
 from rag.core.bounds import check_document
-from rag.core.errors import ShuttingDown, StoreError
+from rag.core.errors import ShuttingDown
 from rag.core.filters import DEFAULT_COLLECTION
 from rag.core.selection import place
 from rag.core.settings import Settings
@@ -32,7 +30,6 @@ from rag.retrieval.embedders import embedder_for
 from rag.retrieval.embedding import Embedder
 from rag.service.progress import PassageBar, Progress
 from rag.stores import DocumentStore, Reconciliation, open_store, store_options
-from rag.stores.sqlite.db import read_documents
 
 log = logging.getLogger(__name__)
 #: Documents read, embedded and stored together when indexing files.
@@ -253,43 +250,3 @@ def _read_checked(
     except ingest.IngestError as exc:
         raise ingest.IngestError(f"{path}: {exc}") from None
     return document
-
-
-def rebuild_index(settings: Settings, paths: Iterable[Path] = ()) -> int:
-    """Re-embed every stored document, plus ``paths``, into a new index and swap it in.
-
-    The new index is built beside the old one, which stays untouched until the
-    new one is complete: an interrupted rebuild loses nothing. Use it after
-    changing the embedding model or the chunking settings.
-    """
-    if settings.store != "sqlite":
-        raise StoreError("`rag reindex` rebuilds the sqlite store only (RAG_STORE=sqlite)")
-    target = settings.index_dir
-    documents = read_documents(target)
-    fresh = target.with_name(target.name + ".rebuild")
-    shutil.rmtree(fresh, ignore_errors=True)
-    embedder = embedder_for(settings, new_index=True)
-    compute.compute(embedder.warm_up)
-    store, _ = open_store(
-        fresh, model_id=embedder.identity, dimension=embedder.dimension, flush_seconds=1e9
-    )
-    indexer = Indexer(
-        store, embedder, Chunker.from_settings(settings), Parser.from_settings(settings)
-    )
-    try:
-        for lo in tqdm(range(0, len(documents), 256), desc="re-embedding", unit="256 docs"):
-            indexer.add_documents(documents[lo : lo + 256])
-        _, errors = indexer.index_paths(paths, progress=True)
-        for error in errors:
-            log.warning("skipped %s", error)
-        count = store.counts()[0]
-    finally:
-        indexer.close()
-        store.close()
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    fresh.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
-    return count

@@ -199,3 +199,13 @@ class Manifest:
                     f"UPDATE {table} SET root = ? WHERE collection = ? AND root = ?",
                     (new, collection, old),
                 )
+
+    def rebuilt(self, versions: tuple[str, str], passages: dict[str, tuple[int, ...]]) -> None:
+        """After a rebuild re-cut and re-embedded the stored documents (``passages``: each
+        one's new passage ids), the rows naming them record the versions that made them,
+        so that the next sync finds those files current and rewrites nothing."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE files SET parser = ?, model = ?, passages = ? WHERE doc_id = ?",
+                [(*versions, json.dumps(ids), doc_id) for doc_id, ids in passages.items()],
+            )

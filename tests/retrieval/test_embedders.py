@@ -69,7 +69,8 @@ def test_reindex_moves_an_fp32_index_to_int8(int8_embedder, embedder, tmp_path):
     default embedder; the documents stay and the index then records int8."""
     from rag.documents.chunking import Chunker
     from rag.documents.ingest import make_document
-    from rag.service.indexing import Indexer, rebuild_index
+    from rag.service.indexing import Indexer
+    from rag.service.rebuild import rebuild_index
 
     settings = Settings(index_dir=tmp_path / "index", cache_dir=int8_embedder.cache_dir)
     store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)

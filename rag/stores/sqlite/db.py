@@ -119,7 +119,7 @@ def check_folder(directory: Path) -> None:
             p.name
             for p in directory.iterdir()
             if not p.name.startswith(".")
-            and p.name != "milvus.db"
+            and p.name not in ("milvus.db", DB_NAME + ".lock")  # the lock: files.hold
             and not p.name.startswith("keys.sqlite3")  # keys may be issued before indexing
         ]
         if foreign:

@@ -9,6 +9,7 @@ others, in :mod:`rag.stores.sqlite.db`.)
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from rag.core import locations
-from rag.core.types import Chunk, Document, Feedback
+from rag.core.types import Chunk, Document, Feedback, pages_of
 from rag.stores.base import feedback_heirs
 from rag.stores.sqlite.db import Transaction, translated
 from rag.stores.sqlite.vector_rows import stored_vectors
@@ -109,6 +110,32 @@ class SQLiteFeedback:
                 f"SELECT {_COLUMNS} FROM feedback {where} ORDER BY created_at, id", args
             ).fetchall()
         return [Feedback(*row) for row in rows]
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, tuple[Chunk, str]]:
+        """Chunks by id, each with its document's title."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._lock, translated():
+            rows = self.db.execute(
+                f'SELECT c.id, c.doc_id, c.ord, c.start, c."end", c.text, d.title,'
+                " json_extract(d.metadata, '$.page_starts'), c.regions"
+                f" FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({marks})",
+                ids,
+            ).fetchall()
+        return {
+            row[0]: (
+                Chunk(
+                    *row[1:6],
+                    id=row[0],
+                    pages=pages_of(row[3], row[4], json.loads(row[7])) if row[7] else (),
+                    regions=locations.loads(row[8]),
+                ),
+                row[6],
+            )
+            for row in rows
+        }
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         with self._lock, translated():

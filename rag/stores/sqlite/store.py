@@ -11,7 +11,7 @@ AUTOINCREMENT key and are never reused.
 from __future__ import annotations
 
 import dataclasses
-import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.core import locations
 from rag.core.errors import StoreError
 from rag.core.selection import Selection
-from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation, pages_of
+from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation
 from rag.stores.base import check_items
 from rag.stores.sqlite import db as sqlite_db
 from rag.stores.sqlite import feedback as feedback_rows
+from rag.stores.sqlite import files
 from rag.stores.sqlite.db import DB_NAME, Transaction, translated
 from rag.stores.sqlite.dense import IVF_THRESHOLD
 from rag.stores.sqlite.feedback import SQLiteFeedback
@@ -67,6 +67,7 @@ class SQLiteStore(SQLiteFeedback):
         self._vectors: VectorFile | None = None
         self._lexical: LexicalSearch | None = None
         self._selector: Selector | None = None
+        self._held: int | None = None  # the shared lock a rebuild waits on (files.hold)
 
     @property
     def db_path(self) -> Path:
@@ -81,6 +82,16 @@ class SQLiteStore(SQLiteFeedback):
     def open(self) -> Reconciliation:
         """Open or create the index; refuse foreign folders and other models; repair FAISS."""
         sqlite_db.check_folder(self.directory)
+        with self._lock:
+            self._held = self._held if self._held is not None else files.hold(self.directory)
+            try:
+                return self._open()
+            except BaseException:
+                self._vectors = None  # nothing to save: close the database, release the lock
+                self.close()
+                raise
+
+    def _open(self) -> Reconciliation:
         with self._lock:
             self._db = sqlite_db.connect(self.db_path)
             self.dimension = sqlite_db.check_meta(
@@ -102,11 +113,15 @@ class SQLiteStore(SQLiteFeedback):
         """Save the FAISS index if it is behind, then close SQLite."""
         with self._lock:
             if self._db is not None:
-                self._vectors.close()
+                if self._vectors is not None:
+                    self._vectors.close()
                 # fold the WAL into the database file: a copy of rag.sqlite3 alone is whole
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._db.close()
                 self._db = None
+            if self._held is not None:
+                os.close(self._held)
+                self._held = None
 
     # ------------------------------------------------------------------ writes
 
@@ -238,32 +253,6 @@ class SQLiteStore(SQLiteFeedback):
         """What kind of dense index serves the corpus (flat or IVF, with its parameters)."""
         with self._lock:
             return self._vectors.describe()
-
-    def chunks(self, ids: Iterable[int]) -> dict[int, tuple[Chunk, str]]:
-        """Chunks by id, each with its document's title."""
-        ids = list(ids)
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        with self._lock, translated():
-            rows = self.db.execute(
-                f'SELECT c.id, c.doc_id, c.ord, c.start, c."end", c.text, d.title,'
-                " json_extract(d.metadata, '$.page_starts'), c.regions"
-                f" FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({marks})",
-                ids,
-            ).fetchall()
-        return {
-            row[0]: (
-                Chunk(
-                    *row[1:6],
-                    id=row[0],
-                    pages=pages_of(row[3], row[4], json.loads(row[7])) if row[7] else (),
-                    regions=locations.loads(row[8]),
-                ),
-                row[6],
-            )
-            for row in rows
-        }
 
     def search_dense(
         self, vector: np.ndarray, k: int, selection: Selection | None = None

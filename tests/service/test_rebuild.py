@@ -1,0 +1,131 @@
+"""`rag reindex` (:func:`rag.service.rebuild.rebuild_index`): the store is rebuilt and
+swapped in place, and what lives beside it stays: the API keys, the jobs, the sync
+manifest (told the new passages), the feedback (carried over). It does not run under a
+process that has the index open, and nothing opens the index while it runs; a rebuild
+interrupted mid-swap leaves an index that opens whole."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from rag.core.errors import StoreError
+from rag.core.settings import Settings
+from rag.core.types import Feedback
+from rag.documents.chunking import Chunker
+from rag.documents.ingest import make_document
+from rag.documents.parsing import Parser
+from rag.service.indexing import Indexer
+from rag.service.job_store import JobStore
+from rag.service.keys import KeyRing
+from rag.service.manifest import Manifest
+from rag.service.rebuild import rebuild_index
+from rag.service.sync import FolderSync
+from rag.stores import open_store
+from rag.stores.sqlite import files
+from tests.support.paths import SEEDS
+
+pytestmark = pytest.mark.model
+
+
+def _synced(settings: Settings, embedder, docs, first: str | None = None) -> dict:
+    """Sync ``docs`` into the settings' index (after storing and deleting a document of
+    ``first``'s text: passage ids are never reused, so a rebuild gives new ones)."""
+    store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+    indexer = Indexer(store, embedder, Chunker.from_settings(settings), Parser())
+    manifest = Manifest(settings.index_dir)
+    try:
+        if first is not None:
+            (stored, _), *_ = indexer.add_documents([make_document(first, title="Gone")])
+            store.delete(stored.doc_id)
+        return FolderSync(indexer, manifest, docs).run().as_dict()
+    finally:
+        manifest.close()
+        indexer.close()
+        store.close()
+
+
+@pytest.fixture
+def world(tmp_path, embedder):
+    """A synced index of the seeds with a key, a verdict and a queued job."""
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    settings = Settings(index_dir=tmp_path / "index", embedder="fp32")
+    assert _synced(settings, embedder, docs, first="Kites\n\nKites fly.")["added"] == 3
+    ring = KeyRing(settings.index_dir / "keys.sqlite3")
+    key = ring.create("admin", "*")[1]
+    store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+    doc = store.documents()[0].doc_id
+    verdict = Feedback("Q?", "Q?", "A", "right", doc, 0, 3, "Put", "q", "2026-01-01", "f1")
+    store.add_feedback(verdict)
+    old = {d.doc_id: [c.id for c in store.document_chunks(d.doc_id)] for d in store.documents()}
+    store.close()
+    job = JobStore(settings.index_dir).add("default", "text", [b"Gulls\n\nGulls nest."], [], {})
+    return {"docs": docs, "settings": settings, "ring": ring, "key": key, "verdict": verdict,
+            "job": job, "old": old}  # fmt: skip
+
+
+def test_keys_jobs_manifest_and_feedback_outlive_a_rebuild(world, embedder):
+    settings = world["settings"]
+    assert rebuild_index(settings, embedder=embedder) == 3
+    assert world["ring"].verify(world["key"]) is not None, "the key still opens the service"
+    assert JobStore(settings.index_dir).get(world["job"].id).state == "queued"
+    store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+    try:
+        assert store.feedback() == [world["verdict"]]
+        new = {d.doc_id: [c.id for c in store.document_chunks(d.doc_id)] for d in store.documents()}
+    finally:
+        store.close()
+    assert new.keys() == world["old"].keys() and new != world["old"], "passages cut again"
+    manifest = Manifest(settings.index_dir)
+    rows = manifest.entries("default", str(world["docs"].resolve()))
+    manifest.close()
+    assert {row.doc_id: list(row.passages) for row in rows.values()} == new
+    report = _synced(settings, embedder, world["docs"])
+    assert (report["unchanged"], report["changed"], report["embedded_passages"]) == (3, 0, 0)
+
+
+def test_no_rebuild_under_an_open_index_and_no_open_during_one(world, embedder):
+    settings = world["settings"]
+    store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+    try:
+        with pytest.raises(StoreError, match=r"open in another process.*stop it before"):
+            rebuild_index(settings, embedder=embedder)
+    finally:
+        store.close()
+    held = files.hold(settings.index_dir, exclusive=True)  # as a rebuild holds it
+    try:
+        with pytest.raises(StoreError, match="is being rebuilt"):
+            open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+    finally:
+        files.os.close(held)
+    assert not (settings.index_dir.with_name("index.rebuild")).exists()
+
+
+@pytest.mark.parametrize("replaced", [0, 1, 2])
+def test_a_swap_cut_short_leaves_an_index_that_opens_whole(world, embedder, monkeypatch, replaced):
+    """Killed after ``replaced`` of the swap's renames (the database, then the FAISS file
+    and its generation): the index opens with one version's documents and vectors."""
+    settings, real = world["settings"], files.os.replace
+    calls = []
+
+    def cut(src, dst):
+        if len(calls) == replaced:
+            raise KeyboardInterrupt("killed")
+        calls.append(dst)
+        real(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", cut)
+    with pytest.raises(KeyboardInterrupt):
+        rebuild_index(settings, embedder=embedder)
+    monkeypatch.undo()
+    store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+    try:
+        assert store.counts() == (3, 9) and store.vector_count() == 9
+        ids = {c.id for d in store.documents() for c in store.document_chunks(d.doc_id)}
+        hit = store.search_dense(embedder.embed_query("Where was Kim invited?"), 1)
+        assert hit[0][0] in ids and hit[0][1] > 0.3
+    finally:
+        store.close()
+    assert rebuild_index(settings, embedder=embedder) == 3, "and the next rebuild runs"
