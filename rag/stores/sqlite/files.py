@@ -46,7 +46,7 @@ def hold(directory: Path, exclusive: bool = False) -> int:
     """A descriptor holding the index's lock (shared by every open store, exclusive for a
     rebuild), or a one-line refusal; release it with ``os.close``."""
     try:
-        fd = os.open(Path(directory) / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(Path(directory) / LOCK_NAME, os.O_RDONLY | os.O_CREAT, 0o644)
     except OSError as exc:
         raise StoreError(f"cannot open the index {directory}: {exc.strerror}") from None
     try:
