@@ -264,9 +264,10 @@ def migrate(
         typer.Option(help="Its Milvus (default: RAG_MILVUS_URI, or a Milvus Lite file)."),
     ] = None,
 ) -> None:
-    """Copy the index of RAG_STORE into another store, vectors included (no re-embedding)."""
+    """Copy the index of RAG_STORE into another store: vectors (not re-embedded), feedback."""
     from rag.retrieval.embedders import embedder_identity
     from rag.stores import open_store, store_options
+    from rag.stores.transfer import copy_index
 
     settings = get_settings()
     if to not in ("sqlite", "milvus"):
@@ -280,7 +281,6 @@ def migrate(
         "milvus_uri": milvus_uri if milvus_uri is not None else settings.milvus_uri,
     }
     identity = embedder_identity(settings)
-    copied = passages = 0
     with clear_errors(), _existing_store() as source:
         target, _ = open_store(
             index_dir if index_dir is not None else settings.index_dir,
@@ -289,12 +289,10 @@ def migrate(
             **target_options,
         )
         try:
-            for items in source.export():
-                results = target.add_many(items)
-                copied += sum(created for _, created in results)
-                passages += sum(len(chunks) for _, chunks, _ in items)
+            copied = copy_index(source, target)
             docs, chunks = target.counts()
         finally:
             target.close()
-    typer.echo(f"copied {copied} documents ({passages} passages) into {to}")
+    done = f"{copied.documents} documents ({copied.passages} passages), {copied.feedback} verdicts"
+    typer.echo(f"copied {done} into {to}")
     typer.echo(f"{to} now holds {docs} documents, {chunks} passages")

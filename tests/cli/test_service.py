@@ -149,6 +149,6 @@ def test_migrate_moves_an_index_between_stores_without_re_embedding(env, tmp_pat
     back = rag_here("migrate", "sqlite", "--index-dir", str(tmp_path / "back"), env=on_milvus)
     assert back.returncode == 0 and "copied 3 documents" in back.stdout
     again = rag_here("migrate", "milvus", env=env)
-    assert "copied 0 documents" in again.stdout, "already there: nothing copied twice"
+    assert "copied 0 documents (0 passages), 0 verdicts" in again.stdout, "nothing twice"
     same = one_error_line(rag_here("migrate", "sqlite", env=env))
     assert "already in sqlite" in same
