@@ -26,6 +26,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.core.durable import fsync_dir
 from rag.core.errors import StoreError
 
 #: A job's states; the last three are final.
@@ -98,14 +99,6 @@ def _job(row: tuple) -> Job:
     return Job(*values)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class JobStore:
     """The jobs of one index folder: ``folder/jobs.sqlite3`` and ``folder/jobs/``.
     Thread-safe: every call opens its own connection, under one lock (the file is
@@ -143,9 +136,9 @@ class JobStore:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
-        _fsync_dir(part)
+        fsync_dir(part)
         part.rename(self.inputs / job_id)
-        _fsync_dir(self.inputs)
+        fsync_dir(self.inputs)
         size = sum(map(len, inputs))
         job = Job(job_id, collection, kind, "queued", params, files, size, self.now())
         row = {**vars(job), "params": json.dumps(params), "files": json.dumps(files)}

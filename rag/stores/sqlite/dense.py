@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
+from rag.core.durable import fsync_dir
+
 #: Vectors past which a flat index is replaced by IVF-SQ8.
 IVF_THRESHOLD = 100_000
 #: An IVF index is retrained once the corpus is this many times its training size.
@@ -58,11 +60,7 @@ def atomic_write(index: faiss.Index, path: os.PathLike) -> None:
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    dir_fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(os.path.dirname(path) or ".")
 
 
 class DenseIndex:

@@ -18,6 +18,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from rag.core.durable import fsync_dir
 from rag.core.errors import StoreError
 from rag.core.filters import DEFAULT_COLLECTION
 from rag.core.types import Feedback
@@ -96,13 +97,13 @@ def replace_store(fresh: Path, target: Path) -> None:
         (target / name).unlink(missing_ok=True)
     _fold_wal(target / DB_NAME)
     _fold_wal(fresh / DB_NAME)
-    _sync_dir(target)
+    fsync_dir(target)
     os.replace(fresh / DB_NAME, target / DB_NAME)
-    _sync_dir(target)
+    fsync_dir(target)
     for name in (FAISS_NAME, GENERATION_NAME):
         if (fresh / name).exists():
             os.replace(fresh / name, target / name)
-    _sync_dir(target)
+    fsync_dir(target)
 
 
 def _fold_wal(path: Path) -> None:
@@ -118,11 +119,3 @@ def _fold_wal(path: Path) -> None:
         db.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-def _sync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
