@@ -21,7 +21,7 @@ def reindex(
     """Re-embed the index with the embedder of the settings (RAG_EMBEDDER; auto: int8),
     after changing it, the model or the chunking; keys, jobs, feedback and the sync
     manifest stay. Stop the server first (it refuses to start during a rebuild); an
-    interrupted rebuild leaves the index as it was. SQLite store only."""
+    interrupted rebuild leaves the index as it was. SQLite or Milvus Lite."""
     from rag.retrieval.embedders import embedder_kind
     from rag.service.rebuild import rebuild_index
 

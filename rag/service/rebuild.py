@@ -1,15 +1,16 @@
 """``rag reindex`` (and ``rag index --rebuild``): every stored document embedded again.
 
 Use it after changing the embedder, the embedding model or the chunking. The new store is
-built beside the index (``<index>.rebuild``) and swapped in only when complete
-(:func:`rag.stores.sqlite.files.replace_store`): an interrupted rebuild leaves the index
-as it was. Only the store's files are replaced; the API keys, jobs and sync manifest of
-the folder stay, the feedback is carried over (documents keep their ids and texts), and
-the manifest's rows learn the new passages, so the next sync embeds nothing.
+built beside the index and swapped in only when complete (SQLite:
+:func:`rag.stores.sqlite.files.replace_store`; Milvus Lite: :mod:`rag.stores.milvus.lite`):
+an interrupted rebuild leaves the index as it was. Only the store is replaced; the API
+keys, jobs and sync manifest of the folder stay, the feedback is carried over (documents
+keep their ids and texts), and the manifest's rows learn the new passages, so the next
+sync embeds nothing.
 
-The rebuild holds the index's lock exclusively: it refuses to start while a server, a
-sync or an index run has the index open (their writes would be lost), and they refuse to
-open it while it runs.
+A rebuild does not run while another process has the index open (their writes would be
+lost), nor do they open it while it runs: on SQLite by the index's lock, held
+exclusively; on Milvus Lite by its own lock. A Milvus server's index is not rebuilt.
 
 Example::
 
@@ -25,13 +26,15 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.core import compute
+from rag.core import compute, locations
 from rag.core.errors import StoreError
 from rag.core.settings import Settings
+from rag.core.types import Document, Feedback
 from rag.documents.chunking import Chunker
 from rag.documents.parsing import Parser
 from rag.retrieval.embedders import embedder_for
@@ -39,7 +42,7 @@ from rag.retrieval.embedding import Embedder
 from rag.service.indexing import Indexer
 from rag.service.manifest import MANIFEST_NAME, Manifest
 from rag.service.sync import parser_version
-from rag.stores import open_store
+from rag.stores import open_store, recorded_model, store_options
 from rag.stores.sqlite import files
 from rag.stores.sqlite.db import DB_NAME, read_documents
 
@@ -52,8 +55,8 @@ def rebuild_index(
     """Re-embed every stored document, plus ``paths``, into a new store and swap it in;
     the number of documents of the index then. ``embedder``: one already loaded (else the
     settings' for a new index: ``RAG_EMBEDDER``, auto meaning int8)."""
-    if settings.store != "sqlite":
-        raise StoreError("`rag reindex` rebuilds the sqlite store only (RAG_STORE=sqlite)")
+    if settings.store == "milvus":
+        return _rebuild_milvus_lite(settings, list(paths), embedder)
     target = settings.index_dir
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -61,40 +64,74 @@ def rebuild_index(
         raise StoreError(f"cannot create index folder {target}: {exc.strerror}") from None
     held = files.hold(target, exclusive=True)
     try:
+        documents = read_documents(target)
+        feedback = files.read_feedback(target) if (target / DB_NAME).exists() else []
         fresh = target.with_name(target.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)
-        count, versions, passages = _build(settings, target, fresh, list(paths), embedder)
+        new = {"directory": fresh, "flush_seconds": 1e9}
+        count, versions, passages = _fill(settings, new, embedder, documents, feedback, paths)
         files.replace_store(fresh, target)
         shutil.rmtree(fresh, ignore_errors=True)
-        if (target / MANIFEST_NAME).exists():
-            manifest = Manifest(target)
-            try:
-                manifest.rebuilt(versions, passages)
-            finally:
-                manifest.close()
+        _tell_manifest(target, versions, passages)
         return count
     finally:
         os.close(held)
 
 
-def _build(
-    settings: Settings, target: Path, fresh: Path, paths: list[Path], embedder: Embedder | None
+def _rebuild_milvus_lite(settings: Settings, paths: list[Path], embedder: Embedder | None) -> int:
+    """The same for a Milvus Lite index: read whole (its lock refuses a rebuild while
+    another process has it open), built beside it, swapped in (:mod:`rag.stores.milvus.lite`)."""
+    from rag.stores.milvus import lite  # pymilvus only when Milvus is chosen
+
+    options = store_options(settings)
+    uri = settings.milvus_uri or str(settings.index_dir / "milvus.db")
+    if not lite.is_lite(uri):
+        raise StoreError(
+            "`rag reindex` rebuilds SQLite and Milvus Lite indexes, not a Milvus server's: "
+            "index the documents into a new one (RAG_MILVUS_URI)"
+        )
+    documents, feedback = [], []
+    identity = recorded_model(settings)
+    if identity is not None:
+        old, _ = open_store(settings.index_dir, model_id=identity, dimension=None, **options)
+        try:
+            for batch in old.export():
+                documents += [
+                    replace(d, regions=locations.merged(c.regions for c in chunks))
+                    for d, chunks, _ in batch
+                ]
+            feedback = old.feedback()
+        finally:
+            old.close()
+    target = Path(uri)
+    fresh = target.with_name(f"{target.stem}.rebuild{target.suffix}")  # Lite wants .db
+    shutil.rmtree(fresh, ignore_errors=True)
+    new = {**options, "directory": settings.index_dir, "milvus_uri": str(fresh)}
+    count, versions, passages = _fill(settings, new, embedder, documents, feedback, paths)
+    lite.swap(fresh, target)
+    _tell_manifest(settings.index_dir, versions, passages)
+    return count
+
+
+def _fill(
+    settings: Settings,
+    new: dict,
+    embedder: Embedder | None,
+    documents: list[Document],
+    feedback: list[Feedback],
+    paths: Iterable[Path],
 ) -> tuple[int, tuple[str, str], dict[str, tuple[int, ...]]]:
-    """The new store in ``fresh``, closed: (documents, the versions that made it, each
-    rebuilt document's passage ids)."""
-    documents = read_documents(target)
-    feedback = files.read_feedback(target) if (target / DB_NAME).exists() else []
+    """The new store (``open_store``'s ``new`` options) filled and closed: (documents, the
+    versions that made it, each rebuilt document's passage ids)."""
     embedder = embedder if embedder is not None else embedder_for(settings, new_index=True)
     compute.compute(embedder.warm_up)
-    store, _ = open_store(
-        fresh, model_id=embedder.identity, dimension=embedder.dimension, flush_seconds=1e9
-    )
+    store, _ = open_store(model_id=embedder.identity, dimension=embedder.dimension, **new)
     chunker = Chunker.from_settings(settings)
     indexer = Indexer(store, embedder, chunker, Parser.from_settings(settings))
     try:
         for lo in tqdm(range(0, len(documents), 256), desc="re-embedding", unit="256 docs"):
             indexer.add_documents(documents[lo : lo + 256])
-        _, errors = indexer.index_paths(paths, progress=True)
+        _, errors = indexer.index_paths(list(paths), progress=True)
         for error in errors:
             log.warning("skipped %s", error)
         for entry in feedback:
@@ -107,3 +144,15 @@ def _build(
         indexer.close()
         store.close()
     return count, (parser_version(chunker), embedder.identity), passages
+
+
+def _tell_manifest(
+    index_dir: Path, versions: tuple[str, str], passages: dict[str, tuple[int, ...]]
+) -> None:
+    """The sync manifest's rows learn the rebuilt passages (if the index has one)."""
+    if (index_dir / MANIFEST_NAME).exists():
+        manifest = Manifest(index_dir)
+        try:
+            manifest.rebuilt(versions, passages)
+        finally:
+            manifest.close()

@@ -24,15 +24,23 @@ from rag.service.rebuild import rebuild_index
 from rag.service.sync import FolderSync
 from rag.stores import open_store
 from rag.stores.sqlite import files
+from tests.service.conftest import BACKENDS
 from tests.support.paths import SEEDS
 
 pytestmark = pytest.mark.model
 
 
+def _open(settings: Settings, embedder):
+    store, _ = open_store(
+        settings.index_dir, model_id=embedder.identity, dimension=384, backend=settings.store
+    )
+    return store
+
+
 def _synced(settings: Settings, embedder, docs, first: str | None = None) -> dict:
     """Sync ``docs`` into the settings' index (after storing and deleting a document of
     ``first``'s text: passage ids are never reused, so a rebuild gives new ones)."""
-    store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+    store = _open(settings, embedder)
     indexer = Indexer(store, embedder, Chunker.from_settings(settings), Parser())
     manifest = Manifest(settings.index_dir)
     try:
@@ -46,16 +54,15 @@ def _synced(settings: Settings, embedder, docs, first: str | None = None) -> dic
         store.close()
 
 
-@pytest.fixture
-def world(tmp_path, embedder):
+def _world(tmp_path, embedder, backend: str) -> dict:
     """A synced index of the seeds with a key, a verdict and a queued job."""
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
-    settings = Settings(index_dir=tmp_path / "index", embedder="fp32")
+    settings = Settings(index_dir=tmp_path / "index", embedder="fp32", store=backend)
     assert _synced(settings, embedder, docs, first="Kites\n\nKites fly.")["added"] == 3
     ring = KeyRing(settings.index_dir / "keys.sqlite3")
     key = ring.create("admin", "*")[1]
-    store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+    store = _open(settings, embedder)
     doc = store.documents()[0].doc_id
     verdict = Feedback("Q?", "Q?", "A", "right", doc, 0, 3, "Put", "q", "2026-01-01", "f1")
     store.add_feedback(verdict)
@@ -66,12 +73,22 @@ def world(tmp_path, embedder):
             "job": job, "old": old}  # fmt: skip
 
 
+@pytest.fixture(params=BACKENDS)
+def world(request, tmp_path, embedder) -> dict:
+    return _world(tmp_path, embedder, request.param)
+
+
+@pytest.fixture
+def sqlite_world(tmp_path, embedder) -> dict:
+    return _world(tmp_path, embedder, "sqlite")
+
+
 def test_keys_jobs_manifest_and_feedback_outlive_a_rebuild(world, embedder):
     settings = world["settings"]
     assert rebuild_index(settings, embedder=embedder) == 3
     assert world["ring"].verify(world["key"]) is not None, "the key still opens the service"
     assert JobStore(settings.index_dir).get(world["job"].id).state == "queued"
-    store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+    store = _open(settings, embedder)
     try:
         assert store.feedback() == [world["verdict"]]
         new = {d.doc_id: [c.id for c in store.document_chunks(d.doc_id)] for d in store.documents()}
@@ -86,8 +103,8 @@ def test_keys_jobs_manifest_and_feedback_outlive_a_rebuild(world, embedder):
     assert (report["unchanged"], report["changed"], report["embedded_passages"]) == (3, 0, 0)
 
 
-def test_no_rebuild_under_an_open_index_and_no_open_during_one(world, embedder):
-    settings = world["settings"]
+def test_no_rebuild_under_an_open_index_and_no_open_during_one(sqlite_world, embedder):
+    settings = sqlite_world["settings"]
     store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
     try:
         with pytest.raises(StoreError, match=r"open in another process.*stop it before"):
@@ -104,10 +121,12 @@ def test_no_rebuild_under_an_open_index_and_no_open_during_one(world, embedder):
 
 
 @pytest.mark.parametrize("replaced", [0, 1, 2])
-def test_a_swap_cut_short_leaves_an_index_that_opens_whole(world, embedder, monkeypatch, replaced):
+def test_a_swap_cut_short_leaves_an_index_that_opens_whole(
+    sqlite_world, embedder, monkeypatch, replaced
+):
     """Killed after ``replaced`` of the swap's renames (the database, then the FAISS file
     and its generation): the index opens with one version's documents and vectors."""
-    settings, real = world["settings"], files.os.replace
+    settings, real = sqlite_world["settings"], files.os.replace
     calls = []
 
     def cut(src, dst):
@@ -128,4 +147,35 @@ def test_a_swap_cut_short_leaves_an_index_that_opens_whole(world, embedder, monk
         assert hit[0][0] in ids and hit[0][1] > 0.3
     finally:
         store.close()
+    assert rebuild_index(settings, embedder=embedder) == 3, "and the next rebuild runs"
+
+
+@pytest.mark.milvus
+def test_a_milvus_lite_swap_cut_between_its_renames_puts_the_old_index_back(
+    tmp_path, embedder, monkeypatch
+):
+    """Killed after the old folder was renamed aside and before the new one took its
+    name: the next open finds the old index (not a new, empty one) and a rebuild runs."""
+    from rag.stores.milvus import lite
+
+    settings = _world(tmp_path, embedder, "milvus")["settings"]
+    real, calls = lite.os.rename, []
+
+    def cut(src, dst):
+        if calls:
+            raise KeyboardInterrupt("killed")
+        calls.append(dst)
+        real(src, dst)
+
+    monkeypatch.setattr(lite.os, "rename", cut)
+    with pytest.raises(KeyboardInterrupt):
+        rebuild_index(settings, embedder=embedder)
+    monkeypatch.undo()
+    assert not (settings.index_dir / "milvus.db").exists(), "cut between the renames"
+    store = _open(settings, embedder)
+    try:
+        assert store.counts() == (3, 9) and store.feedback()
+    finally:
+        store.close()
+    assert not (settings.index_dir / "milvus.db.old").exists()
     assert rebuild_index(settings, embedder=embedder) == 3, "and the next rebuild runs"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rag.core.errors import StoreError
 from rag.stores.base import check_recorded
+from rag.stores.milvus import lite
 from rag.stores.milvus.schema import (
     NO_VECTOR,
     SCHEMA_VERSION,
@@ -60,8 +61,10 @@ def recorded_meta(uri: str, token: str | None, prefix: str = "rag") -> dict[str,
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
-    if "://" not in uri and not Path(uri).exists():  # Milvus Lite: a file or folder
-        return {}
+    if lite.is_lite(uri):  # a file or folder, maybe renamed aside by a rebuild cut short
+        lite.recover(Path(uri))
+        if not Path(uri).exists():
+            return {}
     try:
         client = MilvusClient(uri, token=token or "")
     except MilvusException as exc:
@@ -86,7 +89,7 @@ class MilvusConnection:
         self.token = token
         self.prefix = prefix
         #: Milvus Lite: one process serves the file, and it has no query iterators.
-        self.lite = "://" not in uri
+        self.lite = lite.is_lite(uri)
         self.dimension: int | None = None
         self.layout = Layout()
         self._client = None
@@ -108,6 +111,7 @@ class MilvusConnection:
 
         if self.lite:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+            lite.recover(Path(self.uri))  # a rebuild cut short between its renames
         try:
             self._client = MilvusClient(self.uri, token=self.token or "")
         except MilvusException as exc:
