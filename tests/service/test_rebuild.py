@@ -179,3 +179,9 @@ def test_a_milvus_lite_swap_cut_between_its_renames_puts_the_old_index_back(
         store.close()
     assert not (settings.index_dir / "milvus.db.old").exists()
     assert rebuild_index(settings, embedder=embedder) == 3, "and the next rebuild runs"
+
+
+def test_a_milvus_server_index_is_refused_before_anything_is_read(tmp_path):
+    settings = Settings(index_dir=tmp_path, store="milvus", milvus_uri="http://127.0.0.1:9")
+    with pytest.raises(StoreError, match="not a Milvus server's"):
+        rebuild_index(settings)
