@@ -78,7 +78,7 @@ def index(
         if ray is not None:  # read, parsed and embedded on a Ray cluster
             return cluster.index_on_ray(settings, paths, ray, rebuild, collection, extra)
         if rebuild:
-            added = rebuild_index(settings, paths)
+            added = rebuild_index(settings, paths, collection=collection, metadata=extra)
             typer.echo(f"rebuilt {settings.index_dir}: {added} documents")
             return
         with indexer_for(settings) as indexer:

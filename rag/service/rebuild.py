@@ -26,13 +26,14 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
 
 from rag.core import compute, locations
 from rag.core.errors import StoreError
+from rag.core.filters import DEFAULT_COLLECTION
 from rag.core.settings import Settings
 from rag.core.types import Document, Feedback
 from rag.documents.chunking import Chunker
@@ -49,14 +50,30 @@ from rag.stores.sqlite.db import DB_NAME, read_documents
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Added:
+    """Files indexed by the rebuild as well, and where they go."""
+
+    paths: list[Path]
+    collection: str = DEFAULT_COLLECTION
+    metadata: dict | None = None
+
+
 def rebuild_index(
-    settings: Settings, paths: Iterable[Path] = (), embedder: Embedder | None = None
+    settings: Settings,
+    paths: Iterable[Path] = (),
+    embedder: Embedder | None = None,
+    *,
+    collection: str = DEFAULT_COLLECTION,
+    metadata: dict | None = None,
 ) -> int:
-    """Re-embed every stored document, plus ``paths``, into a new store and swap it in;
-    the number of documents of the index then. ``embedder``: one already loaded (else the
-    settings' for a new index: ``RAG_EMBEDDER``, auto meaning int8)."""
+    """Re-embed every stored document, plus ``paths`` (into ``collection``, with
+    ``metadata``), into a new store and swap it in; the number of documents of the index
+    then. ``embedder``: one already loaded (else the settings' for a new index:
+    ``RAG_EMBEDDER``, auto meaning int8)."""
+    added = Added(list(paths), collection, metadata)
     if settings.store == "milvus":
-        return _rebuild_milvus_lite(settings, list(paths), embedder)
+        return _rebuild_milvus_lite(settings, added, embedder)
     target = settings.index_dir
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -69,7 +86,7 @@ def rebuild_index(
         fresh = target.with_name(target.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)
         new = {"directory": fresh, "flush_seconds": 1e9}
-        count, versions, passages = _fill(settings, new, embedder, documents, feedback, paths)
+        count, versions, passages = _fill(settings, new, embedder, documents, feedback, added)
         files.replace_store(fresh, target)
         shutil.rmtree(fresh, ignore_errors=True)
         _tell_manifest(target, versions, passages)
@@ -78,7 +95,7 @@ def rebuild_index(
         os.close(held)
 
 
-def _rebuild_milvus_lite(settings: Settings, paths: list[Path], embedder: Embedder | None) -> int:
+def _rebuild_milvus_lite(settings: Settings, added: Added, embedder: Embedder | None) -> int:
     """The same for a Milvus Lite index: read whole (its lock refuses a rebuild while
     another process has it open), built beside it, swapped in (:mod:`rag.stores.milvus.lite`)."""
     from rag.stores.milvus import lite  # pymilvus only when Milvus is chosen
@@ -107,7 +124,7 @@ def _rebuild_milvus_lite(settings: Settings, paths: list[Path], embedder: Embedd
     fresh = target.with_name(f"{target.stem}.rebuild{target.suffix}")  # Lite wants .db
     shutil.rmtree(fresh, ignore_errors=True)
     new = {**options, "directory": settings.index_dir, "milvus_uri": str(fresh)}
-    count, versions, passages = _fill(settings, new, embedder, documents, feedback, paths)
+    count, versions, passages = _fill(settings, new, embedder, documents, feedback, added)
     lite.swap(fresh, target)
     _tell_manifest(settings.index_dir, versions, passages)
     return count
@@ -119,7 +136,7 @@ def _fill(
     embedder: Embedder | None,
     documents: list[Document],
     feedback: list[Feedback],
-    paths: Iterable[Path],
+    added: Added,
 ) -> tuple[int, tuple[str, str], dict[str, tuple[int, ...]]]:
     """The new store (``open_store``'s ``new`` options) filled and closed: (documents, the
     versions that made it, each rebuilt document's passage ids)."""
@@ -131,7 +148,9 @@ def _fill(
     try:
         for lo in tqdm(range(0, len(documents), 256), desc="re-embedding", unit="256 docs"):
             indexer.add_documents(documents[lo : lo + 256])
-        _, errors = indexer.index_paths(list(paths), progress=True)
+        _, errors = indexer.index_paths(
+            added.paths, progress=True, collection=added.collection, metadata=added.metadata
+        )
         for error in errors:
             log.warning("skipped %s", error)
         for entry in feedback:

@@ -185,3 +185,22 @@ def test_a_milvus_server_index_is_refused_before_anything_is_read(tmp_path):
     settings = Settings(index_dir=tmp_path, store="milvus", milvus_uri="http://127.0.0.1:9")
     with pytest.raises(StoreError, match="not a Milvus server's"):
         rebuild_index(settings)
+
+
+def test_files_a_rebuild_adds_go_into_their_collection_with_their_metadata(
+    sqlite_world, embedder, tmp_path
+):
+    settings, extra = sqlite_world["settings"], tmp_path / "extra"
+    extra.mkdir()
+    (extra / "kites.txt").write_text("Kites\n\nThe Velmor kite flies over the lake.")
+    added = rebuild_index(
+        settings, [extra], embedder=embedder, collection="kites", metadata={"team": "air"}
+    )
+    assert added == 4
+    store = _open(settings, embedder)
+    try:
+        (kite,) = store.documents(["kites"])
+        assert store.document(kite.doc_id).metadata["team"] == "air"
+        assert len(store.documents(["default"])) == 3
+    finally:
+        store.close()
