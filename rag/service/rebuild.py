@@ -9,8 +9,8 @@ keep their ids and texts), and the manifest's rows learn the new passages, so th
 sync embeds nothing.
 
 A rebuild does not run while another process has the index open (their writes would be
-lost), nor do they open it while it runs: on SQLite by the index's lock, held
-exclusively; on Milvus Lite by its own lock. A Milvus server's index is not rebuilt.
+lost), nor do they open it while it runs (:mod:`rag.stores.lock`). A Milvus server's
+index is not rebuilt.
 
 Example::
 
@@ -23,7 +23,6 @@ Example::
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -43,7 +42,7 @@ from rag.retrieval.embedding import Embedder
 from rag.service.indexing import Indexer
 from rag.service.manifest import MANIFEST_NAME, Manifest
 from rag.service.sync import parser_version
-from rag.stores import open_store, recorded_model, store_options
+from rag.stores import lock, open_store, recorded_model, store_options
 from rag.stores.sqlite import files
 from rag.stores.sqlite.db import DB_NAME, read_documents
 
@@ -79,7 +78,7 @@ def rebuild_index(
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create index folder {target}: {exc.strerror}") from None
-    held = files.hold(target, exclusive=True)
+    held = lock.hold(target / files.LOCK_NAME, exclusive=True)
     try:
         documents = read_documents(target)
         feedback = files.read_feedback(target) if (target / DB_NAME).exists() else []
@@ -92,12 +91,12 @@ def rebuild_index(
         _tell_manifest(target, versions, passages)
         return count
     finally:
-        os.close(held)
+        lock.release(held)
 
 
 def _rebuild_milvus_lite(settings: Settings, added: Added, embedder: Embedder | None) -> int:
-    """The same for a Milvus Lite index: read whole (its lock refuses a rebuild while
-    another process has it open), built beside it, swapped in (:mod:`rag.stores.milvus.lite`)."""
+    """The same for a Milvus Lite index: read whole, built beside it, swapped in
+    (:mod:`rag.stores.milvus.lite`), under the index's lock held exclusively."""
     from rag.stores.milvus import lite  # pymilvus only when Milvus is chosen
 
     options = store_options(settings)
@@ -107,27 +106,38 @@ def _rebuild_milvus_lite(settings: Settings, added: Added, embedder: Embedder | 
             "`rag reindex` rebuilds SQLite and Milvus Lite indexes, not a Milvus server's: "
             "index the documents into a new one (RAG_MILVUS_URI)"
         )
-    documents, feedback = [], []
+    Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    held = lock.hold(lite.lock_file(uri), exclusive=True)
+    try:
+        documents, feedback = _exported(settings, options)
+        target = Path(uri)
+        fresh = target.with_name(f"{target.stem}.rebuild{target.suffix}")  # Lite wants .db
+        shutil.rmtree(fresh, ignore_errors=True)
+        new = {**options, "directory": settings.index_dir, "milvus_uri": str(fresh)}
+        count, versions, passages = _fill(settings, new, embedder, documents, feedback, added)
+        lite.swap(fresh, target)
+        _tell_manifest(settings.index_dir, versions, passages)
+        return count
+    finally:
+        lock.release(held)
+
+
+def _exported(settings: Settings, options: dict) -> tuple[list[Document], list[Feedback]]:
+    """Every document of a Milvus index (its regions gathered from its passages, as the
+    chunker wants them) and the feedback."""
     identity = recorded_model(settings)
-    if identity is not None:
-        old, _ = open_store(settings.index_dir, model_id=identity, dimension=None, **options)
-        try:
-            for batch in old.export():
-                documents += [
-                    replace(d, regions=locations.merged(c.regions for c in chunks))
-                    for d, chunks, _ in batch
-                ]
-            feedback = old.feedback()
-        finally:
-            old.close()
-    target = Path(uri)
-    fresh = target.with_name(f"{target.stem}.rebuild{target.suffix}")  # Lite wants .db
-    shutil.rmtree(fresh, ignore_errors=True)
-    new = {**options, "directory": settings.index_dir, "milvus_uri": str(fresh)}
-    count, versions, passages = _fill(settings, new, embedder, documents, feedback, added)
-    lite.swap(fresh, target)
-    _tell_manifest(settings.index_dir, versions, passages)
-    return count
+    if identity is None:
+        return [], []
+    old, _ = open_store(settings.index_dir, model_id=identity, dimension=None, **options)
+    try:
+        documents = [
+            replace(d, regions=locations.merged(c.regions for c in chunks))
+            for batch in old.export()
+            for d, chunks, _ in batch
+        ]
+        return documents, old.feedback()
+    finally:
+        old.close()
 
 
 def _fill(

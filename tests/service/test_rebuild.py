@@ -7,6 +7,8 @@ interrupted mid-swap leaves an index that opens whole."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -103,21 +105,38 @@ def test_keys_jobs_manifest_and_feedback_outlive_a_rebuild(world, embedder):
     assert (report["unchanged"], report["changed"], report["embedded_passages"]) == (3, 0, 0)
 
 
-def test_no_rebuild_under_an_open_index_and_no_open_during_one(sqlite_world, embedder):
-    settings = sqlite_world["settings"]
-    store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+def test_no_rebuild_under_an_open_index_and_no_open_during_one(world, embedder):
+    settings = world["settings"]
+    store = _open(settings, embedder)
     try:
         with pytest.raises(StoreError, match=r"open in another process.*stop it before"):
             rebuild_index(settings, embedder=embedder)
     finally:
         store.close()
-    held = files.hold(settings.index_dir, exclusive=True)  # as a rebuild holds it
+    guarded = {"sqlite": "rag.sqlite3.lock", "milvus": "milvus.db.lock"}[settings.store]
+    holder = subprocess.Popen(  # another process holding the lock as a rebuild does
+        [sys.executable, "-c", HOLDER, str(settings.index_dir / guarded)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
+        assert holder.stdout.readline() == "held\n"
         with pytest.raises(StoreError, match="is being rebuilt"):
-            open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
+            _open(settings, embedder)
     finally:
-        files.os.close(held)
+        holder.kill()
+        holder.wait()
     assert not (settings.index_dir.with_name("index.rebuild")).exists()
+    _open(settings, embedder).close()  # the lock died with its process
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from rag.stores import lock
+lock.hold(Path(sys.argv[1]), exclusive=True)
+print("held", flush=True)
+time.sleep(60)
+"""
 
 
 @pytest.mark.parametrize("replaced", [0, 1, 2])

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.core.errors import StoreError
+from rag.stores import lock
 from rag.stores.base import check_recorded
 from rag.stores.milvus import lite
 from rag.stores.milvus.schema import (
@@ -93,6 +94,7 @@ class MilvusConnection:
         self.dimension: int | None = None
         self.layout = Layout()
         self._client = None
+        self._held: int | None = None
         self._partitions: dict[str, set[str]] = {}
 
     @property
@@ -111,10 +113,13 @@ class MilvusConnection:
 
         if self.lite:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+            if self._held is None:
+                self._held = lock.hold(lite.lock_file(self.uri))  # shared (rag.stores.lock)
             lite.recover(Path(self.uri))  # a rebuild cut short between its renames
         try:
             self._client = MilvusClient(self.uri, token=self.token or "")
         except MilvusException as exc:
+            self.close()
             raise StoreError(f"cannot open Milvus at {self.uri}: {exc}") from None
         # a restarted Milvus (Lite) holds its collections released: load ours
         for name in self._client.list_collections():
@@ -128,6 +133,8 @@ class MilvusConnection:
     def close(self) -> None:
         """Closes the client; for Milvus Lite also stops this process' server of the
         file, which flushes it and frees its lock for another process."""
+        lock.release(self._held)
+        self._held = None
         if self._client is None:
             return
         self._client.close()

@@ -3,9 +3,9 @@
 A Milvus Lite index is a folder, and one folder cannot replace another in one rename: the
 old one is renamed aside (``<name>.old``), the new one into place, then the old one is
 removed. A crash between the two renames leaves no index under the name; the next open
-puts the old one back (:func:`recover`) instead of starting an empty index there. Milvus
-Lite's own lock keeps a rebuild from running while another process has the index open
-(the rebuild opens it first, to read it).
+puts the old one back (:func:`recover`) instead of starting an empty index there. The
+rebuild holds the index's lock (:mod:`rag.stores.lock`) exclusively throughout, so no
+other process has the folder open while it is swapped.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ from rag.core.durable import fsync_dir
 def is_lite(uri: str) -> bool:
     """A Milvus Lite file or folder, not a server's address."""
     return "://" not in uri
+
+
+def lock_file(uri: str) -> Path:
+    """The index's lock (:mod:`rag.stores.lock`), beside its folder."""
+    return Path(uri + ".lock")
 
 
 def aside(target: Path) -> Path:
@@ -42,3 +47,4 @@ def swap(fresh: Path, target: Path) -> None:
     os.rename(fresh, target)
     fsync_dir(target.parent)
     shutil.rmtree(aside(target), ignore_errors=True)
+    lock_file(str(fresh)).unlink(missing_ok=True)

@@ -1,19 +1,14 @@
-"""The files of a SQLite index as a whole: who has them open, and swapping in a rebuilt one.
+"""The files of a SQLite index as a whole: its lock file, its feedback read raw, and
+swapping in a rebuilt store.
 
 An index folder holds more than the store: API keys (``keys.sqlite3``), jobs, the sync
 manifest. A rebuild (``rag reindex``) therefore replaces the store's own files in place,
-never the folder, so that what lives beside them stays.
-
-Every open store holds a shared ``flock`` on ``rag.sqlite3.lock`` (a file of its own:
-closing a second descriptor of the database would drop SQLite's POSIX locks); a rebuild
-holds it exclusively, from before it reads the documents to after the swap. So a rebuild
-never starts under a server, a sync or an index run whose writes it would lose, and none
-of those opens the index while it runs; the kernel releases a dead process's lock.
+never the folder, so that what lives beside them stays. Every open store holds the lock
+``rag.sqlite3.lock`` shared, a rebuild exclusively (:mod:`rag.stores.lock`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 from pathlib import Path
@@ -41,29 +36,6 @@ _FEEDBACK_COLUMNS = (
     "id",
     "collection",
 )
-
-
-def hold(directory: Path, exclusive: bool = False) -> int:
-    """A descriptor holding the index's lock (shared by every open store, exclusive for a
-    rebuild), or a one-line refusal; release it with ``os.close``."""
-    try:
-        fd = os.open(Path(directory) / LOCK_NAME, os.O_RDONLY | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise StoreError(f"cannot open the index {directory}: {exc.strerror}") from None
-    try:
-        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        if exclusive:
-            raise StoreError(
-                f"the index {directory} is open in another process (a server, a sync or an "
-                "index run): stop it before rebuilding, or its writes would be lost"
-            ) from None
-        raise StoreError(
-            f"the index {directory} is being rebuilt (`rag reindex`); try again when that "
-            "has finished"
-        ) from None
-    return fd
 
 
 def read_feedback(directory: Path) -> list[Feedback]:

@@ -11,7 +11,6 @@ AUTOINCREMENT key and are never reused.
 from __future__ import annotations
 
 import dataclasses
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ import numpy as np
 from rag.core.errors import StoreError
 from rag.core.selection import Selection
 from rag.core.types import Chunk, Document, DocumentSummary, Reconciliation
+from rag.stores import lock
 from rag.stores.base import check_items
 from rag.stores.sqlite import db as sqlite_db
 from rag.stores.sqlite import feedback as feedback_rows
@@ -67,7 +67,7 @@ class SQLiteStore(SQLiteFeedback):
         self._vectors: VectorFile | None = None
         self._lexical: LexicalSearch | None = None
         self._selector: Selector | None = None
-        self._held: int | None = None  # the shared lock a rebuild waits on (files.hold)
+        self._held: int | None = None  # the index's lock, shared (rag.stores.lock)
 
     @property
     def db_path(self) -> Path:
@@ -83,7 +83,8 @@ class SQLiteStore(SQLiteFeedback):
         """Open or create the index; refuse foreign folders and other models; repair FAISS."""
         sqlite_db.check_folder(self.directory)
         with self._lock:
-            self._held = self._held if self._held is not None else files.hold(self.directory)
+            if self._held is None:
+                self._held = lock.hold(self.directory / files.LOCK_NAME)
             try:
                 return self._open()
             except BaseException:
@@ -119,9 +120,8 @@ class SQLiteStore(SQLiteFeedback):
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._db.close()
                 self._db = None
-            if self._held is not None:
-                os.close(self._held)
-                self._held = None
+            lock.release(self._held)
+            self._held = None
 
     # ------------------------------------------------------------------ writes
 
