@@ -74,6 +74,8 @@ def rebuild_index(
     if settings.store == "milvus":
         return _rebuild_milvus_lite(settings, added, embedder)
     target = settings.index_dir
+    if target.exists() and not target.is_dir():
+        raise StoreError(f"{target} is not a folder")
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -14,10 +14,10 @@ from tests.support.pdfs import make_pdf
 
 
 def test_reading_commands_refuse_a_folder_without_an_index(env, tmp_path):
-    """`rag documents` and `rag delete` open no model and create no index: an empty
-    folder is one line naming it (the store API says whether an index exists)."""
+    """`rag documents`, `rag delete` and `rag reindex` open no model and create no index:
+    an empty folder is one line naming it (the store API says whether an index exists)."""
     empty = {**env, "RAG_INDEX_DIR": str(tmp_path / "nothing")}
-    for args in (["documents"], ["delete", "some-id"]):
+    for args in (["documents"], ["delete", "some-id"], ["reindex"]):
         line = one_error_line(rag_here(*args, env=empty))
         assert "no index in" in line and "rag index" in line
     assert not (tmp_path / "nothing").exists()
@@ -32,8 +32,9 @@ def test_corrupt_index_folder_fails_with_one_line(env, tmp_path):
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     (corrupt / "rag.sqlite3").write_bytes(b"garbage" * 1000)
-    line = one_error_line(rag_here("documents", env={**env, "RAG_INDEX_DIR": str(corrupt)}))
-    assert "not a usable rag index" in line
+    for args in (["documents"], ["reindex"]):
+        line = one_error_line(rag_here(*args, env={**env, "RAG_INDEX_DIR": str(corrupt)}))
+        assert "not a usable rag index" in line
 
 
 def test_foreign_index_folder_fails_with_one_line(env, tmp_path):
