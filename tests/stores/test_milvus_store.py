@@ -189,3 +189,37 @@ def test_collections_from_before_0_9_are_written_as_they_are(tmp_path, monkeypat
     assert reopened.search_dense(v[1], 1)[0][0] == 5
     assert reopened.counts() == (2, 3)
     reopened.close()
+
+
+HOLDER = """
+import sys, time
+from rag.stores.milvus.store import MilvusStore
+MilvusStore(sys.argv[1], model_id="m", dimension=8).open()
+print("open", flush=True)
+time.sleep(60)
+"""
+
+
+def test_an_index_another_process_holds_is_one_plain_line(tmp_path, caplog):
+    """Milvus Lite serves one process: a second one is told so in one line, without
+    milvus-lite's logged traceback ("Open local milvus failed" said nothing)."""
+    import subprocess
+    import sys
+
+    from rag.core.errors import StoreError
+
+    _open(tmp_path).close()
+    uri = str(tmp_path / "milvus.db")
+    command = [sys.executable, "-c", HOLDER, uri]
+    holder = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "open\n"
+        with pytest.raises(StoreError, match="open in another process") as refused:
+            _open(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    line = str(refused.value)
+    assert "\n" not in line and "stop it, or use a Milvus server" in line
+    assert not [r for r in caplog.records if r.exc_info], "no traceback logged"
+    _open(tmp_path).close()  # free again once it is gone

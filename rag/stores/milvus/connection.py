@@ -59,17 +59,12 @@ def recorded_meta(uri: str, token: str | None, prefix: str = "rag") -> dict[str,
     """The meta records of the index at ``uri`` (none: ``{}``), read without creating
     anything. The client is closed but a Milvus Lite server is left running, so that the
     store opened next reuses it instead of starting another."""
-    from pymilvus import MilvusClient
-    from pymilvus.exceptions import MilvusException
 
     if lite.is_lite(uri):  # a file or folder, maybe renamed aside by a rebuild cut short
         lite.recover(Path(uri))
         if not Path(uri).exists():
             return {}
-    try:
-        client = MilvusClient(uri, token=token or "")
-    except MilvusException as exc:
-        raise StoreError(f"cannot open Milvus at {uri}: {exc}") from None
+    client = lite.connect(uri, token)
     try:
         name = f"{prefix}_meta"
         if not client.has_collection(name):
@@ -108,8 +103,6 @@ class MilvusConnection:
 
     def open(self, model_id: str, dimension: int | None, index_type: str) -> None:
         """Connect, create what is missing, check the index was built by ``model_id``."""
-        from pymilvus import MilvusClient
-        from pymilvus.exceptions import MilvusException
 
         if self.lite:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
@@ -117,10 +110,10 @@ class MilvusConnection:
                 self._held = lock.hold(lite.lock_file(self.uri))  # shared (rag.stores.lock)
             lite.recover(Path(self.uri))  # a rebuild cut short between its renames
         try:
-            self._client = MilvusClient(self.uri, token=self.token or "")
-        except MilvusException as exc:
+            self._client = lite.connect(self.uri, self.token)
+        except StoreError:
             self.close()
-            raise StoreError(f"cannot open Milvus at {self.uri}: {exc}") from None
+            raise
         # a restarted Milvus (Lite) holds its collections released: load ours
         for name in self._client.list_collections():
             if name.startswith(f"{self.prefix}_"):

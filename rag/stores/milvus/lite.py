@@ -10,11 +10,13 @@ other process has the folder open while it is swapped.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
 
 from rag.core.durable import fsync_dir
+from rag.core.errors import StoreError
 
 
 def is_lite(uri: str) -> bool:
@@ -48,3 +50,51 @@ def swap(fresh: Path, target: Path) -> None:
     fsync_dir(target.parent)
     shutil.rmtree(aside(target), ignore_errors=True)
     lock_file(str(fresh)).unlink(missing_ok=True)
+
+
+def connect(uri: str, token: str | None):
+    """A ``MilvusClient`` of ``uri``, or a :class:`StoreError` of one line. Milvus Lite
+    serves an index to one process at a time: when another holds it, milvus-lite logs
+    its lock error with a traceback and pymilvus raises "Open local milvus failed"; that
+    case is said plainly here (the log record is kept off the terminal)."""
+    from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
+
+    caught = _Caught()
+    logger = logging.getLogger("milvus_lite.server_manager")
+    logger.addHandler(caught)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        return MilvusClient(uri, token=token or "")
+    except MilvusException as exc:
+        if caught.locked:
+            raise StoreError(
+                f"the Milvus Lite index {uri} is open in another process (Milvus Lite serves "
+                "one process at a time): stop it, or use a Milvus server"
+            ) from None
+        raise StoreError(f"cannot open Milvus at {uri}: {exc}") from None
+    finally:
+        logger.removeHandler(caught)
+        logger.propagate = propagate
+        if not caught.locked:
+            for record in caught.records:
+                logger.handle(record)  # logged as it would have been
+
+
+class _Caught(logging.Handler):
+    """The records of one call, held back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        return [r.exc_info[1] for r in self.records if r.exc_info and r.exc_info[1]]
+
+    @property
+    def locked(self) -> bool:
+        return any(type(e).__name__ == "DataDirLockedError" for e in self.errors)
