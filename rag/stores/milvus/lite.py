@@ -1,4 +1,6 @@
-"""Swapping a rebuilt Milvus Lite index in (``rag reindex`` with ``RAG_STORE=milvus``).
+"""What is particular to Milvus Lite, an index in a local folder served by one process:
+connecting (:func:`connect`: another process holding it said in one line) and swapping a
+rebuilt index in (``rag reindex`` with ``RAG_STORE=milvus``).
 
 A Milvus Lite index is a folder, and one folder cannot replace another in one rename: the
 old one is renamed aside (``<name>.old``), the new one into place, then the old one is
