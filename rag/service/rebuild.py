@@ -44,7 +44,7 @@ from rag.service.manifest import MANIFEST_NAME, Manifest
 from rag.service.sync import parser_version
 from rag.stores import lock, open_store, recorded_model, store_options
 from rag.stores.sqlite import files
-from rag.stores.sqlite.db import DB_NAME, read_documents
+from rag.stores.sqlite.db import DB_NAME, make_folder, read_documents
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +74,7 @@ def rebuild_index(
     if settings.store == "milvus":
         return _rebuild_milvus_lite(settings, added, embedder)
     target = settings.index_dir
-    if target.exists() and not target.is_dir():
-        raise StoreError(f"{target} is not a folder")
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"cannot create index folder {target}: {exc.strerror}") from None
+    make_folder(target)
     held = lock.hold(target / files.LOCK_NAME, exclusive=True)
     try:
         documents = read_documents(target)

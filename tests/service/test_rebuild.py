@@ -6,6 +6,7 @@ interrupted mid-swap leaves an index that opens whole."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -139,31 +140,44 @@ time.sleep(60)
 """
 
 
+class _KilledAfter:
+    """``os`` for one module, whose ``rename`` (or ``replace``) carries out ``renames``
+    calls, then stops the rebuild as a kill would (other modules' renames untouched)."""
+
+    def __init__(self, renames: int, name: str) -> None:
+        self.renames, self.name, self.done = renames, name, 0
+
+    def __getattr__(self, attr: str):
+        if attr != self.name:
+            return getattr(os, attr)
+
+        def cut(src, dst):
+            if self.done == self.renames:
+                raise KeyboardInterrupt("killed")
+            self.done += 1
+            getattr(os, attr)(src, dst)
+
+        return cut
+
+
 @pytest.mark.parametrize("replaced", [0, 1, 2])
 def test_a_swap_cut_short_leaves_an_index_that_opens_whole(
     sqlite_world, embedder, monkeypatch, replaced
 ):
     """Killed after ``replaced`` of the swap's renames (the database, then the FAISS file
     and its generation): the index opens with one version's documents and vectors."""
-    settings, real = sqlite_world["settings"], files.os.replace
-    calls = []
-
-    def cut(src, dst):
-        if len(calls) == replaced:
-            raise KeyboardInterrupt("killed")
-        calls.append(dst)
-        real(src, dst)
-
-    monkeypatch.setattr(files.os, "replace", cut)
+    settings = sqlite_world["settings"]
+    monkeypatch.setattr(files, "os", _KilledAfter(replaced, "replace"))
     with pytest.raises(KeyboardInterrupt):
         rebuild_index(settings, embedder=embedder)
     monkeypatch.undo()
     store, _ = open_store(settings.index_dir, model_id=embedder.identity, dimension=384)
     try:
         assert store.counts() == (3, 9) and store.vector_count() == 9
-        ids = {c.id for d in store.documents() for c in store.document_chunks(d.doc_id)}
+        ids = {d.doc_id: [c.id for c in store.document_chunks(d.doc_id)] for d in store.documents()}
+        assert (ids == sqlite_world["old"]) == (replaced == 0), "old index, else the new one"
         hit = store.search_dense(embedder.embed_query("Where was Kim invited?"), 1)
-        assert hit[0][0] in ids and hit[0][1] > 0.3
+        assert hit[0][0] in {i for each in ids.values() for i in each} and hit[0][1] > 0.3
     finally:
         store.close()
     assert rebuild_index(settings, embedder=embedder) == 3, "and the next rebuild runs"
@@ -178,15 +192,7 @@ def test_a_milvus_lite_swap_cut_between_its_renames_puts_the_old_index_back(
     from rag.stores.milvus import lite
 
     settings = _world(tmp_path, embedder, "milvus")["settings"]
-    real, calls = lite.os.rename, []
-
-    def cut(src, dst):
-        if calls:
-            raise KeyboardInterrupt("killed")
-        calls.append(dst)
-        real(src, dst)
-
-    monkeypatch.setattr(lite.os, "rename", cut)
+    monkeypatch.setattr(lite, "os", _KilledAfter(1, "rename"))
     with pytest.raises(KeyboardInterrupt):
         rebuild_index(settings, embedder=embedder)
     monkeypatch.undo()

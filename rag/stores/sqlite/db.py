@@ -98,14 +98,19 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def check_folder(directory: Path) -> None:
-    """Create the index folder; refuse a file, or a folder holding something else."""
+def make_folder(directory: Path) -> None:
+    """Create the index folder, or refuse in one line (a file there, no permission)."""
     if directory.exists() and not directory.is_dir():
         raise StoreError(f"{directory} is not a folder")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create index folder {directory}: {exc.strerror}") from None
+
+
+def check_folder(directory: Path) -> None:
+    """Create the index folder; refuse a file, or a folder holding something else."""
+    make_folder(directory)
     db = directory / DB_NAME
     if (not db.exists() or db.stat().st_size == 0) and (directory / FAISS_NAME).exists():
         state = "is empty" if db.exists() else "is missing"
