@@ -31,15 +31,22 @@ def sync(
     folder: Annotated[Path, typer.Argument(help="The folder the index should match.")],
     collection: options.Collection = "default",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(help="Remove everything synced from the folder when it holds no files."),
+    ] = False,
 ) -> None:
     """Make the index match a folder: new files added, changed ones replaced, deleted ones
-    removed, renamed ones moved (unchanged passages keep their vectors)."""
+    removed, renamed ones moved (unchanged passages keep their vectors). A folder found
+    empty is refused unless --allow-empty (an unmounted drive looks empty)."""
     from rag.service.watch import summary, sync_folder
 
     options.checked_placement(collection, None)
     check_folder(folder)
     with clear_errors():
-        report = sync_folder(get_settings(), folder, collection, progress=not as_json)
+        report = sync_folder(
+            get_settings(), folder, collection, progress=not as_json, allow_empty=allow_empty
+        )
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:

@@ -78,8 +78,11 @@ class FolderSync:
         root: Path,
         collection: str = DEFAULT_COLLECTION,
         batch: int | None = None,
+        allow_empty: bool = False,
     ) -> None:
-        """``batch``: documents per store write (default :data:`SYNC_BATCH`)."""
+        """``batch``: documents per store write (default :data:`SYNC_BATCH`);
+        ``allow_empty``: a folder found empty deletes what was synced from it (else
+        refused: an unmounted drive looks empty)."""
         self.indexer = indexer
         self.store = indexer.store
         self.manifest = manifest
@@ -87,6 +90,7 @@ class FolderSync:
         self.key = str(self.root)
         self.collection = collection
         self.batch = batch or SYNC_BATCH
+        self.allow_empty = allow_empty
         self.reader = FolderReader(indexer.parser, self.root, collection)
         self.versions = (parser_version(indexer.chunker), indexer.embedder.identity)
         #: Documents a write that could not be made would have replaced: not deleted.
@@ -114,6 +118,12 @@ class FolderSync:
                 self.versions,
             )
             seen, failed = self.reader.look(folder.scan(self.root), known)
+            if not seen and not failed and known.entries and not self.allow_empty:
+                raise StoreError(
+                    f"{self.root} holds no files, but {len(known.entries)} were synced from "
+                    "it: nothing deleted (an unmounted drive looks empty); if they are gone, "
+                    "sync with --allow-empty"
+                )
             plan = make_plan(known, seen, set(failed), self._adopt)
             self._owned, self._settled = known.owned, {k.doc_id for k in plan.kept}
             self._stranded = set(plan.deletions) | (plan.protected & known.owned - self._settled)

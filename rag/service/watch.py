@@ -61,15 +61,22 @@ def sync_indexer(settings: Settings) -> Iterator[Indexer]:
 
 
 def sync_folder(
-    settings: Settings, root: Path, collection: str = DEFAULT_COLLECTION, progress: bool = False
+    settings: Settings,
+    root: Path,
+    collection: str = DEFAULT_COLLECTION,
+    progress: bool = False,
+    allow_empty: bool = False,
 ) -> SyncReport:
-    """Sync ``root`` into ``collection`` of the index of ``settings`` once."""
+    """Sync ``root`` into ``collection`` of the index of ``settings`` once
+    (``allow_empty``: see :class:`FolderSync`)."""
     if not Path(root).is_dir():
         raise StoreError(f"{root}: no such folder")
     with sync_indexer(settings) as indexer:
         manifest = Manifest(settings.index_dir)
         try:
-            return FolderSync(indexer, manifest, root, collection).run(progress)
+            return FolderSync(indexer, manifest, root, collection, allow_empty=allow_empty).run(
+                progress
+            )
         finally:
             manifest.close()
 

@@ -55,6 +55,12 @@ def test_sync_reports_as_json_and_fails_while_a_file_cannot_be_read(tmp_path):
     assert second.stdout.strip().splitlines()[-1] == (
         "1 added, 0 changed, 2 unchanged, 0 deleted, 0 renamed, 0 failed; 1 passages embedded"
     )
+    for path in docs.rglob("*.*"):
+        path.unlink()
+    emptied = run(index, str(docs), "--json")
+    assert emptied.returncode == 1 and emptied.stdout == "" and "--allow-empty" in emptied.stderr
+    allowed = json.loads(run(index, str(docs), "--json", "--allow-empty").stdout)
+    assert allowed["deleted"] == 3
 
 
 def _doc_ids(server: Server, collection: str = "default") -> list[str]:

@@ -124,7 +124,26 @@ def test_files_with_the_same_content_share_a_document_and_survive_either_deletio
     (docs / "b.txt").unlink()
     assert index.sync(docs)["renamed"] == 1 and list(index.passages()) == ["c.txt"]
     (docs / "c.txt").unlink()
-    assert index.sync(docs)["deleted"] == 1 and index.passages() == {}
+    assert index.sync(docs, allow_empty=True)["deleted"] == 1 and index.passages() == {}
+
+
+def test_a_folder_found_empty_deletes_nothing_unless_allowed(index_at, tmp_path):
+    """An unmounted drive leaves an empty mount point: a sync of it would have deleted
+    every document synced from it (and re-embedded them all once it is back)."""
+    docs = tmp_path / "docs"
+    write(docs / "a.txt", paragraphs("kept", 2))
+    write(docs / "sub" / "b.txt", paragraphs("also", 2))
+    index = index_at()
+    index.sync(docs)
+    stored = index.passages()
+    shutil.rmtree(docs)
+    docs.mkdir()
+    with pytest.raises(StoreError, match="holds no files, but 2 were synced from it"):
+        index.sync(docs)
+    assert index.passages() == stored and len(stored) == 2, "nothing deleted"
+    report = index.sync(docs, allow_empty=True)
+    assert report["deleted"] == 2 and index.passages() == {}
+    assert index.sync(docs)["deleted"] == 0, "an empty folder with nothing synced is no refusal"
 
 
 def test_two_files_that_swap_contents_swap_documents(index_at, tmp_path):

@@ -69,8 +69,9 @@ class SyncIndex:
         self.indexer = Indexer(self.store, self.embedder, chunker or Chunker(), Parser())
         self.manifest = Manifest(path)
 
-    def sync(self, root: Path, collection: str = "default") -> dict:
-        return FolderSync(self.indexer, self.manifest, root, collection).run().as_dict()
+    def sync(self, root: Path, collection: str = "default", allow_empty: bool = False) -> dict:
+        run = FolderSync(self.indexer, self.manifest, root, collection, allow_empty=allow_empty)
+        return run.run().as_dict()
 
     def documents(self) -> dict[str, tuple]:
         """Every document's fields (not when it was stored), by id."""
