@@ -44,7 +44,7 @@ from rag.service.manifest import MANIFEST_NAME, Manifest
 from rag.service.sync import parser_version
 from rag.stores import lock, open_store, recorded_model, store_options
 from rag.stores.sqlite import files
-from rag.stores.sqlite.db import DB_NAME, make_folder, read_documents
+from rag.stores.sqlite.db import DB_NAME, make_folder
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def rebuild_index(
     make_folder(target)
     held = lock.hold(target / files.LOCK_NAME, exclusive=True)
     try:
-        documents = read_documents(target)
+        documents = files.read_documents(target)
         feedback = files.read_feedback(target) if (target / DB_NAME).exists() else []
         fresh = target.with_name(target.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)

@@ -11,7 +11,8 @@ from rag.core.errors import StorageFullError, StoreDamagedError, StoreError
 from rag.core.text import content_words
 from rag.core.types import Chunk, Reconciliation
 from rag.documents.ingest import make_document
-from rag.stores.sqlite.db import read_documents, translated
+from rag.stores.sqlite.db import translated
+from rag.stores.sqlite.files import read_documents
 from rag.stores.sqlite.fts import fts_query
 from rag.stores.sqlite.store import SQLiteStore
 from rag.stores.sqlite.vector_file import FAISS_NAME, GENERATION_NAME
@@ -64,6 +65,25 @@ def test_corrupt_or_foreign_folders_are_refused(tmp_path):
     a_file.write_text("x")
     with pytest.raises(StoreError, match="not a folder"):
         _open(a_file)
+
+
+def test_a_folder_holding_the_index_s_other_files_takes_a_new_index_and_no_foreign_one(
+    tmp_path,
+):
+    """`rag migrate sqlite` back into a Milvus Lite index's folder: its Milvus files, lock,
+    keys, jobs and manifest are the index's own (it was refused for the jobs and the
+    manifest any served or synced index has); a file of someone else's still refuses."""
+    for name in ("milvus.db", "jobs"):
+        (tmp_path / name).mkdir()
+    for name in ("milvus.db.lock", "keys.sqlite3", "jobs.sqlite3", "sync.sqlite3-wal"):
+        (tmp_path / name).write_bytes(b"")
+    _open(tmp_path).close()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "jobs.sqlite3").write_bytes(b"")
+    (other / "thesis.txt").write_text("mine")
+    with pytest.raises(StoreError, match=r"holds other files \(thesis.txt\)"):
+        _open(other)
 
 
 def test_read_documents_for_rebuilds(tmp_path):

@@ -14,7 +14,6 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from rag.stores.base import check_recorded
 from rag.stores.sqlite import fts, migrate
 from rag.stores.sqlite.fts import SCHEMA as LEXICAL_SCHEMA
 from rag.stores.sqlite.migrate import SCHEMA_VERSION
-from rag.stores.sqlite.rows import DOC_COLUMNS, document_from_row, document_row
+from rag.stores.sqlite.rows import DOC_COLUMNS, document_row
 from rag.stores.sqlite.selection import SCHEMA as FIELDS_SCHEMA
 from rag.stores.sqlite.selection import insert_fields
 from rag.stores.sqlite.vector_file import FAISS_NAME
@@ -108,6 +107,10 @@ def make_folder(directory: Path) -> None:
         raise StoreError(f"cannot create index folder {directory}: {exc.strerror}") from None
 
 
+#: What else an index folder holds: Milvus Lite's index, the lock, keys, jobs, manifest.
+OURS = ("milvus.", DB_NAME + ".lock", "keys.sqlite3", "jobs", "sync.sqlite3")
+
+
 def check_folder(directory: Path) -> None:
     """Create the index folder; refuse a file, or a folder holding something else."""
     make_folder(directory)
@@ -119,13 +122,10 @@ def check_folder(directory: Path) -> None:
             "from this index; restore the database, or remove the folder to start anew"
         )
     if not db.exists():
-        # a Milvus Lite file of the same index may live beside it (RAG_STORE=milvus)
         foreign = [
             p.name
             for p in directory.iterdir()
-            if not p.name.startswith(".")
-            and p.name not in ("milvus.db", DB_NAME + ".lock")  # the lock: files.hold
-            and not p.name.startswith("keys.sqlite3")  # keys may be issued before indexing
+            if not p.name.startswith(".") and not p.name.startswith(OURS)
         ]
         if foreign:
             raise StoreError(
@@ -268,32 +268,3 @@ def bump_generation(db: sqlite3.Connection, documents: int = 0, chunks: int = 0)
             " DO UPDATE SET value = CAST(value AS INTEGER) + ?",
             (key, str(delta), delta),
         )
-
-
-def read_documents(directory: Path) -> list[Document]:
-    """Every document of an index folder, whatever model built it, with its regions
-    gathered from its passages (for rebuilds, which cut the passages again)."""
-    path = Path(directory) / DB_NAME
-    if not path.is_file():
-        return []
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = db.execute(
-                f"SELECT {DOC_COLUMNS} FROM documents ORDER BY created_at, doc_id"
-            ).fetchall()
-            regions: dict[str, list] = {}
-            if "regions" in migrate.columns(db, "chunks"):
-                for doc_id, stored in db.execute(
-                    "SELECT doc_id, regions FROM chunks WHERE regions != '' ORDER BY doc_id, ord"
-                ):
-                    regions.setdefault(doc_id, []).append(locations.loads(stored))
-        finally:
-            db.close()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is not a usable rag index ({exc})") from None
-    documents = [document_from_row(row) for row in rows]
-    return [
-        replace(d, regions=locations.merged(regions[d.doc_id])) if d.doc_id in regions else d
-        for d in documents
-    ]

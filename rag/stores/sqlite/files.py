@@ -1,5 +1,5 @@
-"""The files of a SQLite index as a whole: its lock file, its feedback read raw, and
-swapping in a rebuilt store.
+"""The files of a SQLite index as a whole: its lock file, its documents and feedback read
+raw (whatever model built it), and swapping in a rebuilt store.
 
 An index folder holds more than the store: API keys (``keys.sqlite3``), jobs, the sync
 manifest. A rebuild (``rag reindex``) therefore replaces the store's own files in place,
@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
+from rag.core import locations
 from rag.core.durable import fsync_dir
 from rag.core.errors import StoreError
 from rag.core.filters import DEFAULT_COLLECTION
-from rag.core.types import Feedback
+from rag.core.types import Document, Feedback
+from rag.stores.sqlite import migrate
 from rag.stores.sqlite.db import DB_NAME
+from rag.stores.sqlite.rows import DOC_COLUMNS, document_from_row
 from rag.stores.sqlite.vector_file import FAISS_NAME, GENERATION_NAME
 
 LOCK_NAME = DB_NAME + ".lock"
@@ -36,6 +40,35 @@ _FEEDBACK_COLUMNS = (
     "id",
     "collection",
 )
+
+
+def read_documents(directory: Path) -> list[Document]:
+    """Every document of an index folder, whatever model built it, with its regions
+    gathered from its passages (for rebuilds, which cut the passages again)."""
+    path = Path(directory) / DB_NAME
+    if not path.is_file():
+        return []
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = db.execute(
+                f"SELECT {DOC_COLUMNS} FROM documents ORDER BY created_at, doc_id"
+            ).fetchall()
+            regions: dict[str, list] = {}
+            if "regions" in migrate.columns(db, "chunks"):
+                for doc_id, stored in db.execute(
+                    "SELECT doc_id, regions FROM chunks WHERE regions != '' ORDER BY doc_id, ord"
+                ):
+                    regions.setdefault(doc_id, []).append(locations.loads(stored))
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a usable rag index ({exc})") from None
+    documents = [document_from_row(row) for row in rows]
+    return [
+        replace(d, regions=locations.merged(regions[d.doc_id])) if d.doc_id in regions else d
+        for d in documents
+    ]
 
 
 def read_feedback(directory: Path) -> list[Feedback]:
