@@ -44,7 +44,7 @@ from rag.service.manifest import MANIFEST_NAME, Manifest
 from rag.service.sync import parser_version
 from rag.stores import lock, open_store, recorded_model, store_options
 from rag.stores.sqlite import files
-from rag.stores.sqlite.db import DB_NAME, make_folder
+from rag.stores.sqlite.db import make_folder
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,10 @@ def rebuild_index(
     held = lock.hold(target / files.LOCK_NAME, exclusive=True)
     try:
         documents = files.read_documents(target)
-        feedback = files.read_feedback(target) if (target / DB_NAME).exists() else []
+        feedback = files.read_feedback(target)
         fresh = target.with_name(target.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)
-        new = {"directory": fresh, "flush_seconds": 1e9}
+        new = {**store_options(settings), "directory": fresh, "flush_seconds": 1e9}
         count, versions, passages = _fill(settings, new, embedder, documents, feedback, added)
         files.replace_store(fresh, target)
         shutil.rmtree(fresh, ignore_errors=True)

@@ -74,6 +74,8 @@ def read_documents(directory: Path) -> list[Document]:
 def read_feedback(directory: Path) -> list[Feedback]:
     """The feedback kept in an index folder's database, oldest first (for a rebuild, which
     carries it over: it points into documents that keep their ids and texts)."""
+    if not (Path(directory) / DB_NAME).is_file():
+        return []
     db = sqlite3.connect(f"file:{Path(directory) / DB_NAME}?mode=ro", uri=True)
     try:
         present = {row[1] for row in db.execute("PRAGMA table_info(feedback)")}
