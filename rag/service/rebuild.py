@@ -47,6 +47,8 @@ from rag.stores.sqlite import files
 from rag.stores.sqlite.db import make_folder
 
 log = logging.getLogger(__name__)
+#: Documents read and re-embedded at a time.
+BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def rebuild_index(
     make_folder(target)
     held = lock.hold(target / files.LOCK_NAME, exclusive=True)
     try:
-        documents = files.read_documents(target)
+        documents = files.read_documents(target, BATCH)
         feedback = files.read_feedback(target)
         fresh = target.with_name(target.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)
@@ -119,20 +121,20 @@ def _rebuild_milvus_lite(settings: Settings, added: Added, embedder: Embedder | 
         lock.release(held)
 
 
-def _exported(settings: Settings, options: dict) -> tuple[list[Document], list[Feedback]]:
-    """Every document of a Milvus index (its regions gathered from its passages, as the
-    chunker wants them) and the feedback."""
+def _exported(settings: Settings, options: dict) -> tuple[list[list[Document]], list[Feedback]]:
+    """Every document of a Milvus index in batches (each with its regions gathered from its
+    passages, as the chunker wants them), and the feedback: read whole, since the new
+    index is built once the old one's Milvus Lite server is stopped."""
     identity = recorded_model(settings)
     if identity is None:
         return [], []
     old, _ = open_store(settings.index_dir, model_id=identity, dimension=None, **options)
     try:
-        documents = [
-            replace(d, regions=locations.merged(c.regions for c in chunks))
-            for batch in old.export()
-            for d, chunks, _ in batch
+        batches = [
+            [replace(d, regions=locations.merged(c.regions for c in chunks)) for d, chunks, _ in b]
+            for b in old.export(BATCH)
         ]
-        return documents, old.feedback()
+        return batches, old.feedback()
     finally:
         old.close()
 
@@ -141,20 +143,24 @@ def _fill(
     settings: Settings,
     new: dict,
     embedder: Embedder | None,
-    documents: list[Document],
+    documents: Iterable[list[Document]],
     feedback: list[Feedback],
     added: Added,
 ) -> tuple[int, tuple[str, str], dict[str, tuple[int, ...]]]:
-    """The new store (``open_store``'s ``new`` options) filled and closed: (documents, the
-    versions that made it, each rebuilt document's passage ids)."""
+    """The new store (``open_store``'s ``new`` options) filled from ``documents`` (in
+    batches) and closed: (documents, the versions that made it, each rebuilt document's
+    passage ids)."""
     embedder = embedder if embedder is not None else embedder_for(settings, new_index=True)
     compute.compute(embedder.warm_up)
     store, _ = open_store(model_id=embedder.identity, dimension=embedder.dimension, **new)
     chunker = Chunker.from_settings(settings)
     indexer = Indexer(store, embedder, chunker, Parser.from_settings(settings))
+    passages: dict[str, tuple[int, ...]] = {}
     try:
-        for lo in tqdm(range(0, len(documents), 256), desc="re-embedding", unit="256 docs"):
-            indexer.add_documents(documents[lo : lo + 256])
+        for batch in tqdm(documents, desc="re-embedding", unit=f"{BATCH} docs"):
+            indexer.add_documents(batch)
+            for d in batch:
+                passages[d.doc_id] = tuple(c.id for c in store.document_chunks(d.doc_id))
         _, errors = indexer.index_paths(
             added.paths, progress=True, collection=added.collection, metadata=added.metadata
         )
@@ -162,9 +168,6 @@ def _fill(
             log.warning("skipped %s", error)
         for entry in feedback:
             store.add_feedback(entry)
-        passages = {
-            d.doc_id: tuple(c.id for c in store.document_chunks(d.doc_id)) for d in documents
-        }
         count = store.counts()[0]
     finally:
         indexer.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,29 +43,36 @@ _FEEDBACK_COLUMNS = (
 )
 
 
-def read_documents(directory: Path) -> list[Document]:
-    """Every document of an index folder, whatever model built it, with its regions
-    gathered from its passages (for rebuilds, which cut the passages again)."""
+def read_documents(directory: Path, batch: int = 256) -> Iterator[list[Document]]:
+    """Every document of an index folder, whatever model built it, oldest first, ``batch``
+    at a time (a rebuild of millions of passages holds one batch, not the corpus), each
+    with its regions gathered from its passages (a rebuild cuts the passages again)."""
     path = Path(directory) / DB_NAME
     if not path.is_file():
-        return []
+        return
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            rows = db.execute(
-                f"SELECT {DOC_COLUMNS} FROM documents ORDER BY created_at, doc_id"
-            ).fetchall()
-            regions: dict[str, list] = {}
-            if "regions" in migrate.columns(db, "chunks"):
-                for doc_id, stored in db.execute(
-                    "SELECT doc_id, regions FROM chunks WHERE regions != '' ORDER BY doc_id, ord"
-                ):
-                    regions.setdefault(doc_id, []).append(locations.loads(stored))
+            with_regions = "regions" in migrate.columns(db, "chunks")
+            rows = db.execute(f"SELECT {DOC_COLUMNS} FROM documents ORDER BY created_at, doc_id")
+            while part := rows.fetchmany(batch):
+                documents = [document_from_row(row) for row in part]
+                yield _with_regions(db, documents) if with_regions else documents
         finally:
             db.close()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable rag index ({exc})") from None
-    documents = [document_from_row(row) for row in rows]
+
+
+def _with_regions(db: sqlite3.Connection, documents: list[Document]) -> list[Document]:
+    ids = [d.doc_id for d in documents]
+    regions: dict[str, list] = {}
+    for doc_id, stored in db.execute(
+        f"SELECT doc_id, regions FROM chunks WHERE doc_id IN ({','.join('?' * len(ids))})"
+        " AND regions != '' ORDER BY doc_id, ord",
+        ids,
+    ):
+        regions.setdefault(doc_id, []).append(locations.loads(stored))
     return [
         replace(d, regions=locations.merged(regions[d.doc_id])) if d.doc_id in regions else d
         for d in documents
