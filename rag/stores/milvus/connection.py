@@ -59,7 +59,6 @@ def recorded_meta(uri: str, token: str | None, prefix: str = "rag") -> dict[str,
     """The meta records of the index at ``uri`` (none: ``{}``), read without creating
     anything. The client is closed but a Milvus Lite server is left running, so that the
     store opened next reuses it instead of starting another."""
-
     if lite.is_lite(uri):  # a file or folder, maybe renamed aside by a rebuild cut short
         lite.recover(Path(uri))
         if not Path(uri).exists():
@@ -103,7 +102,6 @@ class MilvusConnection:
 
     def open(self, model_id: str, dimension: int | None, index_type: str) -> None:
         """Connect, create what is missing, check the index was built by ``model_id``."""
-
         if self.lite:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
             if self._held is None:

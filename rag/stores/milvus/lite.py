@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rag.core.durable import fsync_dir
 from rag.core.errors import StoreError
+from rag.stores import lock
 
 
 def is_lite(uri: str) -> bool:
@@ -37,10 +38,16 @@ def aside(target: Path) -> Path:
 
 def recover(target: Path) -> None:
     """Put back an index a rebuild had renamed aside when it stopped before the swap's
-    second rename."""
-    if not target.exists() and aside(target).exists():
-        os.rename(aside(target), target)
-        fsync_dir(target.parent)
+    second rename (not while a rebuild holds the lock: it may be between the two)."""
+    if target.exists() or not aside(target).exists():
+        return
+    held = lock.hold(lock_file(str(target)))
+    try:
+        if not target.exists() and aside(target).exists():
+            os.rename(aside(target), target)
+            fsync_dir(target.parent)
+    finally:
+        lock.release(held)
 
 
 def swap(fresh: Path, target: Path) -> None:
