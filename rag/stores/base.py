@@ -59,7 +59,9 @@ class DocumentStore(Protocol):
         stored in the same collection is not stored twice (the stored document comes back,
         created=False); new content under an existing id replaces that document. A
         document's id names its collection (:func:`rag.core.selection.document_id`), so a
-        write to one collection never replaces another's document.
+        write to one collection never replaces another's document. A document is stamped
+        with the time it is stored (``created_at``) unless it comes with one (a copy, a
+        rebuild: when it was first indexed stays).
 
         ``remove``: documents this write deletes or rewrites (a vanished, renamed or
         re-read file's; ``rag sync``). Their content does not count as stored, so a

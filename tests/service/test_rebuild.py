@@ -70,10 +70,11 @@ def _world(tmp_path, embedder, backend: str) -> dict:
     verdict = Feedback("Q?", "Q?", "A", "right", doc, 0, 3, "Put", "q", "2026-01-01", "f1")
     store.add_feedback(verdict)
     old = {d.doc_id: [c.id for c in store.document_chunks(d.doc_id)] for d in store.documents()}
+    created = {d.doc_id: d.created_at for d in store.documents()}
     store.close()
     job = JobStore(settings.index_dir).add("default", "text", [b"Gulls\n\nGulls nest."], [], {})
     return {"docs": docs, "settings": settings, "ring": ring, "key": key, "verdict": verdict,
-            "job": job, "old": old}  # fmt: skip
+            "job": job, "old": old, "created": created}  # fmt: skip
 
 
 @pytest.fixture(params=BACKENDS)
@@ -95,8 +96,10 @@ def test_keys_jobs_manifest_and_feedback_outlive_a_rebuild(world, embedder):
     try:
         assert store.feedback() == [world["verdict"]]
         new = {d.doc_id: [c.id for c in store.document_chunks(d.doc_id)] for d in store.documents()}
+        created = {d.doc_id: d.created_at for d in store.documents()}
     finally:
         store.close()
+    assert created == world["created"], "when each was first indexed stays"
     assert new.keys() == world["old"].keys() and new != world["old"], "passages cut again"
     manifest = Manifest(settings.index_dir)
     rows = manifest.entries("default", str(world["docs"].resolve()))

@@ -57,6 +57,19 @@ def test_add_search_and_persist(open_index, tmp_path):
     assert text_of(reopened, reopened.search_dense(vectors[2], 1)[0][0]) == "Moscow is far."
 
 
+def test_a_document_keeps_the_time_it_comes_with_else_is_stamped(open_index):
+    """A copy (`rag migrate`) or a rebuild keeps when each document was first indexed
+    (listings are in that order); a new document gets the time it is stored."""
+    store = open_index()
+    doc, chunks, vectors = item("Old\n\nold text", "old")
+    then = "2020-01-02T03:04:05+00:00"
+    stored, created = store.add(dataclasses.replace(doc, created_at=then), chunks, vectors)
+    assert created and stored.created_at == then and store.document("old").created_at == then
+    fresh, _, _ = add_text(store, "New\n\nnew text", "new", seed=1)
+    assert fresh.created_at > then and store.document("new").created_at == fresh.created_at
+    assert [d.doc_id for d in store.documents()] == ["old", "new"]
+
+
 def test_same_content_is_stored_once(open_index):
     store = open_index()
     first, created, _ = add_text(store, "One\n\nTwo")

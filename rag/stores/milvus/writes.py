@@ -76,7 +76,8 @@ class MilvusWrites:
             if digest in seen:
                 results.append((seen[digest], False))
                 continue
-            stored = dataclasses.replace(document, created_at=created_at)
+            when = document.created_at or created_at  # a copy's or rebuild's kept
+            stored = dataclasses.replace(document, created_at=when)
             seen[digest] = stored
             new.pop(stored.doc_id, None)  # a later document of the same id replaces it
             new[stored.doc_id] = (stored, chunks, np.asarray(vectors, dtype=np.float32))

@@ -158,7 +158,8 @@ class SQLiteStore(SQLiteFeedback):
                     old_ids += removed
                     doc_delta += 1 - deleted
                     chunk_delta += len(chunks) - len(removed)
-                    stored = dataclasses.replace(document, created_at=created_at)
+                    when = document.created_at or created_at  # a copy's or rebuild's kept
+                    stored = dataclasses.replace(document, created_at=when)
                     blobs = np.ascontiguousarray(vectors, dtype=np.float32)
                     new_ids += sqlite_db.insert_rows(db, stored, chunks, blobs)
                     new_vectors.append(blobs)
